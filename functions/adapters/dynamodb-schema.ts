@@ -1,0 +1,43 @@
+/**
+ * The shape of the one DynamoDB table, shared by the store adapter, the CDK stack and the local
+ * stack so the three cannot drift apart.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  /** Epoch seconds after which DynamoDB may delete the item (lazily: reads still check expiry). */
+  timeToLiveAttribute: 'ttlEpochSeconds',
+  dueIndex: {
+    name: 'due-index',
+    /** A shard of the installations, so due-time queries never concentrate on one partition. */
+    partitionKey: 'dueShard',
+    sortKey: 'dueAtEpochSeconds',
+  },
+} as const;
+
+/** How many shards the due index spreads installations over, unless configured otherwise. */
+export const DEFAULT_DUE_SHARD_COUNT = 16;
+
+/** The CreateTable input for a local DynamoDB-compatible server (the CDK stack builds the same table). */
+export function localTableDefinition(tableName: string) {
+  const { partitionKey, dueIndex } = TABLE_SCHEMA;
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: partitionKey, AttributeType: 'S' as const },
+      { AttributeName: dueIndex.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: dueIndex.sortKey, AttributeType: 'N' as const },
+    ],
+    KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' as const }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: dueIndex.name,
+        KeySchema: [
+          { AttributeName: dueIndex.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: dueIndex.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      },
+    ],
+  };
+}

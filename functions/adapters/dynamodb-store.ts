@@ -1,0 +1,389 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { StorageError, type ErrorCode } from '../core/errors';
+import type {
+  ClaimResult,
+  Clock,
+  CodeClaim,
+  CodeClaimOutcome,
+  CodeClaimStore,
+  ConsumeStateRequest,
+  Installation,
+  InstallationStatus,
+  InstallationStore,
+  NewCodeClaim,
+  NewInstallation,
+  StateConsumption,
+  StateRecord,
+  StateStore,
+} from '../core/ports';
+import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './dynamodb-schema';
+
+type Item = Record<string, unknown>;
+
+const { partitionKey: PK, timeToLiveAttribute: TTL, dueIndex } = TABLE_SCHEMA;
+
+/** Attributes that belong to one grant: a reinstall removes those the new grant does not set. */
+const GRANT_SCOPED_ATTRIBUTES = [
+  'publicToken',
+  'ownerEmail',
+  'refreshToken',
+  'expiresAtEpochSeconds',
+  'statusReason',
+  'lastRefreshedAtEpochSeconds',
+  'lastVerifiedAtEpochSeconds',
+] as const;
+
+export interface DynamoDbStoreOptions {
+  tableName: string;
+  /** Used only to treat items whose TTL has passed as absent, since DynamoDB deletes them late. */
+  clock: Clock;
+  dueShardCount?: number;
+}
+
+/**
+ * States, code claims and installations in one DynamoDB table.
+ *
+ * Every read that matters is strongly consistent; every write that can race is conditional.
+ * SDK errors are translated here: callers see `StorageError` or a domain outcome, never an AWS type.
+ */
+export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationStore {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+  private readonly dueShardCount: number;
+
+  constructor(client: DynamoDBClient, options: DynamoDbStoreOptions) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.tableName = options.tableName;
+    this.clock = options.clock;
+    this.dueShardCount = options.dueShardCount ?? DEFAULT_DUE_SHARD_COUNT;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // States
+  // -------------------------------------------------------------------------------------------
+
+  async saveState(record: StateRecord): Promise<void> {
+    const saved = await this.conditionally('PutItem', () =>
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: stateKey(record.stateHash),
+            kind: 'state',
+            browserBindingHash: record.browserBindingHash,
+            createdAtEpochSeconds: record.createdAtEpochSeconds,
+            expiresAtEpochSeconds: record.expiresAtEpochSeconds,
+            [TTL]: record.expiresAtEpochSeconds,
+          },
+          // 256-bit states do not collide; the condition makes sure a bug could never overwrite one.
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+      ),
+    );
+    if (!saved) throw new StorageError('a state with this hash already exists', { detail: { operation: 'PutItem' } });
+  }
+
+  async consumeState(request: ConsumeStateRequest): Promise<StateConsumption> {
+    const key = { [PK]: stateKey(request.stateHash) };
+    const spent = await this.conditionally('UpdateItem', () =>
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET consumedAtEpochSeconds = :now, consumedByCodeHash = :codeHash',
+          // All checks in one condition, so two concurrent callbacks cannot both spend the state.
+          ConditionExpression:
+            'attribute_exists(#pk) AND attribute_not_exists(consumedAtEpochSeconds) ' +
+            'AND expiresAtEpochSeconds > :now AND browserBindingHash = :binding',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: {
+            ':now': request.nowEpochSeconds,
+            ':codeHash': request.codeHash,
+            // A value no binding hash can equal, when the browser sent no cookie.
+            ':binding': request.browserBindingHash ?? '-',
+          },
+        }),
+      ),
+    );
+    if (spent) return 'consumed';
+
+    // The condition failed: read the item once to say why (rare path, so no extra cost on success).
+    const item = await this.getItem(key);
+    if (item === undefined) return 'unknown';
+    if (item.consumedByCodeHash === request.codeHash) return 'consumed';
+    if (item.consumedAtEpochSeconds !== undefined) return 'used';
+    if ((item.expiresAtEpochSeconds as number) <= request.nowEpochSeconds) return 'expired';
+    if (item.browserBindingHash !== request.browserBindingHash) return 'browser_mismatch';
+    return 'used';
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Code claims
+  // -------------------------------------------------------------------------------------------
+
+  async claimCode(claim: NewCodeClaim): Promise<ClaimResult> {
+    const claimed = await this.conditionally('PutItem', () =>
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: codeKey(claim.codeHash),
+            kind: 'code_claim',
+            status: 'pending',
+            storeId: claim.storeId,
+            claimedAtEpochSeconds: claim.claimedAtEpochSeconds,
+            [TTL]: claim.expiresAtEpochSeconds,
+          },
+          // A claim whose TTL passed is absent even if DynamoDB has not deleted it yet.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
+          ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
+          ExpressionAttributeValues: { ':now': claim.claimedAtEpochSeconds },
+        }),
+      ),
+    );
+    if (claimed) return { claimed: true };
+    const existing = await this.getCodeClaim(claim.codeHash);
+    // Deleted between the two calls (released, or expired): only one request can win a new claim.
+    if (existing === undefined) return this.claimCode(claim);
+    return { claimed: false, existing };
+  }
+
+  async getCodeClaim(codeHash: string): Promise<CodeClaim | undefined> {
+    const item = await this.getItem({ [PK]: codeKey(codeHash) });
+    return item === undefined ? undefined : toCodeClaim(codeHash, item);
+  }
+
+  async recordCodeOutcome(codeHash: string, outcome: CodeClaimOutcome): Promise<void> {
+    const values: Item = { ':status': outcome.status, ':pending': 'pending' };
+    let update = 'SET #status = :status';
+    if (outcome.status === 'installed') {
+      update += ', storeId = :storeId';
+      values[':storeId'] = outcome.storeId;
+    } else {
+      update += ', errorCode = :errorCode';
+      values[':errorCode'] = outcome.errorCode;
+    }
+    await this.conditionally('UpdateItem', () =>
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: codeKey(codeHash) },
+          UpdateExpression: update,
+          // An outcome is written once; a claim that vanished is not recreated by it.
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :pending',
+          ExpressionAttributeNames: { '#pk': PK, '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  async releaseCodeClaim(codeHash: string): Promise<void> {
+    await this.conditionally('DeleteItem', () =>
+      this.documents.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [PK]: codeKey(codeHash) },
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        }),
+      ),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Installations
+  // -------------------------------------------------------------------------------------------
+
+  async saveInstallation(installation: NewInstallation): Promise<Installation> {
+    const set: Record<string, unknown> = {
+      kind: 'installation',
+      storeId: installation.storeId,
+      accessToken: installation.accessToken,
+      tokenType: 'Bearer',
+      scope: installation.scope,
+      publicToken: installation.publicToken,
+      ownerEmail: installation.ownerEmail,
+      refreshToken: installation.refreshToken,
+      expiresAtEpochSeconds: installation.expiresAtEpochSeconds,
+      installedAtEpochSeconds: installation.installedAtEpochSeconds,
+      updatedAtEpochSeconds: installation.installedAtEpochSeconds,
+      status: 'active' satisfies InstallationStatus,
+      grantCodeHash: installation.grantCodeHash,
+      nextCheckAtEpochSeconds: installation.nextCheckAtEpochSeconds,
+      [dueIndex.partitionKey]: this.dueShard(installation.storeId),
+      [dueIndex.sortKey]: installation.nextCheckAtEpochSeconds,
+    };
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Item = { ':zero': 0, ':one': 1 };
+    const assignments: string[] = [];
+    Object.entries(set).forEach(([attribute, value], index) => {
+      if (value === undefined) return;
+      names[`#a${index}`] = attribute;
+      values[`:v${index}`] = value;
+      assignments.push(`#a${index} = :v${index}`);
+    });
+    const removals = GRANT_SCOPED_ATTRIBUTES.filter((attribute) => set[attribute] === undefined).map((attribute) => {
+      names[`#r_${attribute}`] = attribute;
+      return `#r_${attribute}`;
+    });
+
+    const result = await this.call('UpdateItem', () =>
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: installationKey(installation.storeId) },
+          // One atomic write: the new grant replaces the old one whole, and the version moves on so
+          // a refresh that read the old grant cannot overwrite this one.
+          UpdateExpression:
+            `SET ${assignments.join(', ')}, #version = if_not_exists(#version, :zero) + :one` +
+            (removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return toInstallation(result.Attributes as Item);
+  }
+
+  async getInstallation(storeId: number): Promise<Installation | undefined> {
+    const item = await this.getItem({ [PK]: installationKey(storeId) });
+    return item === undefined ? undefined : toInstallation(item);
+  }
+
+  async listInstallations(): Promise<Installation[]> {
+    const installations: Installation[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call('Scan', () =>
+        this.documents.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: 'kind = :installation',
+            ExpressionAttributeValues: { ':installation': 'installation' },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) installations.push(toInstallation(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return installations.sort((a, b) => a.storeId - b.storeId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** The due-index shard of a store: stable, and spread evenly over consecutive store ids. */
+  private dueShard(storeId: number): string {
+    return `shard-${storeId % this.dueShardCount}`;
+  }
+
+  /** A consistent read that treats an item whose TTL has passed as absent. */
+  private async getItem(key: Item): Promise<Item | undefined> {
+    const result = await this.call('GetItem', () =>
+      this.documents.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    const item = result.Item;
+    if (item === undefined) return undefined;
+    const ttl = item[TTL];
+    if (typeof ttl === 'number' && ttl <= Math.floor(this.clock.nowEpochMs() / 1000)) return undefined;
+    return item;
+  }
+
+  /** Runs a conditional write: true when it was applied, false when its condition did not hold. */
+  private async conditionally(operation: string, send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.call(operation, send);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Sends one request; every failure but a failed condition becomes a `StorageError`. */
+  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      throw new StorageError(`DynamoDB ${operation} failed`, {
+        cause: error,
+        detail: { operation, awsError: error instanceof Error ? error.name : 'unknown' },
+      });
+    }
+  }
+}
+
+function stateKey(stateHash: string): string {
+  return `STATE#${stateHash}`;
+}
+
+function codeKey(codeHash: string): string {
+  return `CODE#${codeHash}`;
+}
+
+function installationKey(storeId: number): string {
+  return `STORE#${storeId}`;
+}
+
+function toCodeClaim(codeHash: string, item: Item): CodeClaim {
+  const base = {
+    codeHash,
+    claimedAtEpochSeconds: item.claimedAtEpochSeconds as number,
+    ...(typeof item.storeId === 'number' ? { storeId: item.storeId } : {}),
+  };
+  switch (item.status) {
+    case 'installed':
+      return { ...base, status: 'installed', storeId: item.storeId as number };
+    case 'failed':
+      return { ...base, status: 'failed', errorCode: item.errorCode as ErrorCode };
+    default:
+      return { ...base, status: 'pending' };
+  }
+}
+
+const OPTIONAL_INSTALLATION_FIELDS = [
+  'publicToken',
+  'ownerEmail',
+  'refreshToken',
+  'expiresAtEpochSeconds',
+  'statusReason',
+  'grantCodeHash',
+  'nextCheckAtEpochSeconds',
+  'lastRefreshedAtEpochSeconds',
+  'lastVerifiedAtEpochSeconds',
+] as const;
+
+function toInstallation(item: Item): Installation {
+  const installation: Installation = {
+    storeId: item.storeId as number,
+    accessToken: item.accessToken as string,
+    tokenType: 'Bearer',
+    scope: item.scope as string,
+    installedAtEpochSeconds: item.installedAtEpochSeconds as number,
+    updatedAtEpochSeconds: item.updatedAtEpochSeconds as number,
+    status: item.status as InstallationStatus,
+    version: item.version as number,
+  };
+  const optional = installation as unknown as Record<string, unknown>;
+  for (const field of OPTIONAL_INSTALLATION_FIELDS) {
+    if (item[field] !== undefined) optional[field] = item[field];
+  }
+  return installation;
+}

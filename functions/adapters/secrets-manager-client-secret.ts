@@ -1,0 +1,94 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AuthFlowError, ConfigurationError } from '../core/errors';
+import type { ClientSecretSource, Clock, Logger } from '../core/ports';
+
+/** What the stack stores in a secret it creates, until an operator puts the real client secret there. */
+export const CLIENT_SECRET_PLACEHOLDER = 'REPLACE_WITH_THE_ECWID_CLIENT_SECRET';
+
+export interface SecretsManagerClientSecretOptions {
+  /** Name or ARN of the secret. */
+  secretId: string;
+  /** How long a value read is used before it is read again, so a rotated secret is picked up. */
+  cacheTtlMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * The app's client secret, read from AWS Secrets Manager and cached across invocations.
+ *
+ * The secret holds either the bare client secret or a JSON object with a `clientSecret` (or
+ * `client_secret`) field. When a refresh fails, the last value read keeps serving (stale-if-error):
+ * a Secrets Manager hiccup must not stop installs that the old value can complete.
+ */
+export class SecretsManagerClientSecret implements ClientSecretSource {
+  private cached: { value: string; readAtEpochMs: number } | undefined;
+  private inFlight: Promise<string> | undefined;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly options: SecretsManagerClientSecretOptions,
+  ) {}
+
+  async clientSecret(): Promise<string> {
+    const now = this.options.clock.nowEpochMs();
+    if (this.cached !== undefined && now - this.cached.readAtEpochMs < this.options.cacheTtlMs) {
+      return this.cached.value;
+    }
+    // Concurrent callers share one read.
+    this.inFlight ??= this.read().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async read(): Promise<string> {
+    let secretString: string | undefined;
+    try {
+      const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }));
+      secretString = result.SecretString;
+    } catch (error) {
+      const failure = translate(error);
+      if (this.cached !== undefined && failure.code === 'SECRET_UNAVAILABLE') {
+        this.options.log.warn('could not refresh the client secret; using the value read before', {
+          errorCode: failure.code,
+          awsError: failure.detail.awsError,
+        });
+        return this.cached.value;
+      }
+      throw failure;
+    }
+    const value = extractClientSecret(secretString);
+    this.cached = { value, readAtEpochMs: this.options.clock.nowEpochMs() };
+    return value;
+  }
+}
+
+/** The client secret inside a secret's string: the string itself, or a field of a JSON object. */
+export function extractClientSecret(secretString: string | undefined): string {
+  let value = secretString?.trim() ?? '';
+  if (value.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(value) as Record<string, unknown>;
+      const field = parsed.clientSecret ?? parsed.client_secret;
+      value = typeof field === 'string' ? field.trim() : '';
+    } catch {
+      throw new ConfigurationError('the client secret is not valid JSON');
+    }
+  }
+  if (value === '' || value === CLIENT_SECRET_PLACEHOLDER) {
+    throw new ConfigurationError('the client secret has not been set in Secrets Manager');
+  }
+  return value;
+}
+
+function translate(error: unknown): AuthFlowError {
+  const awsError = error instanceof Error ? error.name : 'unknown';
+  if (awsError === 'ResourceNotFoundException') {
+    return new ConfigurationError('the client secret does not exist', { cause: error, detail: { awsError } });
+  }
+  return new AuthFlowError('SECRET_UNAVAILABLE', 'the client secret could not be read', {
+    cause: error,
+    detail: { awsError },
+  });
+}

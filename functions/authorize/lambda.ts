@@ -1,0 +1,4 @@
+import { lambdaDependencies, rootLogger } from '../runtime/dependencies';
+import { createAuthorizeHandler } from './handler';
+
+export const handler = createAuthorizeHandler(lambdaDependencies, rootLogger);

@@ -1,0 +1,41 @@
+import { parseCallbackRequest } from '../core/callback-request';
+import { completeInstall } from '../core/complete-install';
+import { BROWSER_BINDING_COOKIE } from '../runtime/browser-binding';
+import type { AppDependencies } from '../runtime/dependencies';
+import { htmlResponse, httpHandler, readCookie, redirectResponse } from '../runtime/http';
+import type { JsonLogger } from '../runtime/logger';
+
+/** `GET /callback`: Ecwid's redirect back. Exchanges the code once and stores the store's token. */
+export function createCallbackHandler(provide: () => AppDependencies, log: JsonLogger) {
+  return httpHandler({ route: 'GET /callback', log }, provide, async (event, deps, requestLog) => {
+    const callback = parseCallbackRequest(event.rawQueryString ?? '');
+    const result = await completeInstall({ ...deps, log: requestLog }, deps.completeInstallSettings, {
+      callback,
+      browserBinding: readCookie(event, BROWSER_BINDING_COOKIE),
+    });
+
+    if (result.outcome === 'cancelled') {
+      requestLog.info('install cancelled by the merchant', { lane: callback.lane });
+      return htmlResponse(200, {
+        title: 'Installation cancelled',
+        paragraphs: ['You did not grant access, so nothing was installed and nothing was changed in your store.'],
+        links: [{ href: deps.startUrl, label: 'Start the installation again' }],
+      });
+    }
+
+    requestLog.info(result.replayed ? 'install already completed; showing its outcome again' : 'install completed', {
+      lane: callback.lane,
+      storeId: result.storeId,
+    });
+    const { successUrl } = deps.config;
+    if (successUrl !== undefined) {
+      const location = new URL(successUrl);
+      location.searchParams.set('store_id', String(result.storeId));
+      return redirectResponse(303, location.toString());
+    }
+    return htmlResponse(200, {
+      title: 'Your store is connected',
+      paragraphs: [`The app is installed in store ${result.storeId}. You can close this page.`],
+    });
+  });
+}

@@ -1,0 +1,275 @@
+import type { CallbackRequest } from './callback-request';
+import { nextCheckAt, type CheckSchedulePolicy } from './check-schedule';
+import { AuthFlowError, TokenExchangeError, type ErrorCode } from './errors';
+import type {
+  ClientSecretSource,
+  Clock,
+  CodeClaim,
+  CodeClaimOutcome,
+  CodeClaimStore,
+  InstallationStore,
+  Logger,
+  RandomSource,
+  StateConsumption,
+  StateStore,
+  TokenEndpoint,
+  TokenGrant,
+} from './ports';
+import { fingerprint, isWellFormedNonce } from './secure-values';
+
+export interface CompleteInstallSettings {
+  clientId: string;
+  redirectUri: string;
+  /** Whether a callback without `state` (Ecwid's App Market sending the merchant directly) is accepted. */
+  appMarketInstalls: boolean;
+  /** How long a code's claim (and its outcome, for reloads) is kept. */
+  codeClaimLifetimeSeconds: number;
+  /** How long a duplicate callback waits for the request that is exchanging the same code. */
+  pendingClaimWaitMs: number;
+  pendingClaimPollMs: number;
+  /** A claim this old that still has no outcome belongs to an attempt that died midway. */
+  staleClaimAfterSeconds: number;
+  checkSchedule: CheckSchedulePolicy;
+}
+
+export interface CompleteInstallDependencies {
+  states: StateStore;
+  claims: CodeClaimStore;
+  installations: InstallationStore;
+  tokenEndpoint: TokenEndpoint;
+  clientSecret: ClientSecretSource;
+  clock: Clock;
+  random: RandomSource;
+  log: Logger;
+}
+
+export interface CompleteInstallRequest {
+  callback: CallbackRequest;
+  /** The browser-binding cookie sent with the callback, if any. */
+  browserBinding?: string | undefined;
+}
+
+export type CompleteInstallResult =
+  | { outcome: 'cancelled' }
+  /** `replayed`: this callback repeated one whose code was already exchanged; nothing was sent to Ecwid. */
+  | { outcome: 'installed'; storeId: number; replayed: boolean };
+
+type CodeLane = Extract<CallbackRequest, { code: string }>;
+
+/**
+ * Completes an install from Ecwid's redirect.
+ *
+ * The code is exchanged at most once, ever: it is claimed (by its hash) with a conditional write
+ * before the token request, and a callback that finds it claimed shows the first attempt's outcome
+ * instead of sending it again, because Ecwid revokes the first token when a code is exchanged twice.
+ * A state is spent atomically and must belong to this browser. Nothing is stored on failure.
+ *
+ * @see https://api-docs.ecwid.com/docs/get-access-token
+ * @see RFC 9700 §4.7.1 (state), RFC 6749 §4.1.2 (single-use codes)
+ * @throws AuthFlowError with the code of the failure (see `errors.ts`).
+ */
+export async function completeInstall(
+  deps: CompleteInstallDependencies,
+  settings: CompleteInstallSettings,
+  request: CompleteInstallRequest,
+): Promise<CompleteInstallResult> {
+  const { callback } = request;
+  switch (callback.lane) {
+    case 'consent_denied':
+      return { outcome: 'cancelled' };
+    case 'ecwid_error':
+      throw new AuthFlowError('ECWID_AUTHORIZATION_ERROR', 'Ecwid redirected back with an error', {
+        detail: { ecwidError: callback.error },
+      });
+    case 'app_market':
+      if (!settings.appMarketInstalls) {
+        throw new AuthFlowError('APP_MARKET_INSTALLS_DISABLED', 'a callback without state was refused by configuration');
+      }
+      return new InstallAttempt(deps, settings, callback).run(undefined);
+    case 'app_initiated':
+      return new InstallAttempt(deps, settings, callback).run(request.browserBinding);
+  }
+}
+
+class InstallAttempt {
+  private readonly codeHash: string;
+
+  constructor(
+    private readonly deps: CompleteInstallDependencies,
+    private readonly settings: CompleteInstallSettings,
+    private readonly callback: CodeLane,
+  ) {
+    this.codeHash = fingerprint(callback.code);
+  }
+
+  async run(browserBinding: string | undefined): Promise<CompleteInstallResult> {
+    // Read first: without the secret nothing may be spent, so the merchant can simply retry.
+    const clientSecret = await this.deps.clientSecret.clientSecret();
+
+    if (this.callback.lane === 'app_initiated') {
+      const consumption = await this.consumeState(this.callback.state, browserBinding);
+      if (consumption !== 'consumed') {
+        // A reload long after the first callback: its state may be gone, but the code's outcome is kept.
+        const earlier = await this.deps.claims.getCodeClaim(this.codeHash);
+        if (earlier !== undefined) return this.settle(earlier);
+        throw stateRefusal(consumption);
+      }
+    }
+
+    const nowEpochSeconds = this.nowEpochSeconds();
+    const claim = await this.deps.claims.claimCode({
+      codeHash: this.codeHash,
+      ...(this.callback.storeId === undefined ? {} : { storeId: this.callback.storeId }),
+      claimedAtEpochSeconds: nowEpochSeconds,
+      expiresAtEpochSeconds: nowEpochSeconds + this.settings.codeClaimLifetimeSeconds,
+    });
+    if (!claim.claimed) return this.settle(claim.existing);
+
+    const grant = await this.exchange(clientSecret);
+    return this.store(grant);
+  }
+
+  private async consumeState(state: string, browserBinding: string | undefined): Promise<StateConsumption> {
+    if (!isWellFormedNonce(state)) return 'unknown';
+    return this.deps.states.consumeState({
+      stateHash: fingerprint(state),
+      browserBindingHash: isWellFormedNonce(browserBinding) ? fingerprint(browserBinding) : undefined,
+      codeHash: this.codeHash,
+      nowEpochSeconds: this.nowEpochSeconds(),
+    });
+  }
+
+  private async exchange(clientSecret: string): Promise<TokenGrant> {
+    try {
+      return await this.deps.tokenEndpoint.exchangeCode({
+        code: this.callback.code,
+        redirectUri: this.settings.redirectUri,
+        clientId: this.settings.clientId,
+        clientSecret,
+        ...(this.callback.storeId === undefined ? {} : { storeId: this.callback.storeId }),
+      });
+    } catch (error) {
+      if (error instanceof TokenExchangeError && !error.mayHaveReachedServer) {
+        // The code never left this process: it is still good, so a reload may try it again.
+        await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash));
+      } else {
+        const errorCode: ErrorCode = error instanceof AuthFlowError ? error.code : 'INTERNAL';
+        await this.recordOutcome({ status: 'failed', errorCode });
+      }
+      throw error;
+    }
+  }
+
+  private async store(grant: TokenGrant): Promise<CompleteInstallResult> {
+    const nowEpochSeconds = this.nowEpochSeconds();
+    const expiresAtEpochSeconds =
+      grant.expiresInSeconds === undefined ? undefined : nowEpochSeconds + grant.expiresInSeconds;
+    try {
+      await this.deps.installations.saveInstallation({
+        storeId: grant.storeId,
+        accessToken: grant.accessToken,
+        scope: grant.scope,
+        ...(grant.publicToken === undefined ? {} : { publicToken: grant.publicToken }),
+        ...(grant.email === undefined ? {} : { ownerEmail: grant.email }),
+        ...(grant.refreshToken === undefined ? {} : { refreshToken: grant.refreshToken }),
+        ...(expiresAtEpochSeconds === undefined ? {} : { expiresAtEpochSeconds }),
+        installedAtEpochSeconds: nowEpochSeconds,
+        grantCodeHash: this.codeHash,
+        nextCheckAtEpochSeconds: nextCheckAt(
+          { expiresAtEpochSeconds },
+          nowEpochSeconds,
+          this.settings.checkSchedule,
+          this.deps.random,
+        ),
+      });
+    } catch (error) {
+      await this.recordOutcome({ status: 'failed', errorCode: error instanceof AuthFlowError ? error.code : 'INTERNAL' });
+      throw error;
+    }
+    await this.recordOutcome({ status: 'installed', storeId: grant.storeId });
+    return { outcome: 'installed', storeId: grant.storeId, replayed: false };
+  }
+
+  /**
+   * The outcome of an earlier attempt with the same code. A pending one is awaited for a moment:
+   * a double-clicked link shows the success page, not an error, once the first request finishes.
+   */
+  private async settle(claim: CodeClaim): Promise<CompleteInstallResult> {
+    const { clock } = this.deps;
+    const deadlineEpochMs = clock.nowEpochMs() + this.settings.pendingClaimWaitMs;
+    let current: CodeClaim | undefined = claim;
+    while (current.status === 'pending') {
+      if (await this.installedByThisCode(current.storeId)) {
+        return { outcome: 'installed', storeId: current.storeId!, replayed: true };
+      }
+      if (clock.nowEpochMs() >= deadlineEpochMs) break;
+      await clock.sleep(this.settings.pendingClaimPollMs);
+      current = await this.deps.claims.getCodeClaim(this.codeHash);
+      if (current === undefined) {
+        throw new AuthFlowError('ECWID_UNREACHABLE', 'the earlier attempt with this code could not reach Ecwid');
+      }
+    }
+
+    switch (current.status) {
+      case 'installed':
+        return { outcome: 'installed', storeId: current.storeId, replayed: true };
+      case 'failed':
+        throw new AuthFlowError(current.errorCode, 'an earlier attempt with this code failed', {
+          detail: { replayed: true },
+        });
+      case 'pending': {
+        const ageSeconds = this.nowEpochSeconds() - current.claimedAtEpochSeconds;
+        if (ageSeconds > this.settings.staleClaimAfterSeconds) {
+          throw new AuthFlowError('INSTALL_OUTCOME_UNKNOWN', 'an earlier attempt with this code never finished', {
+            detail: { ageSeconds },
+          });
+        }
+        throw new AuthFlowError('INSTALL_IN_PROGRESS', 'another request is exchanging this code', {
+          detail: { ageSeconds },
+        });
+      }
+    }
+  }
+
+  /** Covers the window where the installation is stored but its claim's outcome is not yet recorded. */
+  private async installedByThisCode(storeId: number | undefined): Promise<boolean> {
+    if (storeId === undefined) return false;
+    const installation = await this.deps.installations.getInstallation(storeId);
+    return installation?.grantCodeHash === this.codeHash;
+  }
+
+  private recordOutcome(outcome: CodeClaimOutcome): Promise<void> {
+    return this.bestEffort('record the outcome of the code claim', () =>
+      this.deps.claims.recordCodeOutcome(this.codeHash, outcome),
+    );
+  }
+
+  /** Bookkeeping that must not mask the real result (the install, or the error that ended it). */
+  private async bestEffort(what: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.deps.log.warn(`could not ${what}`, {
+        errorCode: error instanceof AuthFlowError ? error.code : 'INTERNAL',
+        errorName: error instanceof Error ? error.name : typeof error,
+      });
+    }
+  }
+
+  private nowEpochSeconds(): number {
+    return Math.floor(this.deps.clock.nowEpochMs() / 1000);
+  }
+}
+
+function stateRefusal(consumption: Exclude<StateConsumption, 'consumed'>): AuthFlowError {
+  switch (consumption) {
+    case 'unknown':
+      return new AuthFlowError('STATE_UNKNOWN', 'the state is not one this app issued');
+    case 'used':
+      return new AuthFlowError('STATE_USED', 'the state was already used');
+    case 'expired':
+      return new AuthFlowError('STATE_EXPIRED', 'the state expired');
+    case 'browser_mismatch':
+      return new AuthFlowError('STATE_BROWSER_MISMATCH', 'the state was issued to another browser');
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The ports the core depends on. Adapters implement them (DynamoDB, Secrets Manager, fetch);
+ * tests implement them in memory. Nothing here knows about AWS, HTTP servers or the environment.
+ */
+import type { ErrorCode } from './errors';
+
+/** Wall-clock time and waiting, injectable so tests can pin and advance time. */
+export interface Clock {
+  nowEpochMs(): number;
+  sleep(durationMs: number): Promise<void>;
+}
+
+/** A cryptographically secure source of random bytes. */
+export interface RandomSource {
+  randomBytes(length: number): Uint8Array;
+}
+
+/** Structured logging. Fields must never hold a token, an authorization code or a secret. */
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State nonces (CSRF protection of app-initiated installs)
+// ---------------------------------------------------------------------------------------------
+
+/** A stored `state`. Only hashes are stored: a copy of the table does not yield a usable state. */
+export interface StateRecord {
+  stateHash: string;
+  /** Hash of the browser-binding cookie the state was issued to. */
+  browserBindingHash: string;
+  createdAtEpochSeconds: number;
+  /** Enforced in code on every read; DynamoDB TTL deletes the item only eventually. */
+  expiresAtEpochSeconds: number;
+}
+
+export interface ConsumeStateRequest {
+  stateHash: string;
+  /** Hash of the binding cookie sent with the callback, or undefined when there was none. */
+  browserBindingHash: string | undefined;
+  /** Hash of the code the callback carries: a reload of the same callback is recognised by it. */
+  codeHash: string;
+  nowEpochSeconds: number;
+}
+
+/**
+ * `consumed`: the state was valid and is now spent by this code (or had already been spent by this
+ * very code, which is a reload of the same callback). Every other value is a refusal.
+ */
+export type StateConsumption = 'consumed' | 'unknown' | 'used' | 'expired' | 'browser_mismatch';
+
+export interface StateStore {
+  saveState(record: StateRecord): Promise<void>;
+  /** Atomically spends a state: of two concurrent callbacks with different codes only one succeeds. */
+  consumeState(request: ConsumeStateRequest): Promise<StateConsumption>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization-code claims (never exchange the same code twice)
+// ---------------------------------------------------------------------------------------------
+
+export type CodeClaimOutcome =
+  | { status: 'installed'; storeId: number }
+  | { status: 'failed'; errorCode: ErrorCode };
+
+export type CodeClaim = {
+  codeHash: string;
+  /** The store the callback named, when it named one. */
+  storeId?: number;
+  claimedAtEpochSeconds: number;
+} & ({ status: 'pending' } | CodeClaimOutcome);
+
+export interface NewCodeClaim {
+  codeHash: string;
+  storeId?: number;
+  claimedAtEpochSeconds: number;
+  expiresAtEpochSeconds: number;
+}
+
+export type ClaimResult = { claimed: true } | { claimed: false; existing: CodeClaim };
+
+export interface CodeClaimStore {
+  /** Records that this code is being exchanged, unless a claim for it already exists. */
+  claimCode(claim: NewCodeClaim): Promise<ClaimResult>;
+  getCodeClaim(codeHash: string): Promise<CodeClaim | undefined>;
+  recordCodeOutcome(codeHash: string, outcome: CodeClaimOutcome): Promise<void>;
+  /** Deletes a pending claim: only for a code that provably never reached Ecwid. */
+  releaseCodeClaim(codeHash: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installations (one per store)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * - `active`: the token is believed to work.
+ * - `needs_reinstall`: Ecwid revoked the token or the grant; only a new install helps.
+ * - `suspended`: the store cannot use the API right now (suspended, or a plan without API).
+ * - `store_gone`: Ecwid no longer knows the store.
+ * - `needs_attention`: checks kept failing for longer than the failure budget.
+ */
+export type InstallationStatus = 'active' | 'needs_reinstall' | 'suspended' | 'store_gone' | 'needs_attention';
+
+/** A validated answer of the token endpoint. */
+export interface TokenGrant {
+  accessToken: string;
+  scope: string;
+  storeId: number;
+  publicToken?: string;
+  email?: string;
+  refreshToken?: string;
+  /** Lifetime of the access token, only when the server sent `expires_in`. */
+  expiresInSeconds?: number;
+}
+
+export interface Installation {
+  storeId: number;
+  accessToken: string;
+  /** Always `Bearer`: the only type accepted from the token endpoint. */
+  tokenType: 'Bearer';
+  scope: string;
+  publicToken?: string;
+  ownerEmail?: string;
+  refreshToken?: string;
+  /** When the access token expires; absent for Ecwid's non-expiring tokens. */
+  expiresAtEpochSeconds?: number;
+  installedAtEpochSeconds: number;
+  updatedAtEpochSeconds: number;
+  status: InstallationStatus;
+  /** Why the status is not `active` (an Ecwid error code, `invalid_grant`, ...). */
+  statusReason?: string;
+  /** Incremented by every write: the condition of every update that must not lose a race. */
+  version: number;
+  /** Hash of the authorization code that produced the current token. */
+  grantCodeHash?: string;
+  /** When the scheduled job should next refresh or verify this token; absent when it should not. */
+  nextCheckAtEpochSeconds?: number;
+  lastRefreshedAtEpochSeconds?: number;
+  lastVerifiedAtEpochSeconds?: number;
+}
+
+/** What an install writes: a fresh token that replaces whatever the store had. */
+export interface NewInstallation {
+  storeId: number;
+  accessToken: string;
+  scope: string;
+  publicToken?: string;
+  ownerEmail?: string;
+  refreshToken?: string;
+  expiresAtEpochSeconds?: number;
+  installedAtEpochSeconds: number;
+  grantCodeHash: string;
+  nextCheckAtEpochSeconds: number;
+}
+
+export interface InstallationStore {
+  /** Stores a new token for the store, replacing the previous one, and bumps the version. */
+  saveInstallation(installation: NewInstallation): Promise<Installation>;
+  /** Strongly consistent read. */
+  getInstallation(storeId: number): Promise<Installation | undefined>;
+  /** Every installation. For local inspection and operator tooling, not for request paths. */
+  listInstallations(): Promise<Installation[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ecwid
+// ---------------------------------------------------------------------------------------------
+
+export interface CodeExchangeRequest {
+  code: string;
+  redirectUri: string;
+  clientId: string;
+  clientSecret: string;
+  /** The store named by the redirect: selects `/api/oauth/token/{storeId}` and must match the answer. */
+  storeId?: number;
+}
+
+/** The OAuth token endpoint. */
+export interface TokenEndpoint {
+  /**
+   * Exchanges an authorization code for a token grant.
+   * @throws TokenExchangeError with a code for every failure: rejected code, rejected client,
+   *   server error, timeout, unreachable, invalid answer.
+   */
+  exchangeCode(request: CodeExchangeRequest): Promise<TokenGrant>;
+}
+
+/** Where the app's client secret comes from. */
+export interface ClientSecretSource {
+  /** @throws AuthFlowError `SECRET_UNAVAILABLE` or `NOT_CONFIGURED`. */
+  clientSecret(): Promise<string>;
+}

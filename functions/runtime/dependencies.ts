@@ -1,0 +1,141 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbStore } from '../adapters/dynamodb-store';
+import { EcwidHttpClient } from '../adapters/ecwid-http-client';
+import { SecretsManagerClientSecret } from '../adapters/secrets-manager-client-secret';
+import type { BeginInstallSettings } from '../core/begin-install';
+import type { CompleteInstallSettings } from '../core/complete-install';
+import type {
+  ClientSecretSource,
+  Clock,
+  CodeClaimStore,
+  InstallationStore,
+  Logger,
+  RandomSource,
+  StateStore,
+  TokenEndpoint,
+} from '../core/ports';
+import { readConfig, type AppConfig } from './config';
+import { JsonLogger } from './logger';
+import { cryptoRandom, systemClock } from './system';
+
+/** Everything a handler needs, composed once per cold start. */
+export interface AppDependencies {
+  config: AppConfig;
+  startUrl: string;
+  beginInstallSettings: BeginInstallSettings;
+  completeInstallSettings: CompleteInstallSettings;
+  states: StateStore;
+  claims: CodeClaimStore;
+  installations: InstallationStore;
+  tokenEndpoint: TokenEndpoint;
+  clientSecret: ClientSecretSource;
+  clock: Clock;
+  random: RandomSource;
+  log: Logger;
+}
+
+/** Where the AWS clients connect: Lambda's defaults in AWS, local servers in the local stack. */
+export interface AwsClientOptions {
+  region?: string;
+  dynamoDbEndpoint?: string;
+  secretsManagerEndpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface CompositionOverrides {
+  aws?: AwsClientOptions;
+  clock?: Clock;
+  random?: RandomSource;
+  fetch?: typeof fetch;
+}
+
+/** The service name on every log line. */
+export const SERVICE_NAME = 'ecwid-app-auth';
+
+export const rootLogger = new JsonLogger({ service: SERVICE_NAME });
+
+/** How long a duplicate callback waits for the request that is exchanging the same code. */
+const PENDING_CLAIM_WAIT_MS = 6_000;
+/** Code claims outlive codes (minutes) by far, so a reload the next morning still shows its outcome. */
+const CODE_CLAIM_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/** Builds the adapters and settings from a configuration. No network I/O happens here. */
+export function composeDependencies(config: AppConfig, overrides: CompositionOverrides = {}): AppDependencies {
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? cryptoRandom;
+  const aws = overrides.aws ?? {};
+  const common = {
+    ...(aws.region === undefined ? {} : { region: aws.region }),
+    ...(aws.credentials === undefined ? {} : { credentials: aws.credentials }),
+    // A stuck connection must fail fast enough to leave time for a readable error page.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  };
+  const store = new DynamoDbStore(
+    new DynamoDBClient({ ...common, ...(aws.dynamoDbEndpoint === undefined ? {} : { endpoint: aws.dynamoDbEndpoint }) }),
+    { tableName: config.tableName, clock },
+  );
+  const secrets = new SecretsManagerClient({
+    ...common,
+    ...(aws.secretsManagerEndpoint === undefined ? {} : { endpoint: aws.secretsManagerEndpoint }),
+  });
+
+  return {
+    config,
+    startUrl: config.startUrl,
+    beginInstallSettings: {
+      ecwidOAuthUrl: config.ecwidOAuthUrl,
+      clientId: config.clientId,
+      redirectUri: config.redirectUri,
+      scopes: config.scopes,
+      stateLifetimeSeconds: config.stateLifetimeSeconds,
+    },
+    completeInstallSettings: {
+      clientId: config.clientId,
+      redirectUri: config.redirectUri,
+      appMarketInstalls: config.appMarketInstalls,
+      codeClaimLifetimeSeconds: CODE_CLAIM_LIFETIME_SECONDS,
+      pendingClaimWaitMs: PENDING_CLAIM_WAIT_MS,
+      pendingClaimPollMs: 200,
+      // Twice the token request budget: an attempt older than that is not coming back.
+      staleClaimAfterSeconds: Math.ceil((2 * config.tokenRequestTimeoutMs) / 1000),
+      checkSchedule: config.checkSchedule,
+    },
+    states: store,
+    claims: store,
+    installations: store,
+    tokenEndpoint: new EcwidHttpClient({
+      oauthBaseUrl: config.ecwidOAuthUrl,
+      timeoutMs: config.tokenRequestTimeoutMs,
+      ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
+    }),
+    clientSecret: new SecretsManagerClientSecret(secrets, {
+      secretId: config.clientSecretId,
+      cacheTtlMs: config.secretCacheTtlMs,
+      clock,
+      log: rootLogger,
+    }),
+    clock,
+    random,
+    log: rootLogger,
+  };
+}
+
+let lambdaComposition: { dependencies: AppDependencies } | { error: unknown } | undefined;
+
+/**
+ * The dependencies of a Lambda function, from its environment, composed on first use and kept for
+ * the life of the execution environment. A broken configuration is remembered and rethrown, so
+ * every request answers with the "not set up" page and logs what is missing.
+ */
+export function lambdaDependencies(): AppDependencies {
+  if (lambdaComposition === undefined) {
+    try {
+      lambdaComposition = { dependencies: composeDependencies(readConfig()) };
+    } catch (error) {
+      lambdaComposition = { error };
+    }
+  }
+  if ('error' in lambdaComposition) throw lambdaComposition.error;
+  return lambdaComposition.dependencies;
+}

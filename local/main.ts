@@ -1,0 +1,64 @@
+/**
+ * `npm start`: the whole install flow on this machine, no AWS account, no network.
+ *
+ * Configuration (environment; every name is documented in the README):
+ *   PORT, PUBLIC_URL, ECWID_OAUTH_URL, ECWID_API_URL, ECWID_CLIENT_ID, ECWID_CLIENT_SECRET,
+ *   ECWID_SCOPES, SUCCESS_URL, APP_MARKET_INSTALLS, LOCAL_DATA_DIR (or --data-dir <folder>).
+ */
+import { JsonLogger } from '../functions/runtime/logger';
+import { SERVICE_NAME } from '../functions/runtime/dependencies';
+import { startLocalStack } from './stack';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  // This machine runs Node 20; the SDK's notice about its future Node 22 requirement is noise here.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const dataDirectory = argument('--data-dir') ?? env.LOCAL_DATA_DIR;
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('PORT must be a port number');
+
+  const stack = await startLocalStack({
+    port,
+    ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(env.ECWID_OAUTH_URL ? { ecwidOAuthUrl: env.ECWID_OAUTH_URL } : {}),
+    ...(env.ECWID_API_URL ? { ecwidApiUrl: env.ECWID_API_URL } : {}),
+    clientId: env.ECWID_CLIENT_ID || 'local-ecwid-app',
+    clientSecret: env.ECWID_CLIENT_SECRET || 'local-client-secret',
+    scopes: (env.ECWID_SCOPES || 'read_store_profile read_catalog').split(/\s+/).filter(Boolean),
+    ...(env.SUCCESS_URL ? { successUrl: env.SUCCESS_URL } : {}),
+    ...(env.APP_MARKET_INSTALLS ? { appMarketInstalls: env.APP_MARKET_INSTALLS !== 'false' } : {}),
+    ...(dataDirectory ? { dataDirectory } : {}),
+    log: new JsonLogger({ service: SERVICE_NAME, stage: 'local' }),
+  });
+
+  const lines = [
+    '',
+    `  Local stack ready. Open ${stack.url}/ in a browser.`,
+    '',
+    `  Start an install:        ${stack.url}/authorize`,
+    `  Redirect URI (pinned):   ${stack.config.redirectUri}`,
+    `  Stored installations:    ${stack.url}/__local/installations`,
+    `  Ecwid OAuth server:      ${stack.config.ecwidOAuthUrl}${stack.fakeEcwid ? '  (built-in fake)' : ''}`,
+    `  Database:                ${dataDirectory ? `dynalite, persisted in ${dataDirectory}` : 'dynalite, in memory'}`,
+    '',
+    '  Press Ctrl+C to stop.',
+    '',
+  ];
+  process.stderr.write(lines.join('\n'));
+
+  const stop = () => {
+    stack.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Could not start the local stack: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
