@@ -7,7 +7,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { StorageError, type ErrorCode } from '../core/errors';
+import { errorName, StorageError, type ErrorCode } from '../core/errors';
 import type {
   ClaimResult,
   Clock,
@@ -27,6 +27,12 @@ import type {
 import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './dynamodb-schema';
 
 type Item = Record<string, unknown>;
+
+/**
+ * A state is kept this long past its expiry (then DynamoDB TTL deletes it), so a late callback
+ * hears "expired" rather than "unknown".
+ */
+const STATE_RETENTION_AFTER_EXPIRY_SECONDS = 24 * 60 * 60;
 
 const { partitionKey: PK, timeToLiveAttribute: TTL, dueIndex } = TABLE_SCHEMA;
 
@@ -84,7 +90,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
             browserBindingHash: record.browserBindingHash,
             createdAtEpochSeconds: record.createdAtEpochSeconds,
             expiresAtEpochSeconds: record.expiresAtEpochSeconds,
-            [TTL]: record.expiresAtEpochSeconds,
+            [TTL]: record.expiresAtEpochSeconds + STATE_RETENTION_AFTER_EXPIRY_SECONDS,
           },
           // 256-bit states do not collide; the condition makes sure a bug could never overwrite one.
           ConditionExpression: 'attribute_not_exists(#pk)',
@@ -324,7 +330,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       if (error instanceof ConditionalCheckFailedException) throw error;
       throw new StorageError(`DynamoDB ${operation} failed`, {
         cause: error,
-        detail: { operation, awsError: error instanceof Error ? error.name : 'unknown' },
+        detail: { operation, awsError: errorName(error) },
       });
     }
   }

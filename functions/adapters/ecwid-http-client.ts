@@ -1,4 +1,4 @@
-import { TokenExchangeError } from '../core/errors';
+import { errorName, TokenExchangeError } from '../core/errors';
 import type { CodeExchangeRequest, TokenEndpoint, TokenGrant } from '../core/ports';
 import { parseTokenResponse, type TokenHttpResponse } from '../core/token-response';
 import { joinUrl } from '../core/urls';
@@ -100,7 +100,7 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
 }
 
 function networkFailure(error: unknown): TokenExchangeError {
-  const name = error instanceof Error ? error.name : 'unknown';
+  const name = errorName(error);
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new TokenExchangeError('ECWID_TIMEOUT', 'the token endpoint did not answer in time', {
       cause: error,
@@ -123,10 +123,10 @@ function networkFailure(error: unknown): TokenExchangeError {
 
 /** The system error code (`ECONNREFUSED`, ...) that undici hides in the cause chain of `fetch failed`. */
 function systemErrorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    const code = (current as { code?: unknown }).code;
+  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth += 1) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
     if (typeof code === 'string') return code;
-    current = current.cause;
+    current = cause;
   }
   return undefined;
 }

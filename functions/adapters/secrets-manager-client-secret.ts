@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AuthFlowError, ConfigurationError } from '../core/errors';
+import { AuthFlowError, ConfigurationError, errorName } from '../core/errors';
 import type { ClientSecretSource, Clock, Logger } from '../core/ports';
 
 /** What the stack stores in a secret it creates, until an operator puts the real client secret there. */
@@ -83,7 +83,7 @@ export function extractClientSecret(secretString: string | undefined): string {
 }
 
 function translate(error: unknown): AuthFlowError {
-  const awsError = error instanceof Error ? error.name : 'unknown';
+  const awsError = errorName(error);
   if (awsError === 'ResourceNotFoundException') {
     return new ConfigurationError('the client secret does not exist', { cause: error, detail: { awsError } });
   }

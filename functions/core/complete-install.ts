@@ -1,6 +1,6 @@
 import type { CallbackRequest } from './callback-request';
 import { nextCheckAt, type CheckSchedulePolicy } from './check-schedule';
-import { AuthFlowError, TokenExchangeError, type ErrorCode } from './errors';
+import { AuthFlowError, errorName, TokenExchangeError, type ErrorCode } from './errors';
 import type {
   ClientSecretSource,
   Clock,
@@ -251,7 +251,7 @@ class InstallAttempt {
     } catch (error) {
       this.deps.log.warn(`could not ${what}`, {
         errorCode: error instanceof AuthFlowError ? error.code : 'INTERNAL',
-        errorName: error instanceof Error ? error.name : typeof error,
+        errorName: errorName(error),
       });
     }
   }

@@ -107,3 +107,9 @@ export class ConfigurationError extends AuthFlowError {
 export function isAuthFlowError(error: unknown): error is AuthFlowError {
   return error instanceof AuthFlowError;
 }
+
+/** The `name` of anything thrown (duck-typed: errors from another realm fail `instanceof Error`). */
+export function errorName(error: unknown): string {
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : typeof error;
+}

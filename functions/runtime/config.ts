@@ -63,9 +63,10 @@ export function readConfig(environment: Environment = process.env): AppConfig {
     if (fallback === undefined) problems.push(`${name} is required`);
     return fallback ?? '';
   };
-  const url = (name: VariableName, options: { optional?: boolean } = {}): string => {
+  const url = (name: VariableName): string => {
     const value = read(name);
-    if (value === '' && options.optional === true) return '';
+    // Empty: either optional, or already reported as required.
+    if (value === '') return '';
     if (!isHttpUrl(value)) {
       problems.push(`${name} must be an absolute https URL (http only for localhost)`);
     }
@@ -87,7 +88,7 @@ export function readConfig(environment: Environment = process.env): AppConfig {
   if (appMarket !== 'true' && appMarket !== 'false') problems.push('APP_MARKET_INSTALLS must be true or false');
 
   const publicUrl = url('PUBLIC_URL');
-  const successUrl = url('SUCCESS_URL', { optional: true });
+  const successUrl = url('SUCCESS_URL');
   const config: AppConfig = {
     tableName: read('TABLE_NAME'),
     clientSecretId: read('CLIENT_SECRET_ID'),

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { AuthFlowError, isAuthFlowError, type ErrorCode } from '../core/errors';
+import { AuthFlowError, errorName, isAuthFlowError, type ErrorCode } from '../core/errors';
 import type { Logger } from '../core/ports';
 import type { JsonLogger } from './logger';
 import { PAGE_CONTENT_SECURITY_POLICY, renderPage, type Page } from './pages';
@@ -177,8 +177,8 @@ function errorResponse(
   const presentation = presentError(failure.code);
   const fields: Record<string, unknown> = { errorCode: failure.code, status: presentation.status, ...failure.detail };
   const cause = failure.cause ?? (known ? undefined : error);
-  if (cause instanceof Error) fields.causeName = cause.name;
-  if (!known && error instanceof Error) fields.stack = error.stack;
+  if (cause !== undefined) fields.causeName = errorName(cause);
+  if (!known) fields.stack = (error as { stack?: unknown } | undefined)?.stack;
   const level = presentation.status >= 500 ? 'error' : 'warn';
   context.log[level](failure.message, fields);
 

@@ -1,0 +1,90 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb-store';
+import { StorageError } from '../../functions/core/errors';
+import { ManualClock } from '../support/fakes';
+
+// The adapter wraps its client in a document client: mock that class, whatever instance it is.
+const dynamo = mockClient(DynamoDBDocumentClient);
+const clock = new ManualClock();
+const store = () => new DynamoDbStore(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), { tableName: 'table', clock });
+
+function awsError(name: string): Error {
+  return Object.assign(new Error(`${name}: request for key STORE#1 failed`), { name, $metadata: {} });
+}
+
+async function storageErrorOf(promise: Promise<unknown>): Promise<StorageError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof StorageError) return error;
+    throw error;
+  }
+  throw new Error('expected a StorageError');
+}
+
+beforeEach(() => dynamo.reset());
+
+describe('DynamoDbStore error translation', () => {
+  it.each(['ProvisionedThroughputExceededException', 'InternalServerError', 'ResourceNotFoundException', 'TimeoutError'])(
+    'turns %s into STORAGE_UNAVAILABLE naming the operation, not the AWS message',
+    async (name) => {
+      dynamo.on(GetCommand).rejects(awsError(name));
+      const error = await storageErrorOf(store().getInstallation(1));
+      expect(error.code).toBe('STORAGE_UNAVAILABLE');
+      expect(error.detail).toEqual({ operation: 'GetItem', awsError: name });
+      expect(error.message).toBe('DynamoDB GetItem failed');
+    },
+  );
+
+  it('reports a failed write when saving an installation', async () => {
+    dynamo.on(UpdateCommand).rejects(awsError('ThrottlingException'));
+    const error = await storageErrorOf(
+      store().saveInstallation({
+        storeId: 1,
+        accessToken: 'secret_abc',
+        scope: 'read_store_profile',
+        installedAtEpochSeconds: 1,
+        grantCodeHash: 'h',
+        nextCheckAtEpochSeconds: 2,
+      }),
+    );
+    expect(error.detail).toEqual({ operation: 'UpdateItem', awsError: 'ThrottlingException' });
+    expect(JSON.stringify(error.detail)).not.toContain('secret_abc');
+  });
+
+  it('reads a refused state once to say why, and treats a failure of that read as unavailable storage', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    dynamo.on(GetCommand).rejects(awsError('InternalServerError'));
+    const error = await storageErrorOf(
+      store().consumeState({ stateHash: 'a', browserBindingHash: 'b', codeHash: 'c', nowEpochSeconds: 1 }),
+    );
+    expect(error.detail).toMatchObject({ operation: 'GetItem' });
+    expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ ConsistentRead: true });
+  });
+
+  it('refuses to overwrite a state with the same hash', async () => {
+    dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    const error = await storageErrorOf(
+      store().saveState({ stateHash: 'a', browserBindingHash: 'b', createdAtEpochSeconds: 1, expiresAtEpochSeconds: 2 }),
+    );
+    expect(error.code).toBe('STORAGE_UNAVAILABLE');
+  });
+
+  it('writes the code claim by its hash only, with a TTL', async () => {
+    dynamo.on(PutCommand).resolves({});
+    await store().claimCode({ codeHash: 'hash-of-code', storeId: 9, claimedAtEpochSeconds: 10, expiresAtEpochSeconds: 20 });
+    const input = dynamo.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(input.Item).toEqual({
+      pk: 'CODE#hash-of-code',
+      kind: 'code_claim',
+      status: 'pending',
+      storeId: 9,
+      claimedAtEpochSeconds: 10,
+      ttlEpochSeconds: 20,
+    });
+  });
+});

@@ -1,0 +1,102 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  CLIENT_SECRET_PLACEHOLDER,
+  SecretsManagerClientSecret,
+} from '../../functions/adapters/secrets-manager-client-secret';
+import { AuthFlowError } from '../../functions/core/errors';
+import { capturingLogger, ManualClock } from '../support/fakes';
+
+const secretsManager = mockClient(SecretsManagerClient);
+
+function source(clock = new ManualClock()) {
+  const logs = capturingLogger();
+  const secret = new SecretsManagerClientSecret(new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), {
+    secretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client',
+    cacheTtlMs: 300_000,
+    clock,
+    log: logs.log,
+  });
+  return { secret, clock, logs };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AuthFlowError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+beforeEach(() => secretsManager.reset());
+
+describe('SecretsManagerClientSecret', () => {
+  it('reads the secret once and serves it from cache until the TTL passes', async () => {
+    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'first' }).resolves({ SecretString: 'rotated' });
+    const { secret, clock } = source();
+    await expect(secret.clientSecret()).resolves.toBe('first');
+    clock.advanceSeconds(299);
+    await expect(secret.clientSecret()).resolves.toBe('first');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    clock.advanceSeconds(1);
+    await expect(secret.clientSecret()).resolves.toBe('rotated');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({
+      SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client',
+    });
+  });
+
+  it('shares one read between concurrent callers', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'value' });
+    const { secret } = source();
+    await Promise.all([secret.clientSecret(), secret.clientSecret(), secret.clientSecret()]);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('reads a JSON secret by its clientSecret or client_secret field', async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: '{"clientSecret":" abc "}' })
+      .resolvesOnce({ SecretString: '{"client_secret":"def"}' });
+    const { secret, clock } = source();
+    await expect(secret.clientSecret()).resolves.toBe('abc');
+    clock.advanceSeconds(301);
+    await expect(secret.clientSecret()).resolves.toBe('def');
+  });
+
+  it.each([
+    ['the placeholder the stack creates', CLIENT_SECRET_PLACEHOLDER],
+    ['an empty secret', '   '],
+    ['a JSON object without the field', '{"other":"x"}'],
+    ['broken JSON', '{"clientSecret":'],
+  ])('reports %s as not configured', async (_description, value) => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
+    await expect(codeOf(source().secret.clientSecret())).resolves.toBe('NOT_CONFIGURED');
+  });
+
+  it('reports a missing secret as not configured and other failures as unavailable', async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejectsOnce(Object.assign(new Error('missing'), { name: 'ResourceNotFoundException' }))
+      .rejectsOnce(Object.assign(new Error('boom'), { name: 'InternalServiceError' }));
+    const { secret } = source();
+    await expect(codeOf(secret.clientSecret())).resolves.toBe('NOT_CONFIGURED');
+    await expect(codeOf(secret.clientSecret())).resolves.toBe('SECRET_UNAVAILABLE');
+  });
+
+  it('keeps serving the last value when a refresh fails, and says so without the value', async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: 'still-good' })
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    const { secret, clock, logs } = source();
+    await secret.clientSecret();
+    clock.advanceSeconds(301);
+    await expect(secret.clientSecret()).resolves.toBe('still-good');
+    expect(logs.entries()).toEqual([
+      expect.objectContaining({ level: 'WARN', errorCode: 'SECRET_UNAVAILABLE', awsError: 'ThrottlingException' }),
+    ]);
+    expect(logs.lines.join('')).not.toContain('still-good');
+  });
+});

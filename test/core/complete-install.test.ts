@@ -1,0 +1,327 @@
+import { AuthFlowError, StorageError, TokenExchangeError } from '../../functions/core/errors';
+import { fingerprint } from '../../functions/core/secure-values';
+import { grantFor } from '../support/fakes';
+import { deferred, errorCodeOf, installHarness } from './install-harness';
+
+const STORE_ID = 1003;
+
+async function startedInstall(harness: ReturnType<typeof installHarness>) {
+  const { state, browserBinding } = await harness.begin();
+  const query = (code: string, extra = '') => `code=${code}&store_id=${STORE_ID}&state=${state}${extra}`;
+  return { state, browserBinding, query };
+}
+
+describe('completeInstall', () => {
+  describe('app-initiated installs', () => {
+    it('exchanges the code once, with all parameters, and stores the installation', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      const grant = grantFor(STORE_ID, { publicToken: 'public_x' });
+      harness.tokenEndpoint.answer(grant);
+
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toEqual({
+        outcome: 'installed',
+        storeId: STORE_ID,
+        replayed: false,
+      });
+
+      expect(harness.tokenEndpoint.requests).toEqual([
+        {
+          code: 'code-1',
+          redirectUri: 'https://auth.example.com/callback',
+          clientId: 'app-client-id',
+          clientSecret: 'client-secret-value',
+          storeId: STORE_ID,
+        },
+      ]);
+      const now = harness.clock.nowEpochMs() / 1000;
+      const stored = await harness.store.getInstallation(STORE_ID);
+      expect(stored).toMatchObject({
+        storeId: STORE_ID,
+        accessToken: grant.accessToken,
+        tokenType: 'Bearer',
+        scope: grant.scope,
+        publicToken: 'public_x',
+        ownerEmail: grant.email,
+        installedAtEpochSeconds: now,
+        status: 'active',
+        version: 1,
+        grantCodeHash: fingerprint('code-1'),
+      });
+      expect(stored).not.toHaveProperty('expiresAtEpochSeconds');
+      expect(stored).not.toHaveProperty('refreshToken');
+      // A non-expiring token is verified about a day later, spread by up to 10% either way.
+      expect(stored!.nextCheckAtEpochSeconds).toBeGreaterThanOrEqual(now + 0.9 * 86_400);
+      expect(stored!.nextCheckAtEpochSeconds).toBeLessThanOrEqual(now + 1.1 * 86_400);
+      await expect(harness.store.getCodeClaim(fingerprint('code-1'))).resolves.toMatchObject({ status: 'installed' });
+    });
+
+    it('stores the expiry and refresh token when the server sends them, and schedules the refresh before expiry', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.tokenEndpoint.answer(grantFor(STORE_ID, { expiresInSeconds: 7200, refreshToken: 'refresh_1' }));
+      await harness.callback(query('code-1'), browserBinding);
+
+      const now = harness.clock.nowEpochMs() / 1000;
+      const stored = await harness.store.getInstallation(STORE_ID);
+      expect(stored).toMatchObject({ expiresAtEpochSeconds: now + 7200, refreshToken: 'refresh_1' });
+      // 15 minutes of margin plus up to 5 minutes of jitter.
+      expect(stored!.nextCheckAtEpochSeconds).toBeLessThanOrEqual(now + 7200 - 900);
+      expect(stored!.nextCheckAtEpochSeconds).toBeGreaterThanOrEqual(now + 7200 - 1200);
+    });
+
+    it('exchanges at the legacy path when the redirect named no store', async () => {
+      const harness = installHarness();
+      const { state, browserBinding } = await harness.begin();
+      await harness.callback(`code=code-1&state=${state}`, browserBinding);
+      expect(harness.tokenEndpoint.requests[0]).not.toHaveProperty('storeId');
+    });
+
+    it.each([
+      ['a state it never issued', async (h: ReturnType<typeof installHarness>) => {
+        const { browserBinding } = await h.begin();
+        return { query: `code=c&store_id=1&state=${'A'.repeat(43)}`, binding: browserBinding };
+      }, 'STATE_UNKNOWN'],
+      ['a malformed state', async (h: ReturnType<typeof installHarness>) => {
+        const { browserBinding } = await h.begin();
+        return { query: 'code=c&store_id=1&state=short', binding: browserBinding };
+      }, 'STATE_UNKNOWN'],
+      ['an empty state', async (h: ReturnType<typeof installHarness>) => {
+        const { browserBinding } = await h.begin();
+        return { query: 'code=c&store_id=1&state=', binding: browserBinding };
+      }, 'STATE_UNKNOWN'],
+      ['an expired state', async (h: ReturnType<typeof installHarness>) => {
+        const { state, browserBinding } = await h.begin();
+        h.clock.advanceSeconds(601);
+        return { query: `code=c&store_id=1&state=${state}`, binding: browserBinding };
+      }, 'STATE_EXPIRED'],
+      ['a state issued to another browser', async (h: ReturnType<typeof installHarness>) => {
+        const { state } = await h.begin();
+        const other = await h.begin();
+        return { query: `code=c&store_id=1&state=${state}`, binding: other.browserBinding };
+      }, 'STATE_BROWSER_MISMATCH'],
+      ['a state without its cookie', async (h: ReturnType<typeof installHarness>) => {
+        const { state } = await h.begin();
+        return { query: `code=c&store_id=1&state=${state}`, binding: undefined };
+      }, 'STATE_BROWSER_MISMATCH'],
+    ])('refuses %s and sends no token request', async (_description, arrange, expectedCode) => {
+      const harness = installHarness();
+      const { query, binding } = await arrange(harness);
+      await expect(errorCodeOf(harness.callback(query, binding))).resolves.toBe(expectedCode);
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+      expect(harness.store.installations.size).toBe(0);
+      expect(harness.store.claims.size).toBe(0);
+    });
+
+    it('refuses a state that was already used for another code', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      await harness.callback(query('code-1'), browserBinding);
+      await expect(errorCodeOf(harness.callback(query('code-2'), browserBinding))).resolves.toBe('STATE_USED');
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('leaves a state usable by its own browser after another browser tried it', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      const stranger = await harness.begin();
+      await expect(errorCodeOf(harness.callback(query('code-1'), stranger.browserBinding))).resolves.toBe(
+        'STATE_BROWSER_MISMATCH',
+      );
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed' });
+    });
+  });
+
+  describe('never exchanging a code twice', () => {
+    it('shows a reloaded callback the first outcome without a second token request', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      await harness.callback(query('code-1'), browserBinding);
+      harness.clock.advanceSeconds(30);
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toEqual({
+        outcome: 'installed',
+        storeId: STORE_ID,
+        replayed: true,
+      });
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('still recognises the reload once the state itself is gone', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      await harness.callback(query('code-1'), browserBinding);
+      harness.store.states.clear();
+      harness.clock.advanceSeconds(3 * 3600);
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ replayed: true });
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('lets a double-clicked callback wait for the first and show its success', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      const answer = deferred<void>();
+      harness.tokenEndpoint.answer(async (request) => {
+        await answer.promise;
+        return grantFor(request.storeId!);
+      });
+      const first = harness.callback(query('code-1'), browserBinding);
+      const second = harness.callback(query('code-1'), browserBinding);
+      await new Promise((resolve) => setImmediate(resolve));
+      answer.resolve();
+      await expect(Promise.all([first, second])).resolves.toEqual([
+        { outcome: 'installed', storeId: STORE_ID, replayed: false },
+        { outcome: 'installed', storeId: STORE_ID, replayed: true },
+      ]);
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('tells a duplicate to reload when the first is still exchanging after the wait', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      const answer = deferred<void>();
+      harness.tokenEndpoint.answer(async (request) => {
+        await answer.promise;
+        return grantFor(request.storeId!);
+      });
+      const first = harness.callback(query('code-1'), browserBinding);
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('INSTALL_IN_PROGRESS');
+      answer.resolve();
+      await expect(first).resolves.toMatchObject({ outcome: 'installed', replayed: false });
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('reports an attempt that died midway as unknown, and does not send the code again', async () => {
+      const harness = installHarness();
+      const codeHash = fingerprint('code-1');
+      const claimedAt = harness.clock.nowEpochMs() / 1000 - 60;
+      await harness.store.claimCode({ codeHash, storeId: 5, claimedAtEpochSeconds: claimedAt, expiresAtEpochSeconds: claimedAt + 86_400 });
+      await expect(errorCodeOf(harness.callback('code=code-1&store_id=5'))).resolves.toBe('INSTALL_OUTCOME_UNKNOWN');
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+    });
+
+    it('recognises an install that was stored before its outcome was recorded', async () => {
+      const harness = installHarness();
+      const codeHash = fingerprint('code-1');
+      const now = harness.clock.nowEpochMs() / 1000;
+      await harness.store.claimCode({ codeHash, storeId: 5, claimedAtEpochSeconds: now, expiresAtEpochSeconds: now + 86_400 });
+      await harness.store.saveInstallation({
+        storeId: 5,
+        accessToken: 'secret_x',
+        scope: 'read_store_profile',
+        installedAtEpochSeconds: now,
+        grantCodeHash: codeHash,
+        nextCheckAtEpochSeconds: now + 86_400,
+      });
+      await expect(harness.callback('code=code-1&store_id=5')).resolves.toEqual({
+        outcome: 'installed',
+        storeId: 5,
+        replayed: true,
+      });
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+    });
+  });
+
+  describe('failed exchanges', () => {
+    it.each([
+      ['CODE_REJECTED', new TokenExchangeError('CODE_REJECTED', 'invalid_grant')],
+      ['ECWID_TIMEOUT', new TokenExchangeError('ECWID_TIMEOUT', 'timeout')],
+      ['ECWID_UNAVAILABLE', new TokenExchangeError('ECWID_UNAVAILABLE', '500')],
+      ['ECWID_INVALID_RESPONSE', new TokenExchangeError('ECWID_INVALID_RESPONSE', 'garbage')],
+    ])('stores nothing on %s, and shows the same failure on reload without asking Ecwid again', async (code, error) => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.tokenEndpoint.answer(error);
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe(code);
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe(code);
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+      expect(harness.store.installations.size).toBe(0);
+    });
+
+    it('lets a reload try again when the request provably never reached Ecwid', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.tokenEndpoint.answer(
+        new TokenExchangeError('ECWID_UNREACHABLE', 'refused', { mayHaveReachedServer: false }),
+      );
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('ECWID_UNREACHABLE');
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed' });
+      expect(harness.tokenEndpoint.requests).toHaveLength(2);
+    });
+
+    it('spends nothing when the client secret cannot be read, so the same callback works later', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      const realSecret = harness.clientSecret.clientSecret.bind(harness.clientSecret);
+      harness.clientSecret.clientSecret = async () => {
+        throw new AuthFlowError('SECRET_UNAVAILABLE', 'down');
+      };
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('SECRET_UNAVAILABLE');
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+      harness.clientSecret.clientSecret = realSecret;
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed' });
+    });
+
+    it('records the failure when the token cannot be stored', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.store.saveInstallation = async () => {
+        throw new StorageError('down');
+      };
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('STORAGE_UNAVAILABLE');
+      await expect(harness.store.getCodeClaim(fingerprint('code-1'))).resolves.toMatchObject({
+        status: 'failed',
+        errorCode: 'STORAGE_UNAVAILABLE',
+      });
+    });
+  });
+
+  describe('App Market installs', () => {
+    it('accepts a callback with a code and a store id but no state', async () => {
+      const harness = installHarness();
+      await expect(harness.callback('code=market-code&store_id=77')).resolves.toEqual({
+        outcome: 'installed',
+        storeId: 77,
+        replayed: false,
+      });
+      expect(harness.tokenEndpoint.requests[0]).toMatchObject({ code: 'market-code', storeId: 77 });
+    });
+
+    it('refuses them when the lane is turned off, without a token request', async () => {
+      const harness = installHarness({ appMarketInstalls: false });
+      await expect(errorCodeOf(harness.callback('code=market-code&store_id=77'))).resolves.toBe(
+        'APP_MARKET_INSTALLS_DISABLED',
+      );
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+    });
+
+    it('replaces the token of a store that installs again', async () => {
+      const harness = installHarness();
+      const first = grantFor(77);
+      const second = grantFor(77);
+      harness.tokenEndpoint.answer(first).answer(second);
+      await harness.callback('code=first&store_id=77');
+      await harness.callback('code=second&store_id=77');
+      await expect(harness.store.getInstallation(77)).resolves.toMatchObject({ accessToken: second.accessToken, version: 2 });
+    });
+  });
+
+  describe('merchant decisions', () => {
+    it('reports a denied consent as cancelled, storing nothing and asking nothing', async () => {
+      const harness = installHarness();
+      const { state, browserBinding } = await harness.begin();
+      await expect(harness.callback(`error=access_denied&state=${state}`, browserBinding)).resolves.toEqual({
+        outcome: 'cancelled',
+      });
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+      expect(harness.store.claims.size).toBe(0);
+    });
+
+    it('reports another Ecwid error as such', async () => {
+      const harness = installHarness();
+      await expect(errorCodeOf(harness.callback('error=invalid_scope&code=x&store_id=1'))).resolves.toBe(
+        'ECWID_AUTHORIZATION_ERROR',
+      );
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+    });
+  });
+});

@@ -1,0 +1,67 @@
+import { createAuthorizeHandler } from '../../functions/authorize/handler';
+import { ConfigurationError, StorageError } from '../../functions/core/errors';
+import { getEvent, handlerHarness, lambdaContext, type Result } from '../support/handler-harness';
+
+describe('GET /authorize', () => {
+  it('redirects to the consent page and binds the state to the browser with a __Host- cookie', async () => {
+    const { deps, logs } = handlerHarness();
+    const handler = createAuthorizeHandler(() => deps, logs.log);
+    const result = (await handler(getEvent('/authorize'), lambdaContext)) as Result;
+
+    expect(result.statusCode).toBe(302);
+    const location = new URL(result.headers.location!);
+    expect(`${location.origin}${location.pathname}`).toBe('https://my.ecwid.example/api/oauth/authorize');
+    expect(location.searchParams.get('redirect_uri')).toBe('https://auth.example.com/callback');
+    expect(result.headers['cache-control']).toBe('no-store');
+    expect(result.cookies).toHaveLength(1);
+    expect(result.cookies![0]).toMatch(
+      /^__Host-ecwid-install=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; Secure; HttpOnly; SameSite=Lax$/,
+    );
+    expect(result.cookies![0]).not.toMatch(/Domain=/i);
+  });
+
+  it('keeps the binding cookie the browser sent', async () => {
+    const { deps, logs } = handlerHarness();
+    const handler = createAuthorizeHandler(() => deps, logs.log);
+    const binding = 'b'.repeat(43);
+    const result = (await handler(getEvent('/authorize', '', [`other=1`, `__Host-ecwid-install=${binding}`]), lambdaContext)) as Result;
+    expect(result.cookies![0]).toContain(`__Host-ecwid-install=${binding};`);
+  });
+
+  it('answers a readable 503 page when the state cannot be stored', async () => {
+    const { deps, store, logs } = handlerHarness();
+    store.saveState = async () => {
+      throw new StorageError('DynamoDB PutItem failed', { detail: { operation: 'PutItem', awsError: 'InternalServerError' } });
+    };
+    const result = (await createAuthorizeHandler(() => deps, logs.log)(getEvent('/authorize'), lambdaContext)) as Result;
+    expect(result.statusCode).toBe(503);
+    expect(result.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(result.headers['cache-control']).toBe('no-store');
+    expect(result.body).toContain('temporarily unavailable');
+    expect(result.body).toContain('href="https://auth.example.com/authorize"');
+    expect(result.body).toContain('Reference: request-id-1');
+    expect(result.body).not.toMatch(/at .*\.ts:\d+|StorageError|PutItem/);
+    expect(logs.entries()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        errorCode: 'STORAGE_UNAVAILABLE',
+        operation: 'PutItem',
+        correlationId: 'request-id-1',
+        route: 'GET /authorize',
+      }),
+    ]);
+  });
+
+  it('answers "not set up yet" with 503, never a bare 500, when the configuration is broken', async () => {
+    const { logs } = handlerHarness();
+    const broken = () => {
+      throw new ConfigurationError('invalid configuration: ECWID_CLIENT_ID is required', {
+        detail: { problems: 'ECWID_CLIENT_ID is required' },
+      });
+    };
+    const result = (await createAuthorizeHandler(broken, logs.log)(getEvent('/authorize'), lambdaContext)) as Result;
+    expect(result.statusCode).toBe(503);
+    expect(result.body).toContain('This app is not set up yet');
+    expect(logs.entries()[0]).toMatchObject({ errorCode: 'NOT_CONFIGURED', problems: 'ECWID_CLIENT_ID is required' });
+  });
+});

@@ -1,0 +1,69 @@
+import { ConfigurationError } from '../../functions/core/errors';
+import { readConfig } from '../../functions/runtime/config';
+import { TEST_ENVIRONMENT } from '../support/handler-harness';
+
+function problemsOf(environment: Record<string, string | undefined>): string {
+  try {
+    readConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return String(error.detail.problems);
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('readConfig', () => {
+  it('derives the pinned redirect URI and the start URL from the public URL', () => {
+    const config = readConfig({ ...TEST_ENVIRONMENT, PUBLIC_URL: 'https://auth.example.com/' });
+    expect(config.redirectUri).toBe('https://auth.example.com/callback');
+    expect(config.startUrl).toBe('https://auth.example.com/authorize');
+  });
+
+  it('applies the documented defaults', () => {
+    const config = readConfig({
+      TABLE_NAME: 't',
+      CLIENT_SECRET_ID: 's',
+      ECWID_CLIENT_ID: 'c',
+      PUBLIC_URL: 'https://auth.example.com',
+    });
+    expect(config).toMatchObject({
+      ecwidOAuthUrl: 'https://my.ecwid.com',
+      ecwidApiUrl: 'https://app.ecwid.com',
+      scopes: ['read_store_profile'],
+      successUrl: undefined,
+      appMarketInstalls: true,
+      stateLifetimeSeconds: 600,
+      tokenRequestTimeoutMs: 8000,
+      secretCacheTtlMs: 300_000,
+    });
+  });
+
+  it('reports every missing variable at once, by name only', () => {
+    expect(problemsOf({})).toBe(
+      'ECWID_CLIENT_ID is required; PUBLIC_URL is required; TABLE_NAME is required; CLIENT_SECRET_ID is required',
+    );
+  });
+
+  it.each([
+    ['plain http to a remote host', { PUBLIC_URL: 'http://auth.example.com' }, 'PUBLIC_URL'],
+    ['a relative success URL', { SUCCESS_URL: '/welcome' }, 'SUCCESS_URL'],
+    ['an unknown switch value', { APP_MARKET_INSTALLS: 'maybe' }, 'APP_MARKET_INSTALLS'],
+    ['a comma-separated scope list', { ECWID_SCOPES: 'read_catalog,update_catalog' }, 'ECWID_SCOPES'],
+    ['a zero lifetime', { STATE_TTL_SECONDS: '0' }, 'STATE_TTL_SECONDS'],
+    ['a non-numeric timeout', { TOKEN_REQUEST_TIMEOUT_MS: 'fast' }, 'TOKEN_REQUEST_TIMEOUT_MS'],
+  ])('refuses %s', (_description, override, variable) => {
+    expect(problemsOf({ ...TEST_ENVIRONMENT, ...override })).toContain(variable);
+  });
+
+  it('accepts plain http for loopback hosts, for the local stack', () => {
+    expect(readConfig({ ...TEST_ENVIRONMENT, PUBLIC_URL: 'http://localhost:3000' }).redirectUri).toBe(
+      'http://localhost:3000/callback',
+    );
+  });
+
+  it('never echoes a value in its report', () => {
+    expect(problemsOf({ ...TEST_ENVIRONMENT, ECWID_CLIENT_ID: 'has spaces and <b>' })).toBe(
+      'ECWID_CLIENT_ID has invalid characters',
+    );
+  });
+});

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { TokenExchangeError } from '../../functions/core/errors';
+import type {
+  ClientSecretSource,
+  Clock,
+  CodeExchangeRequest,
+  Logger,
+  RandomSource,
+  TokenEndpoint,
+  TokenGrant,
+} from '../../functions/core/ports';
+import { JsonLogger } from '../../functions/runtime/logger';
+
+/** 2026-11-26T12:00:00Z. */
+export const FIXED_START_EPOCH_MS = Date.UTC(2026, 10, 26, 12, 0, 0);
+
+/**
+ * A clock that moves only when told to. `sleep` advances it instead of waiting, and yields once to
+ * the event loop so concurrent work can progress as it would during a real wait.
+ */
+export class ManualClock implements Clock {
+  constructor(private epochMs = FIXED_START_EPOCH_MS) {}
+
+  nowEpochMs(): number {
+    return this.epochMs;
+  }
+
+  async sleep(durationMs: number): Promise<void> {
+    this.epochMs += durationMs;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  advanceSeconds(seconds: number): void {
+    this.epochMs += seconds * 1000;
+  }
+}
+
+/** A real clock shifted by an adjustable offset: for tests over real HTTP that need to skip time. */
+export class ShiftedClock implements Clock {
+  offsetMs = 0;
+
+  nowEpochMs(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  sleep(durationMs: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, durationMs));
+  }
+}
+
+/** Deterministic bytes (SHA-256 in counter mode over a seed): reproducible, yet every call differs. */
+export class SeededRandom implements RandomSource {
+  private counter = 0;
+
+  constructor(private readonly seed = 'seed') {}
+
+  randomBytes(length: number): Uint8Array {
+    const out = Buffer.alloc(length);
+    for (let offset = 0; offset < length; offset += 32) {
+      createHash('sha256').update(`${this.seed}:${this.counter++}`).digest().copy(out, offset);
+    }
+    return out;
+  }
+}
+
+/** A logger that keeps every line, so tests can read what was logged. */
+export function capturingLogger(): { log: JsonLogger; lines: string[]; entries: () => Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const log = new JsonLogger({ service: 'test' }, (line) => lines.push(line));
+  return { log, lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export class FixedClientSecret implements ClientSecretSource {
+  constructor(public value = 'client-secret-value') {}
+  async clientSecret(): Promise<string> {
+    return this.value;
+  }
+}
+
+type Answer = TokenGrant | TokenExchangeError | ((request: CodeExchangeRequest) => Promise<TokenGrant>);
+
+/** A token endpoint that records every request and answers from a script (by default: a grant). */
+export class ScriptedTokenEndpoint implements TokenEndpoint {
+  readonly requests: CodeExchangeRequest[] = [];
+  private readonly script: Answer[] = [];
+
+  /** Queues the answer to the next request. */
+  answer(next: Answer): this {
+    this.script.push(next);
+    return this;
+  }
+
+  async exchangeCode(request: CodeExchangeRequest): Promise<TokenGrant> {
+    this.requests.push(request);
+    const next = this.script.shift() ?? grantFor(request.storeId ?? 1003);
+    if (next instanceof TokenExchangeError) throw next;
+    if (typeof next === 'function') return next(request);
+    return next;
+  }
+}
+
+export function grantFor(storeId: number, overrides: Partial<TokenGrant> = {}): TokenGrant {
+  return {
+    accessToken: `secret_token_for_${storeId}_${Math.random().toString(36).slice(2)}`,
+    scope: 'read_store_profile read_catalog',
+    storeId,
+    email: `owner-${storeId}@example.com`,
+    ...overrides,
+  };
+}

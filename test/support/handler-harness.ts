@@ -1,0 +1,87 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/check-schedule';
+import { readConfig } from '../../functions/runtime/config';
+import type { AppDependencies } from '../../functions/runtime/dependencies';
+import { capturingLogger, FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom } from './fakes';
+import { MemoryStore } from './memory-store';
+
+export const TEST_ENVIRONMENT = {
+  TABLE_NAME: 'table',
+  CLIENT_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:client-AbCdEf',
+  ECWID_CLIENT_ID: 'app-client-id',
+  PUBLIC_URL: 'https://auth.example.com',
+  ECWID_OAUTH_URL: 'https://my.ecwid.example',
+  ECWID_SCOPES: 'read_store_profile read_catalog',
+};
+
+/** App dependencies over in-memory fakes, for handler tests. */
+export function handlerHarness(environment: Record<string, string> = {}) {
+  const config = readConfig({ ...TEST_ENVIRONMENT, ...environment });
+  const clock = new ManualClock();
+  const store = new MemoryStore(clock);
+  const tokenEndpoint = new ScriptedTokenEndpoint();
+  const logs = capturingLogger();
+  const deps: AppDependencies = {
+    config,
+    startUrl: config.startUrl,
+    beginInstallSettings: {
+      ecwidOAuthUrl: config.ecwidOAuthUrl,
+      clientId: config.clientId,
+      redirectUri: config.redirectUri,
+      scopes: config.scopes,
+      stateLifetimeSeconds: config.stateLifetimeSeconds,
+    },
+    completeInstallSettings: {
+      clientId: config.clientId,
+      redirectUri: config.redirectUri,
+      appMarketInstalls: config.appMarketInstalls,
+      codeClaimLifetimeSeconds: 86_400,
+      pendingClaimWaitMs: 1_000,
+      pendingClaimPollMs: 100,
+      staleClaimAfterSeconds: 16,
+      checkSchedule: DEFAULT_CHECK_SCHEDULE,
+    },
+    states: store,
+    claims: store,
+    installations: store,
+    tokenEndpoint,
+    clientSecret: new FixedClientSecret(),
+    clock,
+    random: new SeededRandom(),
+    log: logs.log,
+  };
+  return { deps, store, tokenEndpoint, clock, logs };
+}
+
+/** An API Gateway HTTP API (payload 2.0) event for a GET. */
+export function getEvent(path: string, rawQueryString = '', cookies?: string[]): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `GET ${path}`,
+    rawPath: path,
+    rawQueryString,
+    ...(cookies === undefined ? {} : { cookies }),
+    headers: { host: 'auth.example.com' },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'auth.example.com',
+      domainPrefix: 'auth',
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'test' },
+      requestId: 'request-id-1',
+      routeKey: `GET ${path}`,
+      stage: '$default',
+      time: '26/Nov/2026:12:00:00 +0000',
+      timeEpoch: 0,
+    },
+    isBase64Encoded: false,
+  };
+}
+
+export const lambdaContext = {
+  awsRequestId: 'aws-request-id',
+  functionName: 'test',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
+
+export type Result = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string>; body: string };
