@@ -4,17 +4,21 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { errorName, StorageError, type ErrorCode } from '../core/errors';
 import type {
+  CheckResult,
   ClaimResult,
   Clock,
   CodeClaim,
   CodeClaimOutcome,
   CodeClaimStore,
   ConsumeStateRequest,
+  DueInstallationStore,
+  DuePage,
   Installation,
   InstallationStatus,
   InstallationStore,
@@ -36,8 +40,8 @@ const STATE_RETENTION_AFTER_EXPIRY_SECONDS = 24 * 60 * 60;
 
 const { partitionKey: PK, timeToLiveAttribute: TTL, dueIndex } = TABLE_SCHEMA;
 
-/** Attributes that belong to one grant: a reinstall removes those the new grant does not set. */
-const GRANT_SCOPED_ATTRIBUTES = [
+/** Attributes of the previous grant and its checks: a reinstall removes those the new grant does not set. */
+const CLEARED_BY_REINSTALL = [
   'publicToken',
   'ownerEmail',
   'refreshToken',
@@ -45,6 +49,10 @@ const GRANT_SCOPED_ATTRIBUTES = [
   'statusReason',
   'lastRefreshedAtEpochSeconds',
   'lastVerifiedAtEpochSeconds',
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'leaseOwner',
+  'leaseExpiresAtEpochSeconds',
 ] as const;
 
 export interface DynamoDbStoreOptions {
@@ -60,7 +68,7 @@ export interface DynamoDbStoreOptions {
  * Every read that matters is strongly consistent; every write that can race is conditional.
  * SDK errors are translated here: callers see `StorageError` or a domain outcome, never an AWS type.
  */
-export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationStore {
+export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
@@ -233,32 +241,18 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       [dueIndex.partitionKey]: this.dueShard(installation.storeId),
       [dueIndex.sortKey]: installation.nextCheckAtEpochSeconds,
     };
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Item = { ':zero': 0, ':one': 1 };
-    const assignments: string[] = [];
-    Object.entries(set).forEach(([attribute, value], index) => {
-      if (value === undefined) return;
-      names[`#a${index}`] = attribute;
-      values[`:v${index}`] = value;
-      assignments.push(`#a${index} = :v${index}`);
-    });
-    const removals = GRANT_SCOPED_ATTRIBUTES.filter((attribute) => set[attribute] === undefined).map((attribute) => {
-      names[`#r_${attribute}`] = attribute;
-      return `#r_${attribute}`;
-    });
+    const expression = updateExpression(set, CLEARED_BY_REINSTALL);
 
     const result = await this.call('UpdateItem', () =>
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: installationKey(installation.storeId) },
-          // One atomic write: the new grant replaces the old one whole, and the version moves on so
-          // a refresh that read the old grant cannot overwrite this one.
-          UpdateExpression:
-            `SET ${assignments.join(', ')}, #version = if_not_exists(#version, :zero) + :one` +
-            (removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          // One atomic write: the new grant replaces the old one whole (and any lease), and the
+          // version moves on so a refresh that read the old grant cannot overwrite this one.
+          UpdateExpression: expression.update,
+          ExpressionAttributeNames: expression.names,
+          ExpressionAttributeValues: expression.values,
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -290,6 +284,122 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return installations.sort((a, b) => a.storeId - b.storeId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The scheduled job: due index and leases
+  // -------------------------------------------------------------------------------------------
+
+  dueShards(): readonly string[] {
+    return Array.from({ length: this.dueShardCount }, (_, index) => `shard-${index}`);
+  }
+
+  async findDue(request: { shard: string; nowEpochSeconds: number; limit: number; cursor?: string }): Promise<DuePage> {
+    const page = await this.call('Query', () =>
+      this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: dueIndex.name,
+          // Only what is due is read: the key condition bounds the sort key, no filter throws items away.
+          KeyConditionExpression: '#shard = :shard AND #due <= :now',
+          ExpressionAttributeNames: { '#shard': dueIndex.partitionKey, '#due': dueIndex.sortKey },
+          ExpressionAttributeValues: { ':shard': request.shard, ':now': request.nowEpochSeconds },
+          Limit: request.limit,
+          ...(request.cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(request.cursor) }),
+        }),
+      ),
+    );
+    return {
+      installations: (page.Items ?? []).map(toInstallation),
+      ...(page.LastEvaluatedKey === undefined ? {} : { cursor: encodeCursor(page.LastEvaluatedKey) }),
+    };
+  }
+
+  async acquireLease(request: {
+    storeId: number;
+    owner: string;
+    nowEpochSeconds: number;
+    leaseExpiresAtEpochSeconds: number;
+  }): Promise<Installation | undefined> {
+    try {
+      const result = await this.call('UpdateItem', () =>
+        this.documents.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [PK]: installationKey(request.storeId) },
+            UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
+            // Still due (a reinstall reschedules it), and no live lease: one runner at a time.
+            ConditionExpression:
+              'attribute_exists(#pk) AND #due <= :now AND ' +
+              '(attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
+            ExpressionAttributeNames: { '#pk': PK, '#due': dueIndex.sortKey },
+            ExpressionAttributeValues: {
+              ':owner': request.owner,
+              ':until': request.leaseExpiresAtEpochSeconds,
+              ':now': request.nowEpochSeconds,
+            },
+            // The item as it is now: the job works on this copy, not on what the index showed.
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return toInstallation(result.Attributes as Item);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async completeCheck(request: {
+    storeId: number;
+    owner: string;
+    version: number;
+    nowEpochSeconds: number;
+    result: CheckResult;
+  }): Promise<boolean> {
+    const { result } = request;
+    const set: Record<string, unknown> = {
+      status: result.status,
+      updatedAtEpochSeconds: request.nowEpochSeconds,
+      statusReason: result.statusReason,
+      nextCheckAtEpochSeconds: result.nextCheckAtEpochSeconds,
+      [dueIndex.partitionKey]: result.nextCheckAtEpochSeconds === undefined ? undefined : this.dueShard(request.storeId),
+      [dueIndex.sortKey]: result.nextCheckAtEpochSeconds,
+      failureCount: result.failure?.count,
+      firstFailureAtEpochSeconds: result.failure?.firstAtEpochSeconds,
+      lastRefreshedAtEpochSeconds: result.lastRefreshedAtEpochSeconds,
+      lastVerifiedAtEpochSeconds: result.lastVerifiedAtEpochSeconds,
+      accessToken: result.refreshedGrant?.accessToken,
+      refreshToken: result.refreshedGrant?.refreshToken,
+      expiresAtEpochSeconds: result.refreshedGrant?.expiresAtEpochSeconds,
+      scope: result.refreshedGrant?.scope,
+    };
+    // Absent means "none" for these; for the others (timestamps, the grant) it means "unchanged".
+    const clearedWhenAbsent = [
+      'statusReason',
+      'nextCheckAtEpochSeconds',
+      dueIndex.partitionKey,
+      dueIndex.sortKey,
+      'failureCount',
+      'firstFailureAtEpochSeconds',
+      'leaseOwner',
+      'leaseExpiresAtEpochSeconds',
+    ];
+    const expression = updateExpression(set, clearedWhenAbsent);
+    return this.conditionally('UpdateItem', () =>
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: installationKey(request.storeId) },
+          UpdateExpression: expression.update,
+          // Only over the version this run leased, and only while it still holds the lease: a
+          // reinstall in between keeps its newer token, and so does a run that took over an expired lease.
+          ConditionExpression: '#version = :expectedVersion AND leaseOwner = :owner',
+          ExpressionAttributeNames: expression.names,
+          ExpressionAttributeValues: { ...expression.values, ':expectedVersion': request.version, ':owner': request.owner },
+        }),
+      ),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -336,6 +446,41 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
   }
 }
 
+/**
+ * `SET` of every defined value, `REMOVE` of the listed attributes that have none, and the version
+ * moved on by one, with placeholder names for everything (attribute names may be reserved words).
+ */
+function updateExpression(set: Record<string, unknown>, removeWhenAbsent: readonly string[]) {
+  const names: Record<string, string> = { '#version': 'version' };
+  const values: Item = { ':zero': 0, ':one': 1 };
+  const assignments: string[] = ['#version = if_not_exists(#version, :zero) + :one'];
+  const removals: string[] = [];
+  Object.entries(set).forEach(([attribute, value], index) => {
+    if (value === undefined) return;
+    names[`#s${index}`] = attribute;
+    values[`:s${index}`] = value;
+    assignments.push(`#s${index} = :s${index}`);
+  });
+  removeWhenAbsent.forEach((attribute, index) => {
+    if (set[attribute] !== undefined) return;
+    names[`#r${index}`] = attribute;
+    removals.push(`#r${index}`);
+  });
+  return {
+    update: `SET ${assignments.join(', ')}` + (removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''),
+    names,
+    values,
+  };
+}
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Item {
+  return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Item;
+}
+
 function stateKey(stateHash: string): string {
   return `STATE#${stateHash}`;
 }
@@ -374,6 +519,8 @@ const OPTIONAL_INSTALLATION_FIELDS = [
   'nextCheckAtEpochSeconds',
   'lastRefreshedAtEpochSeconds',
   'lastVerifiedAtEpochSeconds',
+  'failureCount',
+  'firstFailureAtEpochSeconds',
 ] as const;
 
 function toInstallation(item: Item): Installation {

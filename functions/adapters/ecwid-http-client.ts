@@ -50,7 +50,10 @@ export class EcwidHttpClient implements TokenEndpoint {
         grant_type: 'authorization_code',
       }),
     );
-    return parseTokenResponse(response, request.storeId);
+    return parseTokenResponse(response, {
+      grantType: 'authorization_code',
+      ...(request.storeId === undefined ? {} : { storeId: request.storeId }),
+    });
   }
 
   private async postForm(url: URL, form: URLSearchParams): Promise<TokenHttpResponse> {

@@ -1,9 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthFlowError, ConfigurationError, errorName } from '../core/errors';
 import type { ClientSecretSource, Clock, Logger } from '../core/ports';
-
-/** What the stack stores in a secret it creates, until an operator puts the real client secret there. */
-export const CLIENT_SECRET_PLACEHOLDER = 'REPLACE_WITH_THE_ECWID_CLIENT_SECRET';
+import { extractClientSecret } from './client-secret-value';
 
 export interface SecretsManagerClientSecretOptions {
   /** Name or ARN of the secret. */
@@ -62,24 +60,6 @@ export class SecretsManagerClientSecret implements ClientSecretSource {
     this.cached = { value, readAtEpochMs: this.options.clock.nowEpochMs() };
     return value;
   }
-}
-
-/** The client secret inside a secret's string: the string itself, or a field of a JSON object. */
-export function extractClientSecret(secretString: string | undefined): string {
-  let value = secretString?.trim() ?? '';
-  if (value.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(value) as Record<string, unknown>;
-      const field = parsed.clientSecret ?? parsed.client_secret;
-      value = typeof field === 'string' ? field.trim() : '';
-    } catch {
-      throw new ConfigurationError('the client secret is not valid JSON');
-    }
-  }
-  if (value === '' || value === CLIENT_SECRET_PLACEHOLDER) {
-    throw new ConfigurationError('the client secret has not been set in Secrets Manager');
-  }
-  return value;
 }
 
 function translate(error: unknown): AuthFlowError {

@@ -22,8 +22,12 @@ export const ErrorCodes = [
   'STATE_BROWSER_MISMATCH',
   /** Ecwid refused the authorization code (expired, already used): the merchant must start again. */
   'CODE_REJECTED',
+  /** The token server refused a refresh token (`invalid_grant`): the grant is gone, only a reinstall helps. */
+  'REFRESH_TOKEN_REJECTED',
   /** Ecwid refused the app's own credentials (client id or secret): an operator must act. */
   'CLIENT_REJECTED',
+  /** Ecwid answered 429; `detail.retryAfterSeconds` says when to come back, when it said. */
+  'ECWID_RATE_LIMITED',
   /** Ecwid answered with a server error, or the connection broke after the request was sent. */
   'ECWID_UNAVAILABLE',
   /** Ecwid could not be reached at all: the request was never sent. */

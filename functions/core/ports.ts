@@ -131,7 +131,10 @@ export interface Installation {
   status: InstallationStatus;
   /** Why the status is not `active` (an Ecwid error code, `invalid_grant`, ...). */
   statusReason?: string;
-  /** Incremented by every write: the condition of every update that must not lose a race. */
+  /**
+   * Incremented by every change of the grant or of its status (an install, a refresh, a check):
+   * the condition of every update that must not lose a race. Taking a lease does not change it.
+   */
   version: number;
   /** Hash of the authorization code that produced the current token. */
   grantCodeHash?: string;
@@ -139,6 +142,9 @@ export interface Installation {
   nextCheckAtEpochSeconds?: number;
   lastRefreshedAtEpochSeconds?: number;
   lastVerifiedAtEpochSeconds?: number;
+  /** Consecutive checks that failed for a passing reason (5xx, network), and when the first did. */
+  failureCount?: number;
+  firstFailureAtEpochSeconds?: number;
 }
 
 /** What an install writes: a fresh token that replaces whatever the store had. */
@@ -164,6 +170,55 @@ export interface InstallationStore {
   listInstallations(): Promise<Installation[]>;
 }
 
+/** One page of due installations from one shard of the due index, earliest due first. */
+export interface DuePage {
+  installations: Installation[];
+  /** Where the next page starts; absent on the last page. */
+  cursor?: string;
+}
+
+/** What a scheduled check decided about an installation; written atomically with its lease release. */
+export interface CheckResult {
+  status: InstallationStatus;
+  /** Why the status is not `active`; absent clears it. */
+  statusReason?: string;
+  /** A refreshed grant: written together with everything else, so a rotated refresh token is never lost. */
+  refreshedGrant?: { accessToken: string; refreshToken?: string; expiresAtEpochSeconds: number; scope?: string };
+  /** The next check, or absent to take the installation out of the schedule (revoked, gone). */
+  nextCheckAtEpochSeconds?: number;
+  lastRefreshedAtEpochSeconds?: number;
+  lastVerifiedAtEpochSeconds?: number;
+  /** The failure streak after this check; absent resets it. */
+  failure?: { count: number; firstAtEpochSeconds: number };
+}
+
+/**
+ * The scheduled job's view of the installations: the due index and a lease per installation,
+ * so overlapping runs never handle the same token at the same time.
+ */
+export interface DueInstallationStore {
+  /** The shards of the due index; each is queried on its own. */
+  dueShards(): readonly string[];
+  /** Installations of a shard whose next check is at or before `nowEpochSeconds`. Reads nothing that is not due. */
+  findDue(request: { shard: string; nowEpochSeconds: number; limit: number; cursor?: string }): Promise<DuePage>;
+  /**
+   * Takes the lease on an installation that is still due and not leased by a live runner, and
+   * returns the installation as it is now (the re-read after acquiring). Undefined when another
+   * runner holds it or it is no longer due.
+   */
+  acquireLease(request: {
+    storeId: number;
+    owner: string;
+    nowEpochSeconds: number;
+    leaseExpiresAtEpochSeconds: number;
+  }): Promise<Installation | undefined>;
+  /**
+   * Writes a check's result and releases the lease, only if the installation is still at `version`
+   * and still leased by `owner`. False when it was not: a reinstall (or a lease lost to expiry) won.
+   */
+  completeCheck(request: { storeId: number; owner: string; version: number; nowEpochSeconds: number; result: CheckResult }): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ecwid
 // ---------------------------------------------------------------------------------------------
@@ -177,14 +232,47 @@ export interface CodeExchangeRequest {
   storeId?: number;
 }
 
+export interface TokenRefreshRequest {
+  storeId: number;
+  refreshToken: string;
+  clientId: string;
+  clientSecret: string;
+}
+
 /** The OAuth token endpoint. */
 export interface TokenEndpoint {
   /**
-   * Exchanges an authorization code for a token grant.
+   * Exchanges an authorization code for a token grant. Sent once, never retried.
    * @throws TokenExchangeError with a code for every failure: rejected code, rejected client,
    *   server error, timeout, unreachable, invalid answer.
    */
   exchangeCode(request: CodeExchangeRequest): Promise<TokenGrant>;
+}
+
+/** The refresh grant of the token endpoint (RFC 6749 §6). */
+export interface TokenRefresher {
+  /**
+   * @throws TokenExchangeError: `REFRESH_TOKEN_REJECTED` when the grant is gone, `ECWID_RATE_LIMITED`,
+   *   `CLIENT_REJECTED`, and the same transport failures as a code exchange.
+   */
+  refreshToken(request: TokenRefreshRequest): Promise<TokenGrant>;
+}
+
+/**
+ * What Ecwid's REST API said of a token, from `GET /api/v3/{storeId}/profile`.
+ * `failed` covers 5xx, network errors and answers that make no sense: a passing problem.
+ */
+export type TokenVerification =
+  | { outcome: 'valid' }
+  | { outcome: 'revoked'; errorCode: string }
+  | { outcome: 'suspended'; errorCode: string }
+  | { outcome: 'store_gone'; errorCode: string }
+  | { outcome: 'rate_limited'; retryAfterSeconds?: number }
+  | { outcome: 'failed'; reason: string };
+
+export interface TokenVerifier {
+  /** Checks that a non-expiring token still works. Never throws: every answer is a verification. */
+  verifyToken(request: { storeId: number; accessToken: string }): Promise<TokenVerification>;
 }
 
 /** Where the app's client secret comes from. */

@@ -6,6 +6,18 @@ export interface TokenHttpResponse {
   status: number;
   contentType: string | undefined;
   bodyText: string;
+  /** From a `Retry-After` header given in seconds, when there was one. */
+  retryAfterSeconds?: number;
+}
+
+/** What the answer must satisfy, which depends on the grant that was asked for. */
+export interface TokenExpectation {
+  grantType: 'authorization_code' | 'refresh_token';
+  /**
+   * The store the answer must be for. For a code, the store the redirect named; for a refresh,
+   * the installation's store. A refresh answer may omit `store_id` (RFC 6749 §5.1 has no such field).
+   */
+  storeId?: number;
 }
 
 const TOKEN_PATTERN = /^[\x21-\x7e]{1,4096}$/;
@@ -18,15 +30,21 @@ const OAUTH_ERROR_PATTERN = /^[a-z0-9_]{1,64}$/;
  * `email` and `public_token`, and no expiry. `expires_in` and `refresh_token` are taken when present
  * (RFC 6749 §5.1). Error answers are undocumented; the RFC 6749 §5.2 shape is read when present.
  *
- * @param expectedStoreId the store the redirect named; the answer must be for that store.
+ * A refresh answer may also omit `scope` (RFC 6749 §5.1: unchanged scope); it then comes back empty
+ * and the caller keeps the scope it had.
+ *
  * @throws TokenExchangeError
- *   - `CODE_REJECTED` for a 4xx refusal of the grant (`invalid_grant`: expired or already used);
+ *   - `CODE_REJECTED` for a 4xx refusal of an authorization code (`invalid_grant`: expired or used);
+ *   - `REFRESH_TOKEN_REJECTED` for `invalid_grant` on a refresh: the grant is gone;
  *   - `CLIENT_REJECTED` for a 401 or `invalid_client` (the app's credentials are wrong);
- *   - `ECWID_UNAVAILABLE` for 5xx, 408, 429 and any other status;
+ *   - `ECWID_RATE_LIMITED` for 429, with `detail.retryAfterSeconds` when the server said;
+ *   - `ECWID_UNAVAILABLE` for 5xx, 408 and any other status;
  *   - `ECWID_INVALID_RESPONSE` for a 200 that is not a usable token response.
  */
-export function parseTokenResponse(response: TokenHttpResponse, expectedStoreId?: number): TokenGrant {
-  if (response.status !== 200) throw refusal(response);
+export function parseTokenResponse(response: TokenHttpResponse, expectation: TokenExpectation): TokenGrant {
+  if (response.status !== 200) throw refusal(response, expectation.grantType);
+  const refreshing = expectation.grantType === 'refresh_token';
+  const expectedStoreId = expectation.storeId;
 
   if (!isJsonContentType(response.contentType)) {
     throw invalidAnswer('the answer is not JSON', { contentType: describeContentType(response.contentType) });
@@ -49,7 +67,9 @@ export function parseTokenResponse(response: TokenHttpResponse, expectedStoreId?
   if (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer') {
     throw invalidAnswer('the token type is not bearer', {});
   }
-  const storeId = readStoreId(fields.store_id);
+  const answeredStoreId = readStoreId(fields.store_id);
+  if (fields.store_id !== undefined && answeredStoreId === undefined) throw invalidAnswer('store_id is not numeric', {});
+  const storeId = answeredStoreId ?? (refreshing ? expectedStoreId : undefined);
   if (storeId === undefined) throw invalidAnswer('the answer has no numeric store_id', {});
   if (expectedStoreId !== undefined && storeId !== expectedStoreId) {
     throw invalidAnswer('the answer is for another store than the redirect named', {
@@ -57,9 +77,10 @@ export function parseTokenResponse(response: TokenHttpResponse, expectedStoreId?
       answeredStoreId: storeId,
     });
   }
-  if (typeof fields.scope !== 'string') throw invalidAnswer('the answer has no scope string', {});
+  const scope = fields.scope ?? (refreshing ? '' : undefined);
+  if (typeof scope !== 'string') throw invalidAnswer('the answer has no scope string', {});
 
-  const grant: TokenGrant = { accessToken, scope: normaliseScope(fields.scope), storeId };
+  const grant: TokenGrant = { accessToken, scope: normaliseScope(scope), storeId };
   const expiresIn = fields.expires_in;
   if (expiresIn !== undefined && expiresIn !== null) {
     const seconds = typeof expiresIn === 'string' && /^[0-9]{1,10}$/.test(expiresIn) ? Number(expiresIn) : expiresIn;
@@ -92,16 +113,26 @@ export function readOAuthError(bodyText: string): string | undefined {
   return undefined;
 }
 
-function refusal(response: TokenHttpResponse): TokenExchangeError {
+function refusal(response: TokenHttpResponse, grantType: TokenExpectation['grantType']): TokenExchangeError {
   const oauthError = readOAuthError(response.bodyText);
   const detail = { status: response.status, oauthError };
-  if (response.status === 401 || oauthError === 'invalid_client' || oauthError === 'unauthorized_client') {
+  const { status } = response;
+  if (status === 429) {
+    return new TokenExchangeError('ECWID_RATE_LIMITED', 'the token endpoint is rate limiting', {
+      detail: { ...detail, retryAfterSeconds: response.retryAfterSeconds },
+    });
+  }
+  if (status === 401 || oauthError === 'invalid_client' || oauthError === 'unauthorized_client') {
     return new TokenExchangeError('CLIENT_REJECTED', 'the token endpoint refused the app credentials', { detail });
   }
-  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+  const clientError = status >= 400 && status < 500 && status !== 408;
+  if (clientError && grantType === 'authorization_code') {
     return new TokenExchangeError('CODE_REJECTED', 'the token endpoint refused the authorization code', { detail });
   }
-  return new TokenExchangeError('ECWID_UNAVAILABLE', `the token endpoint answered ${response.status}`, { detail });
+  if (clientError && oauthError === 'invalid_grant') {
+    return new TokenExchangeError('REFRESH_TOKEN_REJECTED', 'the token endpoint refused the refresh token', { detail });
+  }
+  return new TokenExchangeError('ECWID_UNAVAILABLE', `the token endpoint answered ${status}`, { detail });
 }
 
 function invalidAnswer(message: string, detail: Record<string, string | number>): TokenExchangeError {

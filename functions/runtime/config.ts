@@ -45,8 +45,10 @@ export const ENVIRONMENT_VARIABLES = {
 
 type VariableName = keyof typeof ENVIRONMENT_VARIABLES;
 
-const SCOPE_PATTERN = /^[a-z][a-z0-9_]*$/;
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+/** An Ecwid scope name; `ECWID_SCOPES` separates them with spaces. */
+export const SCOPE_PATTERN = /^[a-z][a-z0-9_]*$/;
+/** What an Ecwid client id looks like. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
  * Reads and validates the configuration. Every problem is reported at once, by variable name

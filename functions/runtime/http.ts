@@ -135,6 +135,7 @@ export function presentError(code: ErrorCode): ErrorPresentation {
         'Ecwid no longer accepts it: installation links are valid for a few minutes and only once.',
       ]);
     case 'CLIENT_REJECTED':
+    case 'REFRESH_TOKEN_REJECTED':
     case 'ECWID_UNAVAILABLE':
     case 'ECWID_UNREACHABLE':
     case 'ECWID_INVALID_RESPONSE':
@@ -149,6 +150,7 @@ export function presentError(code: ErrorCode): ErrorPresentation {
         paragraphs: ['Please reload this page in a few seconds.'],
         restart: false,
       };
+    case 'ECWID_RATE_LIMITED':
     case 'STORAGE_UNAVAILABLE':
     case 'SECRET_UNAVAILABLE':
       return page(503, 'This app is temporarily unavailable', [TRY_AGAIN_SOON]);

@@ -1,9 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  CLIENT_SECRET_PLACEHOLDER,
-  SecretsManagerClientSecret,
-} from '../../functions/adapters/secrets-manager-client-secret';
+import { CLIENT_SECRET_PLACEHOLDER } from '../../functions/adapters/client-secret-value';
+import { SecretsManagerClientSecret } from '../../functions/adapters/secrets-manager-client-secret';
 import { AuthFlowError } from '../../functions/core/errors';
 import { capturingLogger, ManualClock } from '../support/fakes';
 

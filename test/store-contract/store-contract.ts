@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { CodeClaimStore, InstallationStore, NewInstallation, StateStore } from '../../functions/core/ports';
+import type {
+  CodeClaimStore,
+  DueInstallationStore,
+  Installation,
+  InstallationStore,
+  NewInstallation,
+  StateStore,
+} from '../../functions/core/ports';
 import { ManualClock } from '../support/fakes';
 
-export type ContractStore = StateStore & CodeClaimStore & InstallationStore;
+export type ContractStore = StateStore & CodeClaimStore & InstallationStore & DueInstallationStore;
 
 export interface ContractSubject {
   store: ContractStore;
@@ -158,17 +165,17 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
       });
     });
 
-    describe('installations', () => {
-      const installation = (storeId: number, overrides: Partial<NewInstallation> = {}): NewInstallation => ({
-        storeId,
-        accessToken: `secret_${hash().slice(0, 32)}`,
-        scope: 'read_store_profile read_catalog',
-        installedAtEpochSeconds: now(),
-        grantCodeHash: hash(),
-        nextCheckAtEpochSeconds: now() + 86_400,
-        ...overrides,
-      });
+    const installation = (storeId: number, overrides: Partial<NewInstallation> = {}): NewInstallation => ({
+      storeId,
+      accessToken: `secret_${hash().slice(0, 32)}`,
+      scope: 'read_store_profile read_catalog',
+      installedAtEpochSeconds: now(),
+      grantCodeHash: hash(),
+      nextCheckAtEpochSeconds: now() + 86_400,
+      ...overrides,
+    });
 
+    describe('installations', () => {
       it('stores an installation and reads it back whole', async () => {
         const input = installation(1001, {
           publicToken: 'public_abc',
@@ -214,6 +221,144 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await store.claimCode({ codeHash: hash(), claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
         const listed = await store.listInstallations();
         expect(listed.map((item) => item.storeId)).toEqual([1, 3]);
+      });
+    });
+  
+    describe('the due index and leases', () => {
+      async function allDue(limit = 100): Promise<Installation[]> {
+        const found: Installation[] = [];
+        for (const shard of store.dueShards()) {
+          let cursor: string | undefined;
+          do {
+            const page = await store.findDue({ shard, nowEpochSeconds: now(), limit, ...(cursor === undefined ? {} : { cursor }) });
+            found.push(...page.installations);
+            cursor = page.cursor;
+          } while (cursor !== undefined);
+        }
+        return found;
+      }
+
+      const lease = (storeId: number, owner = 'run-1', seconds = 60) =>
+        store.acquireLease({ storeId, owner, nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + seconds });
+
+      it('finds exactly the due installations, earliest first within a shard, page by page', async () => {
+        for (let storeId = 1; storeId <= 40; storeId += 1) {
+          const dueIn = storeId % 2 === 0 ? -storeId : 3600;
+          await store.saveInstallation(installation(storeId, { nextCheckAtEpochSeconds: now() + dueIn }));
+        }
+        const due = await allDue(3);
+        expect(due.map((item) => item.storeId).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, index) => (index + 1) * 2),
+        );
+        for (const shard of store.dueShards()) {
+          const page = await store.findDue({ shard, nowEpochSeconds: now(), limit: 100 });
+          const times = page.installations.map((item) => item.nextCheckAtEpochSeconds!);
+          expect(times).toEqual([...times].sort((a, b) => a - b));
+        }
+      });
+
+      it('leases a due installation once and returns it as it is now', async () => {
+        await store.saveInstallation(installation(7, { nextCheckAtEpochSeconds: now() }));
+        const leased = await lease(7);
+        expect(leased).toMatchObject({ storeId: 7, version: 1, status: 'active' });
+        await expect(lease(7, 'run-2')).resolves.toBeUndefined();
+        clock.advanceSeconds(60);
+        await expect(lease(7, 'run-2')).resolves.toMatchObject({ storeId: 7 });
+      });
+
+      it('never leases what is not due, not scheduled, or not there', async () => {
+        await store.saveInstallation(installation(8, { nextCheckAtEpochSeconds: now() + 10 }));
+        await expect(lease(8)).resolves.toBeUndefined();
+        await expect(lease(999)).resolves.toBeUndefined();
+      });
+
+      it('lets exactly one of many concurrent runs lease an installation', async () => {
+        await store.saveInstallation(installation(9, { nextCheckAtEpochSeconds: now() }));
+        const leases = await Promise.all(Array.from({ length: 8 }, (_, index) => lease(9, `run-${index}`)));
+        expect(leases.filter((item) => item !== undefined)).toHaveLength(1);
+      });
+
+      it('writes a refresh atomically and reschedules, only for the lease holder at the leased version', async () => {
+        await store.saveInstallation(
+          installation(10, { nextCheckAtEpochSeconds: now(), refreshToken: 'refresh_1', expiresAtEpochSeconds: now() + 600 }),
+        );
+        const leased = (await lease(10))!;
+        const result = {
+          status: 'active' as const,
+          refreshedGrant: { accessToken: 'access_2', refreshToken: 'refresh_2', expiresAtEpochSeconds: now() + 3600 },
+          lastRefreshedAtEpochSeconds: now(),
+          nextCheckAtEpochSeconds: now() + 2700,
+        };
+        await expect(store.completeCheck({ storeId: 10, owner: 'intruder', version: leased.version, nowEpochSeconds: now(), result })).resolves.toBe(false);
+        await expect(store.completeCheck({ storeId: 10, owner: 'run-1', version: leased.version, nowEpochSeconds: now(), result })).resolves.toBe(true);
+        await expect(store.getInstallation(10)).resolves.toMatchObject({
+          accessToken: 'access_2',
+          refreshToken: 'refresh_2',
+          expiresAtEpochSeconds: now() + 3600,
+          lastRefreshedAtEpochSeconds: now(),
+          nextCheckAtEpochSeconds: now() + 2700,
+          version: leased.version + 1,
+        });
+        expect((await allDue()).map((item) => item.storeId)).not.toContain(10);
+        clock.advanceSeconds(2700);
+        await expect(lease(10, 'run-2')).resolves.toMatchObject({ accessToken: 'access_2' });
+      });
+
+      it('keeps the newer token when a reinstall races a refresh', async () => {
+        await store.saveInstallation(installation(11, { nextCheckAtEpochSeconds: now(), refreshToken: 'refresh_old', expiresAtEpochSeconds: now() + 600 }));
+        const leased = (await lease(11))!;
+        const reinstall = installation(11, { refreshToken: 'refresh_new', expiresAtEpochSeconds: now() + 3600 });
+        await store.saveInstallation(reinstall);
+        const written = await store.completeCheck({
+          storeId: 11,
+          owner: 'run-1',
+          version: leased.version,
+          nowEpochSeconds: now(),
+          result: {
+            status: 'active',
+            refreshedGrant: { accessToken: 'access_from_old_grant', refreshToken: 'refresh_rotated', expiresAtEpochSeconds: now() + 3600 },
+            nextCheckAtEpochSeconds: now() + 10,
+          },
+        });
+        expect(written).toBe(false);
+        await expect(store.getInstallation(11)).resolves.toMatchObject({
+          accessToken: reinstall.accessToken,
+          refreshToken: 'refresh_new',
+        });
+      });
+
+      it('takes an installation out of the schedule, and records failures and reasons', async () => {
+        await store.saveInstallation(installation(12, { nextCheckAtEpochSeconds: now() }));
+        let leased = (await lease(12))!;
+        await store.completeCheck({
+          storeId: 12,
+          owner: 'run-1',
+          version: leased.version,
+          nowEpochSeconds: now(),
+          result: { status: 'active', lastVerifiedAtEpochSeconds: now(), nextCheckAtEpochSeconds: now(), failure: { count: 2, firstAtEpochSeconds: now() - 100 } },
+        });
+        await expect(store.getInstallation(12)).resolves.toMatchObject({ failureCount: 2, firstFailureAtEpochSeconds: now() - 100 });
+        leased = (await lease(12))!;
+        await store.completeCheck({
+          storeId: 12,
+          owner: 'run-1',
+          version: leased.version,
+          nowEpochSeconds: now(),
+          result: { status: 'needs_reinstall', statusReason: 'INVALID_API_TOKEN' },
+        });
+        const stored = await store.getInstallation(12);
+        expect(stored).toMatchObject({ status: 'needs_reinstall', statusReason: 'INVALID_API_TOKEN', lastVerifiedAtEpochSeconds: now() });
+        expect(stored).not.toHaveProperty('nextCheckAtEpochSeconds');
+        expect(stored).not.toHaveProperty('failureCount');
+        expect((await allDue()).map((item) => item.storeId)).not.toContain(12);
+        await expect(lease(12, 'run-2')).resolves.toBeUndefined();
+      });
+
+      it('lets a reinstall clear a live lease and the failure streak', async () => {
+        await store.saveInstallation(installation(13, { nextCheckAtEpochSeconds: now() }));
+        await lease(13);
+        await store.saveInstallation(installation(13, { nextCheckAtEpochSeconds: now() }));
+        await expect(lease(13, 'run-2')).resolves.toMatchObject({ version: 2 });
       });
     });
   });

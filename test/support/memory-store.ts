@@ -1,10 +1,13 @@
 import type {
+  CheckResult,
   ClaimResult,
   Clock,
   CodeClaim,
   CodeClaimOutcome,
   CodeClaimStore,
   ConsumeStateRequest,
+  DueInstallationStore,
+  DuePage,
   Installation,
   InstallationStore,
   NewCodeClaim,
@@ -25,12 +28,18 @@ type StoredClaim = CodeClaim & { expiresAtEpochSeconds: number };
  * The store ports in memory, for tests of the core. It passes the same contract suite as the
  * DynamoDB adapter, so what the core tests prove holds against the real thing too.
  */
-export class MemoryStore implements StateStore, CodeClaimStore, InstallationStore {
+export class MemoryStore implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore {
   readonly states = new Map<string, StoredState>();
   readonly claims = new Map<string, StoredClaim>();
   readonly installations = new Map<number, Installation>();
+  readonly leases = new Map<number, { owner: string; expiresAtEpochSeconds: number }>();
+  /** Installations the due-index queries returned, for tests of the job's reads. */
+  dueRead = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly dueShardCount = 4,
+  ) {}
 
   async saveState(record: StateRecord): Promise<void> {
     if (this.states.has(record.stateHash)) throw new Error('state exists');
@@ -86,6 +95,7 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
 
   async saveInstallation(installation: NewInstallation): Promise<Installation> {
     const previous = this.installations.get(installation.storeId);
+    this.leases.delete(installation.storeId);
     const saved: Installation = {
       ...installation,
       tokenType: 'Bearer',
@@ -104,6 +114,75 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
 
   async listInstallations(): Promise<Installation[]> {
     return [...this.installations.values()].sort((a, b) => a.storeId - b.storeId).map((item) => structuredClone(item));
+  }
+
+  dueShards(): readonly string[] {
+    return Array.from({ length: this.dueShardCount }, (_, index) => `shard-${index}`);
+  }
+
+  async findDue(request: { shard: string; nowEpochSeconds: number; limit: number; cursor?: string }): Promise<DuePage> {
+    const after = request.cursor === undefined ? undefined : (JSON.parse(request.cursor) as [number, number]);
+    const due = [...this.installations.values()]
+      .filter((item) => `shard-${item.storeId % this.dueShardCount}` === request.shard)
+      .filter((item) => item.nextCheckAtEpochSeconds !== undefined && item.nextCheckAtEpochSeconds <= request.nowEpochSeconds)
+      .sort((a, b) => a.nextCheckAtEpochSeconds! - b.nextCheckAtEpochSeconds! || a.storeId - b.storeId)
+      .filter((item) => after === undefined || item.nextCheckAtEpochSeconds! > after[0] || (item.nextCheckAtEpochSeconds === after[0] && item.storeId > after[1]));
+    const page = due.slice(0, request.limit);
+    this.dueRead += page.length;
+    const last = page[page.length - 1];
+    return {
+      installations: page.map((item) => structuredClone(item)),
+      ...(due.length > request.limit && last !== undefined ? { cursor: JSON.stringify([last.nextCheckAtEpochSeconds, last.storeId]) } : {}),
+    };
+  }
+
+  async acquireLease(request: {
+    storeId: number;
+    owner: string;
+    nowEpochSeconds: number;
+    leaseExpiresAtEpochSeconds: number;
+  }): Promise<Installation | undefined> {
+    const installation = this.installations.get(request.storeId);
+    const lease = this.leases.get(request.storeId);
+    if (installation?.nextCheckAtEpochSeconds === undefined || installation.nextCheckAtEpochSeconds > request.nowEpochSeconds) return undefined;
+    if (lease !== undefined && lease.expiresAtEpochSeconds > request.nowEpochSeconds) return undefined;
+    this.leases.set(request.storeId, { owner: request.owner, expiresAtEpochSeconds: request.leaseExpiresAtEpochSeconds });
+    return structuredClone(installation);
+  }
+
+  async completeCheck(request: {
+    storeId: number;
+    owner: string;
+    version: number;
+    nowEpochSeconds: number;
+    result: CheckResult;
+  }): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || installation.version !== request.version) return false;
+    if (this.leases.get(request.storeId)?.owner !== request.owner) return false;
+    this.leases.delete(request.storeId);
+    const { result } = request;
+    const next: Installation = { ...installation, status: result.status, version: installation.version + 1, updatedAtEpochSeconds: request.nowEpochSeconds };
+    delete next.statusReason;
+    delete next.nextCheckAtEpochSeconds;
+    delete next.failureCount;
+    delete next.firstFailureAtEpochSeconds;
+    if (result.statusReason !== undefined) next.statusReason = result.statusReason;
+    if (result.nextCheckAtEpochSeconds !== undefined) next.nextCheckAtEpochSeconds = result.nextCheckAtEpochSeconds;
+    if (result.failure !== undefined) {
+      next.failureCount = result.failure.count;
+      next.firstFailureAtEpochSeconds = result.failure.firstAtEpochSeconds;
+    }
+    if (result.lastRefreshedAtEpochSeconds !== undefined) next.lastRefreshedAtEpochSeconds = result.lastRefreshedAtEpochSeconds;
+    if (result.lastVerifiedAtEpochSeconds !== undefined) next.lastVerifiedAtEpochSeconds = result.lastVerifiedAtEpochSeconds;
+    if (result.refreshedGrant !== undefined) {
+      next.accessToken = result.refreshedGrant.accessToken;
+      next.expiresAtEpochSeconds = result.refreshedGrant.expiresAtEpochSeconds;
+      if (result.refreshedGrant.refreshToken !== undefined) next.refreshToken = result.refreshedGrant.refreshToken;
+      if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
+    }
+    this.installations.set(request.storeId, next);
+    return true;
   }
 
   private nowEpochSeconds(): number {

@@ -1,0 +1,71 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+const PROJECT_ROOT = path.join(__dirname, '..');
+
+/** Environment-only credentials: all a Lambda function needs (see the module's own comment). */
+const LAMBDA_CREDENTIALS = './functions/runtime/lambda-credentials.ts';
+
+export interface AppFunctionProps {
+  /** The directory under `functions/` whose `lambda.ts` exports `handler`. */
+  readonly name: string;
+  readonly description: string;
+  /** The whole invocation budget, including every downstream call the function may wait for. */
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One Lambda function of the app, with the defaults every function shares: Node.js 24 on arm64,
+ * 256 MB, its own log group, and a minified bundle built by the local esbuild (never Docker) that
+ * includes the AWS SDK, so the SDK version is the one pinned by package-lock.json.
+ */
+export class AppFunction extends Construct {
+  /** The function itself: grant to it, integrate it. */
+  readonly lambda: NodejsFunction;
+  /** Where the function logs; nothing else writes there. */
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.lambda = new NodejsFunction(this, 'Function', {
+      description: props.description,
+      entry: path.join(PROJECT_ROOT, 'functions', props.name, 'lambda.ts'),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      timeout: props.timeout,
+      logGroup: this.logGroup,
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node24',
+        format: OutputFormat.CJS,
+        // Prefer the ES module builds of dependencies: esbuild tree-shakes them far better.
+        mainFields: ['module', 'main'],
+        externalModules: [],
+        esbuildArgs: {
+          '--alias': `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}`,
+        },
+      },
+    });
+  }
+}

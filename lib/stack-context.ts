@@ -1,0 +1,69 @@
+import type { Node } from 'constructs';
+import type { EcwidAuthStackProps } from './ecwid-auth-stack';
+
+/** The stack's id (and CloudFormation name) when context `stackName` is not set. */
+export const DEFAULT_STACK_NAME = 'EcwidAppAuth';
+
+export interface StackContext {
+  /** Context `stackName`. */
+  readonly stackName: string;
+  readonly props: EcwidAuthStackProps;
+}
+
+/**
+ * Reads the stack's settings from the CDK context. Values given on the command line
+ * (`-c appMarketInstalls=false`) arrive as strings, so booleans and numbers are accepted either way.
+ * Empty values count as unset; the stack applies its defaults and validates.
+ *
+ * @throws Error naming the key when a value cannot be read as the type it needs.
+ */
+export function readStackContext(node: Node): StackContext {
+  return {
+    stackName: text(node, 'stackName') ?? DEFAULT_STACK_NAME,
+    props: {
+      ecwidClientId: text(node, 'ecwidClientId'),
+      ecwidScopes: text(node, 'ecwidScopes'),
+      successUrl: text(node, 'successUrl'),
+      publicUrl: text(node, 'publicUrl'),
+      domainName: text(node, 'domainName'),
+      certificateArn: text(node, 'certificateArn'),
+      clientSecretArn: text(node, 'clientSecretArn'),
+      appMarketInstalls: flag(node, 'appMarketInstalls'),
+      logRetentionDays: number(node, 'logRetentionDays'),
+      ecwidOAuthUrl: text(node, 'ecwidOAuthUrl'),
+      ecwidApiUrl: text(node, 'ecwidApiUrl'),
+      throttleRateLimit: number(node, 'throttleRateLimit'),
+      throttleBurstLimit: number(node, 'throttleBurstLimit'),
+    },
+  };
+}
+
+function raw(node: Node, key: string): unknown {
+  const value: unknown = node.tryGetContext(key);
+  return value === null || (typeof value === 'string' && value.trim() === '') ? undefined : value;
+}
+
+function text(node: Node, key: string): string | undefined {
+  const value = raw(node, key);
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number') return String(value);
+  throw new Error(`Context "${key}" must be a string, got ${JSON.stringify(value)}`);
+}
+
+function flag(node: Node, key: string): boolean | undefined {
+  const value = raw(node, key);
+  if (value === undefined || typeof value === 'boolean') return value;
+  const normalized = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (normalized === 'true') return true;
+  if (normalized === 'false') return false;
+  throw new Error(`Context "${key}" must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function number(node: Node, key: string): number | undefined {
+  const value = raw(node, key);
+  if (value === undefined) return undefined;
+  const parsed = typeof value === 'string' ? Number(value.trim()) : value;
+  if (typeof parsed === 'number' && Number.isFinite(parsed)) return parsed;
+  throw new Error(`Context "${key}" must be a number, got ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,398 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { TABLE_SCHEMA } from '../../functions/adapters/dynamodb-schema';
+import { CLIENT_SECRET_PLACEHOLDER } from '../../functions/adapters/client-secret-value';
+import { ENVIRONMENT_VARIABLES } from '../../functions/runtime/config';
+import type { AppFunction } from '../../lib/app-function';
+import { EcwidAuthStack } from '../../lib/ecwid-auth-stack';
+import { readStackContext } from '../../lib/stack-context';
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+interface Synthesized {
+  app: App;
+  stack: EcwidAuthStack;
+  template: Template;
+}
+
+const CLIENT_ID = 'custom-app-12345-1';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123';
+const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
+
+/** Builds the stack the way bin/app.ts does: from context alone. Bundling only when asked, since it takes seconds. */
+function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}): Synthesized {
+  const app = new App({
+    context: { ...context, 'aws:cdk:bundling-stacks': options.bundle === true ? ['**'] : [] },
+  });
+  const stack = new EcwidAuthStack(app, 'Test', readStackContext(app.node).props);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+function logicalId(stack: EcwidAuthStack, construct: IConstruct): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+function functionId(stack: EcwidAuthStack, id: 'Authorize' | 'Callback'): string {
+  return logicalId(stack, (stack.node.findChild(id) as AppFunction).lambda);
+}
+
+function resource(template: Template, id: string): Resource {
+  return template.toJSON().Resources[id] as Resource;
+}
+
+function environmentOf(template: Template, id: string): Record<string, unknown> {
+  return resource(template, id).Properties.Environment.Variables;
+}
+
+/** Every IAM statement attached to a function's role. */
+function statementsOf(template: Template, fnId: string): unknown[] {
+  const roleId = resource(template, fnId).Properties.Role['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => policy.Properties.Roles.some((role: { Ref?: string }) => role.Ref === roleId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+function tableArn(stack: EcwidAuthStack) {
+  return { 'Fn::GetAtt': [logicalId(stack, stack.node.findChild('Table')), 'Arn'] };
+}
+
+describe('the default stack', () => {
+  let synthesized: Synthesized;
+  let template: Template;
+  let stack: EcwidAuthStack;
+
+  beforeAll(() => {
+    synthesized = synth({ ecwidClientId: CLIENT_ID }, { bundle: true });
+    ({ template, stack } = synthesized);
+  });
+
+  it('routes exactly GET /authorize and GET /callback, with payload format 2.0', () => {
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    expect(routeKeys.sort()).toEqual(['GET /authorize', 'GET /callback']);
+    const formats = Object.values(template.findResources('AWS::ApiGatewayV2::Integration')).map(
+      (integration) => integration.Properties.PayloadFormatVersion,
+    );
+    expect(formats).toEqual(['2.0', '2.0']);
+  });
+
+  it('routes each path to its own function', () => {
+    const targets = Object.fromEntries(
+      Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => {
+        const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref;
+        const integration = resource(template, integrationId);
+        return [route.Properties.RouteKey, integration.Properties.IntegrationUri['Fn::GetAtt'][0]];
+      }),
+    );
+    expect(targets).toEqual({
+      'GET /authorize': functionId(stack, 'Authorize'),
+      'GET /callback': functionId(stack, 'Callback'),
+    });
+  });
+
+  it('runs only the two functions, each on Node.js 24, arm64, 256 MB', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  it('gives the callback time for the token request, within the 30 s API Gateway allows', () => {
+    expect(resource(template, functionId(stack, 'Authorize')).Properties.Timeout).toBe(10);
+    const callbackTimeoutSeconds = resource(template, functionId(stack, 'Callback')).Properties.Timeout as number;
+    const environment = environmentOf(template, functionId(stack, 'Callback'));
+    const tokenRequestSeconds = Number(environment.TOKEN_REQUEST_TIMEOUT_MS) / 1000;
+    expect(callbackTimeoutSeconds).toBe(25);
+    expect(callbackTimeoutSeconds).toBeGreaterThan(2 * tokenRequestSeconds);
+    expect(callbackTimeoutSeconds).toBeLessThan(30);
+  });
+
+  it('logs each function to its own log group, kept 30 days', () => {
+    const logGroupIds = (['Authorize', 'Callback'] as const).map(
+      (id) => resource(template, functionId(stack, id)).Properties.LoggingConfig.LogGroup.Ref,
+    );
+    expect(new Set(logGroupIds).size).toBe(2);
+    for (const id of logGroupIds) expect(resource(template, id).Properties.RetentionInDays).toBe(30);
+  });
+
+  it('keeps the table: on-demand, TTL, point-in-time recovery, deletion protection, retained', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(1);
+    const table = Object.values(tables)[0] as Resource;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.timeToLiveAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('indexes installations by due time, as the schema defines', () => {
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0] as Resource;
+    const { dueIndex } = TABLE_SCHEMA;
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: dueIndex.name,
+        KeySchema: [
+          { AttributeName: dueIndex.partitionKey, KeyType: 'HASH' },
+          { AttributeName: dueIndex.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: dueIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: dueIndex.sortKey, AttributeType: 'N' },
+      ]),
+    );
+  });
+
+  it('creates a retained secret that holds only the placeholder', () => {
+    const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resource[];
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]!.DeletionPolicy).toBe('Retain');
+    expect(secrets[0]!.Properties.SecretString).toBe(CLIENT_SECRET_PLACEHOLDER);
+  });
+
+  it('lets authorize put items into the table and nothing else', () => {
+    expect(statementsOf(template, functionId(stack, 'Authorize'))).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(stack) },
+    ]);
+  });
+
+  it('lets callback read, write and delete table items and read the secret, and nothing else', () => {
+    const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
+    expect(statementsOf(template, functionId(stack, 'Callback'))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: tableArn(stack),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId },
+      },
+    ]);
+  });
+
+  it('attaches no managed policy beyond basic execution to the function roles', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toMatch(/service-role\/AWSLambdaBasicExecutionRole"/);
+      expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
+    }
+  });
+
+  it('gives both functions every variable the config reads, and the secret only by ARN', () => {
+    const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
+    const expectedNames = [
+      ...Object.keys(ENVIRONMENT_VARIABLES).filter((name) => name !== 'SUCCESS_URL'),
+      'NODE_OPTIONS',
+    ];
+    for (const id of ['Authorize', 'Callback'] as const) {
+      const environment = environmentOf(template, functionId(stack, id));
+      expect(Object.keys(environment).sort()).toEqual(expectedNames.sort());
+      expect(environment).toMatchObject({
+        CLIENT_SECRET_ID: { Ref: secretId },
+        ECWID_CLIENT_ID: CLIENT_ID,
+        ECWID_SCOPES: 'read_store_profile',
+        ECWID_OAUTH_URL: 'https://my.ecwid.com',
+        ECWID_API_URL: 'https://app.ecwid.com',
+        APP_MARKET_INSTALLS: 'true',
+        STATE_TTL_SECONDS: '600',
+        TOKEN_REQUEST_TIMEOUT_MS: '8000',
+        SECRET_CACHE_TTL_SECONDS: '300',
+      });
+      expect(JSON.stringify(environment)).not.toContain(CLIENT_SECRET_PLACEHOLDER);
+    }
+  });
+
+  it("uses the HTTP API's own endpoint as the public URL and the redirect URI", () => {
+    const apiId = logicalId(stack, stack.node.findChild('HttpApi'));
+    const endpoint = { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] };
+    expect(environmentOf(template, functionId(stack, 'Callback')).PUBLIC_URL).toEqual(endpoint);
+    template.hasOutput('RedirectUri', { Value: { 'Fn::Join': ['', [endpoint, '/callback']] } });
+    template.hasOutput('AuthorizeUrl', { Value: { 'Fn::Join': ['', [endpoint, '/authorize']] } });
+    template.hasOutput('ApiEndpoint', { Value: endpoint });
+    template.hasOutput('TableName', { Value: { Ref: logicalId(stack, stack.node.findChild('Table')) } });
+    template.hasOutput('ClientSecretArn', { Value: { Ref: logicalId(stack, stack.node.findChild('ClientSecret')) } });
+    expect(template.findOutputs('CustomDomainTarget')).toEqual({});
+  });
+
+  it('throttles the default stage, which deploys automatically', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('writes JSON access logs that leave out the query string', () => {
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as Resource;
+    const { DestinationArn, Format } = stage.Properties.AccessLogSettings;
+    expect(resource(template, DestinationArn['Fn::GetAtt'][0]).Type).toBe('AWS::Logs::LogGroup');
+    const format = JSON.parse(Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      responseLength: '$context.responseLength',
+      integrationLatency: '$context.integrationLatency',
+    });
+    expect(Format).not.toMatch(/querystring|\$context\.path|\$request/i);
+  });
+
+  it('does not warn when the client id is set', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+  });
+
+  it('bundles each function with the AWS SDK inside and a source map without sources', () => {
+    const assembly = synthesized.app.synth();
+    for (const id of ['Authorize', 'Callback'] as const) {
+      const s3Key = resource(template, functionId(stack, id)).Properties.Code.S3Key as string;
+      const assetHash = s3Key.replace(/\.zip$/, '');
+      const directory = path.join(assembly.directory, `asset.${assetHash}`);
+      const bundle = fs.readFileSync(path.join(directory, 'index.js'), 'utf8');
+      const sourceMap = JSON.parse(fs.readFileSync(path.join(directory, 'index.js.map'), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: unknown;
+      };
+      expect(sourceMap.sources).toContainEqual(expect.stringMatching(`functions/${id.toLowerCase()}/lambda.ts$`));
+      expect(sourceMap.sourcesContent).toBeUndefined();
+      // Booleans, not toMatch: a failure would print the whole bundle.
+      expect(/require\("@aws-sdk\/(client-dynamodb|lib-dynamodb|client-secrets-manager)"\)/.test(bundle)).toBe(false);
+      expect(bundle.includes('DynamoDB_20120810')).toBe(true);
+    }
+  });
+});
+
+describe('the stack with settings from context', () => {
+  it('warns, and still synthesizes, when the client id is not set', () => {
+    const { stack, template } = synth();
+    Annotations.fromStack(stack).hasWarning('/Test', Match.stringLikeRegexp('ecwidClientId'));
+    expect(environmentOf(template, functionId(stack, 'Authorize')).ECWID_CLIENT_ID).toBe('');
+  });
+
+  it('uses an existing secret by its ARN, and creates none', () => {
+    const { stack, template } = synth({ ecwidClientId: CLIENT_ID, clientSecretArn: SECRET_ARN });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(environmentOf(template, functionId(stack, 'Callback')).CLIENT_SECRET_ID).toBe(SECRET_ARN);
+    expect(statementsOf(template, functionId(stack, 'Callback'))).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      Resource: SECRET_ARN,
+    });
+    template.hasOutput('ClientSecretArn', { Value: SECRET_ARN });
+  });
+
+  it('grants on any suffix when the secret ARN is partial', () => {
+    const partialArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client_secret';
+    const { stack, template } = synth({ clientSecretArn: partialArn });
+    expect(statementsOf(template, functionId(stack, 'Callback'))).toContainEqual(
+      expect.objectContaining({ Resource: `${partialArn}-??????` }),
+    );
+  });
+
+  it('serves a custom domain, which becomes the public URL', () => {
+    const { stack, template } = synth({ domainName: 'Auth.Example.com', certificateArn: CERTIFICATE_ARN });
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'auth.example.com',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: CERTIFICATE_ARN, EndpointType: 'REGIONAL' })],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
+      ApiId: { Ref: logicalId(stack, stack.node.findChild('HttpApi')) },
+      DomainName: { Ref: logicalId(stack, stack.node.findChild('CustomDomain')) },
+      Stage: '$default',
+    });
+    for (const id of ['Authorize', 'Callback'] as const) {
+      expect(environmentOf(template, functionId(stack, id)).PUBLIC_URL).toBe('https://auth.example.com');
+    }
+    template.hasOutput('RedirectUri', { Value: 'https://auth.example.com/callback' });
+    template.hasOutput('CustomDomainTarget', {
+      Value: { 'Fn::GetAtt': [Match.anyValue(), 'RegionalDomainName'] },
+    });
+  });
+
+  it('prefers an explicit public URL, without its trailing slash', () => {
+    const { stack, template } = synth({
+      publicUrl: 'https://shop.example.com/ecwid/',
+      domainName: 'auth.example.com',
+      certificateArn: CERTIFICATE_ARN,
+    });
+    expect(environmentOf(template, functionId(stack, 'Callback')).PUBLIC_URL).toBe('https://shop.example.com/ecwid');
+    template.hasOutput('RedirectUri', { Value: 'https://shop.example.com/ecwid/callback' });
+  });
+
+  it('passes a success URL only when one is set', () => {
+    const withUrl = synth({ successUrl: 'https://example.com/installed?from=ecwid' });
+    expect(environmentOf(withUrl.template, functionId(withUrl.stack, 'Callback')).SUCCESS_URL).toBe(
+      'https://example.com/installed?from=ecwid',
+    );
+    const withoutUrl = synth({ successUrl: '' });
+    expect(environmentOf(withoutUrl.template, functionId(withoutUrl.stack, 'Callback'))).not.toHaveProperty(
+      'SUCCESS_URL',
+    );
+  });
+
+  it('reads booleans and numbers given as strings on the command line', () => {
+    const { stack, template } = synth({
+      appMarketInstalls: 'false',
+      throttleRateLimit: '5',
+      throttleBurstLimit: '10',
+      logRetentionDays: '90',
+      ecwidScopes: '  read_store_profile   read_catalog ',
+    });
+    const environment = environmentOf(template, functionId(stack, 'Authorize'));
+    expect(environment.APP_MARKET_INSTALLS).toBe('false');
+    expect(environment.ECWID_SCOPES).toBe('read_store_profile read_catalog');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map(
+      (group) => group.Properties.RetentionInDays,
+    );
+    expect(retentions).toEqual([90, 90, 90]);
+  });
+
+  it('points the functions at another OAuth server for staging', () => {
+    const { stack, template } = synth({
+      ecwidOAuthUrl: 'https://oauth.staging.example.com/',
+      ecwidApiUrl: 'https://api.staging.example.com',
+    });
+    expect(environmentOf(template, functionId(stack, 'Callback'))).toMatchObject({
+      ECWID_OAUTH_URL: 'https://oauth.staging.example.com',
+      ECWID_API_URL: 'https://api.staging.example.com',
+    });
+  });
+
+  it.each([
+    [{ ecwidScopes: 'read_store_profile Write-Catalog' }, /ecwidScopes: "Write-Catalog"/],
+    [{ ecwidScopes: 'read_store_profile,read_catalog' }, /ecwidScopes/],
+    [{ ecwidClientId: 'my app' }, /ecwidClientId/],
+    [{ publicUrl: 'http://auth.example.com' }, /publicUrl .* must be an https URL/],
+    [{ publicUrl: 'https://auth.example.com/?x=1' }, /publicUrl .* query/],
+    [{ successUrl: 'not a url' }, /successUrl .* is not a URL/],
+    [{ ecwidOAuthUrl: 'http://my.ecwid.com' }, /ecwidOAuthUrl/],
+    [{ domainName: 'auth.example.com' }, /domainName and certificateArn must be given together/],
+    [{ domainName: 'auth_example', certificateArn: CERTIFICATE_ARN }, /domainName "auth_example"/],
+    [{ domainName: 'auth.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' }, /certificateArn/],
+    [{ clientSecretArn: 'ecwid/client-secret' }, /clientSecretArn/],
+    [{ appMarketInstalls: 'maybe' }, /Context "appMarketInstalls" must be true or false/],
+    [{ logRetentionDays: '31' }, /logRetentionDays 31/],
+    [{ throttleRateLimit: 'fast' }, /Context "throttleRateLimit" must be a number/],
+    [{ throttleBurstLimit: '2.5' }, /throttleBurstLimit 2.5/],
+  ])('refuses %j', (context, message) => {
+    expect(() => synth(context)).toThrow(message);
+  });
+});
