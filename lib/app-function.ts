@@ -19,6 +19,8 @@ export interface AppFunctionProps {
   readonly environment: Record<string, string>;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Retries of a failed asynchronous invocation. @default Lambda's own (2) */
+  readonly retryAttempts?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export class AppFunction extends Construct {
       memorySize: 256,
       timeout: props.timeout,
       logGroup: this.logGroup,
+      ...(props.retryAttempts === undefined ? {} : { retryAttempts: props.retryAttempts }),
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',

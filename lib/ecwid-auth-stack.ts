@@ -1,4 +1,9 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   DomainName,
@@ -19,6 +24,7 @@ import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../functions/adapters/dynamodb-schema';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
 import { CLIENT_ID_PATTERN, ENVIRONMENT_VARIABLES, SCOPE_PATTERN } from '../functions/runtime/config';
+import { METRICS_NAMESPACE, OUTCOME_METRICS } from '../functions/runtime/metrics';
 import { AppFunction } from './app-function';
 
 /**
@@ -99,9 +105,23 @@ export interface EcwidAuthStackProps extends StackProps {
    * @default 100
    */
   readonly throttleBurstLimit?: number;
+  /**
+   * Context `refreshScheduleMinutes`: how often EventBridge runs the scheduled refresh. Each run
+   * handles what is due and stops before its timeout; the rest waits for the next run.
+   * @default 5
+   */
+  readonly refreshScheduleMinutes?: number;
+  /**
+   * Context `refreshConcurrency`: how many installations one run handles at once.
+   * @default 16
+   */
+  readonly refreshConcurrency?: number;
 }
 
 type VariableName = keyof typeof ENVIRONMENT_VARIABLES;
+
+/** One refresh run's budget; it stops taking work early enough to finish inside it. */
+const REFRESH_TIMEOUT = Duration.minutes(5);
 
 /** The item-level DynamoDB actions the callback uses; it never queries, scans or touches the index. */
 const CALLBACK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
@@ -184,6 +204,10 @@ export class EcwidAuthStack extends Stack {
       STATE_TTL_SECONDS: ENVIRONMENT_VARIABLES.STATE_TTL_SECONDS,
       TOKEN_REQUEST_TIMEOUT_MS: ENVIRONMENT_VARIABLES.TOKEN_REQUEST_TIMEOUT_MS,
       SECRET_CACHE_TTL_SECONDS: ENVIRONMENT_VARIABLES.SECRET_CACHE_TTL_SECONDS,
+      REFRESH_CONCURRENCY: String(settings.refreshConcurrency),
+      REFRESH_MARGIN_SECONDS: ENVIRONMENT_VARIABLES.REFRESH_MARGIN_SECONDS,
+      VERIFY_INTERVAL_SECONDS: ENVIRONMENT_VARIABLES.VERIFY_INTERVAL_SECONDS,
+      FAILURE_BUDGET_SECONDS: ENVIRONMENT_VARIABLES.FAILURE_BUDGET_SECONDS,
     };
     const functionEnvironment =
       settings.successUrl === undefined ? environment : { ...environment, SUCCESS_URL: settings.successUrl };
@@ -215,6 +239,28 @@ export class EcwidAuthStack extends Stack {
     );
     clientSecret.grantRead(callback.lambda);
 
+    const refresh = new AppFunction(this, 'Refresh', {
+      name: 'refresh',
+      description: 'Scheduled: refreshes expiring tokens before they expire and verifies the others',
+      timeout: REFRESH_TIMEOUT,
+      environment: functionEnvironment,
+      logRetention: settings.logRetention,
+      // A failed run is not retried: the next scheduled run picks up whatever is still due.
+      retryAttempts: 0,
+    });
+    refresh.lambda.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_SCHEMA.dueIndex.name}`] }),
+    );
+    // Leases and results are conditional updates of single items; nothing else is written or read.
+    refresh.lambda.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    clientSecret.grantRead(refresh.lambda);
+    new Rule(this, 'RefreshSchedule', {
+      description: 'Runs the scheduled token refresh',
+      schedule: Schedule.rate(Duration.minutes(settings.refreshScheduleMinutes)),
+      targets: [new LambdaFunction(refresh.lambda, { retryAttempts: 0 })],
+    });
+    const alarmTopic = this.alarms(refresh);
+
     httpApi.addRoutes({
       path: '/authorize',
       methods: [HttpMethod.GET],
@@ -237,6 +283,10 @@ export class EcwidAuthStack extends Stack {
     new CfnOutput(this, 'AuthorizeUrl', { value: `${publicUrl}/authorize`, description: 'Where an install starts' });
     new CfnOutput(this, 'ApiEndpoint', { value: httpApi.apiEndpoint, description: "The HTTP API's own endpoint" });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: alarmTopic.topicArn,
+      description: 'Subscribe to be told when refresh runs fail or installations need a reinstall or attention',
+    });
     new CfnOutput(this, 'ClientSecretArn', {
       value: clientSecret.secretArn,
       description: 'The secret that must hold the Ecwid client secret',
@@ -247,6 +297,41 @@ export class EcwidAuthStack extends Stack {
         description: `The name to point a CNAME for ${customDomain.name} at`,
       });
     }
+  }
+
+  /**
+   * Alarms for ops, on one SNS topic: refresh runs that fail, and installations that fall into
+   * "needs reinstall" or "needs attention" (metrics the runs publish in their summary log line).
+   */
+  private alarms(refresh: AppFunction): Topic {
+    const topic = new Topic(this, 'AlarmTopic', { displayName: 'Ecwid app auth alarms', enforceSSL: true });
+    const action = new SnsAction(topic);
+    const period = Duration.minutes(15);
+    const alarm = (id: string, description: string, metric: Metric) =>
+      new Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(action);
+    const appMetric = (metricName: string) =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: 'Sum', period });
+
+    alarm('RefreshRunsFailing', 'A scheduled refresh run failed (see the refresh function logs)', refresh.lambda.metricErrors({ period, statistic: 'Sum' }));
+    alarm(
+      'InstallationsNeedReinstall',
+      'Ecwid revoked a token or grant: the store must install the app again',
+      appMetric(OUTCOME_METRICS.needs_reinstall),
+    );
+    alarm(
+      'InstallationsNeedAttention',
+      'Checks of an installation kept failing for longer than the failure budget',
+      appMetric(OUTCOME_METRICS.needs_attention),
+    );
+    alarm('RefreshCheckErrors', 'A refresh result could not be stored', appMetric(OUTCOME_METRICS.error));
+    return topic;
   }
 
   private clientSecret(existingArn: string | undefined): ISecret {
@@ -297,6 +382,8 @@ interface Settings {
   ecwidOAuthUrl: string;
   ecwidApiUrl: string;
   throttle: { rateLimit: number; burstLimit: number };
+  refreshScheduleMinutes: number;
+  refreshConcurrency: number;
 }
 
 const DOMAIN_NAME_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
@@ -354,7 +441,18 @@ function resolveSettings(props: EcwidAuthStackProps): Settings {
     throw new Error(`throttleBurstLimit ${burstLimit} must be a positive whole number of requests`);
   }
 
+  const refreshScheduleMinutes = props.refreshScheduleMinutes ?? 5;
+  if (!Number.isSafeInteger(refreshScheduleMinutes) || refreshScheduleMinutes < 1) {
+    throw new Error(`refreshScheduleMinutes ${refreshScheduleMinutes} must be a whole number of minutes, at least 1`);
+  }
+  const refreshConcurrency = props.refreshConcurrency ?? Number(ENVIRONMENT_VARIABLES.REFRESH_CONCURRENCY);
+  if (!Number.isSafeInteger(refreshConcurrency) || refreshConcurrency < 1 || refreshConcurrency > 256) {
+    throw new Error(`refreshConcurrency ${refreshConcurrency} must be a whole number from 1 to 256`);
+  }
+
   return {
+    refreshScheduleMinutes,
+    refreshConcurrency,
     clientId,
     scopes: scopes.join(' '),
     successUrl: httpsUrl('successUrl', props.successUrl, { query: true }),

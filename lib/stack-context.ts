@@ -1,5 +1,6 @@
+import { Tags, type App } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import type { EcwidAuthStackProps } from './ecwid-auth-stack';
+import { EcwidAuthStack, type EcwidAuthStackProps } from './ecwid-auth-stack';
 
 /** The stack's id (and CloudFormation name) when context `stackName` is not set. */
 export const DEFAULT_STACK_NAME = 'EcwidAppAuth';
@@ -34,8 +35,23 @@ export function readStackContext(node: Node): StackContext {
       ecwidApiUrl: text(node, 'ecwidApiUrl'),
       throttleRateLimit: number(node, 'throttleRateLimit'),
       throttleBurstLimit: number(node, 'throttleBurstLimit'),
+      refreshScheduleMinutes: number(node, 'refreshScheduleMinutes'),
+      refreshConcurrency: number(node, 'refreshConcurrency'),
     },
   };
+}
+
+/**
+ * The stack the app deploys, built from the app's context and tagged: what `bin/app.ts` runs, and
+ * what the benchmark synthesizes, so both measure and ship the same thing.
+ */
+export function buildStack(app: App): EcwidAuthStack {
+  const { stackName, props } = readStackContext(app.node);
+  // No env: the stack is environment-agnostic, so synth needs no AWS account lookups or credentials.
+  const stack = new EcwidAuthStack(app, stackName, props);
+  Tags.of(stack).add('application', 'ecwid-app-auth');
+  Tags.of(stack).add('managed-by', 'aws-cdk');
+  return stack;
 }
 
 function raw(node: Node, key: string): unknown {

@@ -98,7 +98,8 @@ function toEvent(routeKey: string, request: IncomingMessage, body: string): APIG
   };
 }
 
-function lambdaContext(functionName: string, remainingMs: () => number): Context {
+/** A Lambda context for a local invocation, with a real deadline behind `getRemainingTimeInMillis`. */
+export function lambdaContext(functionName: string, remainingMs: () => number): Context {
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName,

@@ -1,18 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml } from '../functions/runtime/pages';
+import { answerWithFault, type TokenEndpointFault } from './fake-ecwid-faults';
+import { GrantBook, randomAlphanumeric, type Grant, type IssuedTokens } from './fake-ecwid-grants';
+import { answerProfile, type ProfileRequestRecord, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+import { consentPageHtml, fakeEcwidPage } from './fake-ecwid-pages';
 import { readBody, sendHtml, sendJson } from './http-util';
 
-/**
- * A stand-in for Ecwid's OAuth server and REST API, with Ecwid's documented semantics:
- * - a consent page with Approve and Deny and a store id;
- * - `POST /api/oauth/token/{storeId}` (and `/api/oauth/token`), form bodies only, all five parameters;
- * - single-use codes that live a few minutes; exchanging a code twice revokes the token of the first exchange;
- * - `store_id` in the redirect; `token_type: "Bearer"`; no expiry unless expiring tokens are switched on;
- * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, or 403 `INVALID_API_TOKEN`.
- *
- * Faults can be switched on for tests (`tokenEndpointFault`). Everything lives in memory.
- */
+export type { TokenEndpointFault } from './fake-ecwid-faults';
+export type { ProfileRequestRecord, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+
+/** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
   clientId: string;
   clientSecret: string;
@@ -23,15 +20,24 @@ export interface FakeEcwidOptions {
   /** Store id proposed on the consent page. */
   defaultStoreId?: number;
   codeLifetimeSeconds?: number;
+  /** Initial `FakeEcwid.tokenLifetimeSeconds`; default undefined (non-expiring tokens, as Ecwid today). */
+  tokenLifetimeSeconds?: number;
+  /** Initial `FakeEcwid.refreshAnswerShape`; default `ecwid`. */
+  refreshAnswerShape?: RefreshAnswerShape;
+  /** Initial `FakeEcwid.latencyMs`; default 0. */
+  latencyMs?: number;
+  /** Initial `FakeEcwid.retryAfterSeconds`; default 30. */
+  retryAfterSeconds?: number;
+  /** Initial `FakeEcwid.now`; default `Date.now`. */
+  now?: () => number;
 }
 
-export type TokenEndpointFault =
-  | 'timeout'
-  | 'server_error'
-  | 'html'
-  | 'missing_store_id'
-  | 'wrong_store_id'
-  | 'connection_reset';
+/**
+ * `ecwid`: a refresh answer carries `store_id` and `scope`, like a code answer.
+ * `rfc6749`: only `access_token`, `token_type`, `expires_in` and `refresh_token` (RFC 6749 §5.1 minimum plus
+ * the usual expiry and rotation fields).
+ */
+export type RefreshAnswerShape = 'ecwid' | 'rfc6749';
 
 interface IssuedCode {
   clientId: string;
@@ -39,36 +45,107 @@ interface IssuedCode {
   storeId: number;
   scope: string;
   issuedAtEpochMs: number;
-  /** The token the first exchange produced: revoked if the code is exchanged again. */
-  exchangedFor?: string;
+  /** The grant the first exchange started: revoked if the code is exchanged again. */
+  exchangedFor?: Grant;
 }
 
-interface IssuedToken {
-  storeId: number;
-  scope: string;
-  revoked: boolean;
-}
-
+/**
+ * One code exchange request (any grant type but `refresh_token`). Every fault records `fault`, `lost_response`
+ * included although the server did process that request (`isTokenValid` / `isRefreshTokenValid` tell what it did).
+ */
 export interface TokenExchangeRecord {
   code: string;
   pathStoreId: number | undefined;
   outcome: 'issued' | 'rejected' | 'fault';
 }
 
+/** One `grant_type=refresh_token` request; outcomes as for `TokenExchangeRecord`. */
+export interface TokenRefreshRecord {
+  refreshToken: string;
+  /** The store of the grant the refresh token belongs to; undefined for a token never issued. */
+  storeId: number | undefined;
+  pathStoreId: number | undefined;
+  outcome: 'issued' | 'rejected' | 'fault';
+}
+
+/** A processed token request: what to answer and what to record. */
+interface TokenAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  outcome: 'issued' | 'rejected';
+}
+
+/**
+ * A stand-in for Ecwid's OAuth server and REST API, with Ecwid's documented semantics:
+ * - a consent page with Approve and Deny and a store id;
+ * - `POST /api/oauth/token/{storeId}` (and `/api/oauth/token`), form bodies only, all five parameters;
+ * - single-use codes that live a few minutes; exchanging a code twice revokes the token of the first exchange
+ *   (and, with expiring tokens, everything refreshed from it);
+ * - `store_id` in the redirect; `token_type: "Bearer"`; no expiry unless expiring tokens are switched on;
+ * - with expiring tokens, the `refresh_token` grant at the same endpoint, rotating refresh tokens and revoking
+ *   the whole grant when a rotated one is reused (RFC 9700 §4.14.2). A refresh does not revoke the access
+ *   token it replaces: that one keeps working until its own expiry, as most rotating servers do. Refresh
+ *   tokens themselves do not expire; they die by rotation, replay, a second exchange of the code, or uninstall;
+ * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error.
+ *
+ * Faults (`tokenEndpointFault`, `profileAnswers`) and latency (`latencyMs`) can be switched on for tests.
+ * Everything lives in memory.
+ */
 export class FakeEcwid {
+  /** Code exchange requests, in arrival order. */
   readonly exchanges: TokenExchangeRecord[] = [];
+  /** Refresh requests, in arrival order. */
+  readonly refreshes: TokenRefreshRecord[] = [];
+  /** Profile requests, in arrival order (requests dropped while waiting out `latencyMs` are not counted). */
+  readonly profileRequests: ProfileRequestRecord[] = [];
   /** When set, the token endpoint misbehaves this way instead of answering. */
   tokenEndpointFault: TokenEndpointFault | undefined;
-  /** Stores whose API answers 403 `INVALID_API_TOKEN` whatever the token (an uninstall on Ecwid's side). */
+  /**
+   * Stores whose tokens are revoked (an uninstall on Ecwid's side): their API answers 403
+   * `INVALID_API_TOKEN` whatever the token, and their refresh tokens get `invalid_grant`.
+   */
   readonly uninstalledStores = new Set<number>();
+  /** Per store, an error its profile endpoint answers instead of checking the token (see `ScriptedProfileAnswer`). */
+  readonly profileAnswers = new Map<number, ScriptedProfileAnswer>();
+  /**
+   * Undefined: tokens never expire and no refresh token is issued (Ecwid today). A number: every token
+   * issued from now on (by a code exchange or a refresh) comes with `expires_in` of this many seconds and a
+   * `refresh_token`, and stops working at the profile endpoint once that time has passed on `now`.
+   * Switching it off later does not stop a grant that has a refresh token: its refreshes keep the lifetime
+   * the grant started with.
+   */
+  tokenLifetimeSeconds: number | undefined;
+  /** The fields of a successful refresh answer. */
+  refreshAnswerShape: RefreshAnswerShape;
+  /**
+   * Delay before a token or profile request is processed, in milliseconds (a timer, not a busy wait). A
+   * request whose client leaves, or that `releaseHeldRequests()` ends, while waiting is dropped: not
+   * processed, not recorded.
+   */
+  latencyMs: number;
+  /** `Retry-After` of every 429 answer (token endpoint fault `rate_limited`, profile answer `rate_limited`), in seconds. */
+  retryAfterSeconds: number;
+  /** The clock for code and token lifetimes, in epoch milliseconds. */
+  now: () => number;
 
   private readonly codes = new Map<string, IssuedCode>();
-  private readonly tokens = new Map<string, IssuedToken>();
+  private readonly grants: GrantBook;
   private readonly basePath: string;
   private readonly heldResponses = new Set<ServerResponse>();
+  /** Requests waiting out `latencyMs`; calling one drops its request. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(private readonly options: FakeEcwidOptions) {
     this.basePath = (options.basePath ?? '').replace(/\/+$/, '');
+    this.tokenLifetimeSeconds = options.tokenLifetimeSeconds;
+    this.refreshAnswerShape = options.refreshAnswerShape ?? 'ecwid';
+    this.latencyMs = options.latencyMs ?? 0;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 30;
+    this.now = options.now ?? Date.now;
+    this.grants = new GrantBook(
+      () => this.now(),
+      (storeId) => this.uninstalledStores.has(storeId),
+    );
   }
 
   /** Handles a request if it is for the fake; returns false when the path is not the fake's. */
@@ -82,9 +159,9 @@ export class FakeEcwid {
     if (path === '/api/oauth/authorize/decision' && method === 'POST') return this.decide(request, response);
     if (path === '/app-market/install' && method === 'GET') return this.appMarketInstall(url, response);
     const token = /^\/api\/oauth\/token(?:\/([^/]+))?$/.exec(path);
-    if (token !== null) return this.tokenEndpoint(request, response, token[1]);
+    if (token !== null) return this.afterLatency(response, () => this.tokenEndpoint(request, response, token[1]));
     const profile = /^\/api\/v3\/([^/]+)\/profile$/.exec(path);
-    if (profile !== null && method === 'GET') return this.profile(request, response, profile[1]!);
+    if (profile !== null && method === 'GET') return this.afterLatency(response, () => this.profile(request, response, profile[1]!));
     sendJson(response, 404, { errorMessage: 'Not found', errorCode: 'NOT_FOUND' });
     return true;
   }
@@ -97,7 +174,7 @@ export class FakeEcwid {
       redirectUri: input.redirectUri ?? this.options.redirectUrl,
       storeId: input.storeId,
       scope: input.scope ?? 'read_store_profile',
-      issuedAtEpochMs: Date.now(),
+      issuedAtEpochMs: this.now(),
     });
     return code;
   }
@@ -110,23 +187,46 @@ export class FakeEcwid {
     return url.toString();
   }
 
-  /** Whether a token is one this fake issued and has not revoked. */
+  /** Whether an access token works: issued here, not revoked, its store not uninstalled, not expired on `now`. */
   isTokenValid(accessToken: string): boolean {
-    const token = this.tokens.get(accessToken);
-    return token !== undefined && !token.revoked;
+    return this.grants.isAccessTokenValid(accessToken);
   }
 
-  /** Every access token issued so far (tests look for them where they must not be). */
+  /** Whether a refresh request with this token would succeed: it is its grant's current one and the grant is alive. */
+  isRefreshTokenValid(refreshToken: string): boolean {
+    return this.grants.isRefreshTokenValid(refreshToken);
+  }
+
+  /** Every access token issued so far, by code exchanges and refreshes (tests look for them where they must not be). */
   issuedTokens(): string[] {
-    return [...this.tokens.keys()];
+    return this.grants.issuedAccessTokens();
+  }
+
+  /** Every refresh token issued so far, current or rotated away. */
+  issuedRefreshTokens(): string[] {
+    return this.grants.issuedRefreshTokens();
   }
 
   exchangesOf(code: string): TokenExchangeRecord[] {
     return this.exchanges.filter((exchange) => exchange.code === code);
   }
 
-  /** Answers every held (timed-out) request, so servers can close. */
+  /** The refresh requests that presented a refresh token of this store's grants. */
+  refreshesOf(storeId: number): TokenRefreshRecord[] {
+    return this.refreshes.filter((refresh) => refresh.storeId === storeId);
+  }
+
+  /** The profile requests for this store (the store id in the path). */
+  profileRequestsOf(storeId: number): ProfileRequestRecord[] {
+    return this.profileRequests.filter((request) => request.storeId === storeId);
+  }
+
+  /**
+   * Ends every held request (fault `timeout`, profile answer `timeout`) and every request still waiting out
+   * `latencyMs`, by destroying its connection, so servers can close.
+   */
   releaseHeldRequests(): void {
+    for (const drop of [...this.waiting]) drop();
     for (const response of this.heldResponses) response.destroy();
     this.heldResponses.clear();
   }
@@ -139,35 +239,26 @@ export class FakeEcwid {
     const redirectUri = query.get('redirect_uri');
     const scope = query.get('scope');
     if (query.get('response_type') !== 'code' || clientId === null || redirectUri === null || scope === null) {
-      sendHtml(response, 400, page('Invalid request', '<p>client_id, redirect_uri, response_type=code and scope are all required.</p>'));
+      sendHtml(response, 400, fakeEcwidPage('Invalid request', '<p>client_id, redirect_uri, response_type=code and scope are all required.</p>'));
       return true;
     }
     if (clientId !== this.options.clientId) {
-      sendHtml(response, 400, page('Unknown application', `<p>No application has the client id ${escapeHtml(clientId)}.</p>`));
+      sendHtml(response, 400, fakeEcwidPage('Unknown application', `<p>No application has the client id ${escapeHtml(clientId)}.</p>`));
       return true;
     }
     if (!this.isRegisteredRedirect(redirectUri)) {
-      sendHtml(response, 400, page('Invalid redirect', '<p>The redirect_uri does not match the registered redirect URL.</p>'));
+      sendHtml(response, 400, fakeEcwidPage('Invalid redirect', '<p>The redirect_uri does not match the registered redirect URL.</p>'));
       return true;
     }
-    const hidden = (name: string, value: string | null) =>
-      value === null ? '' : `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
-    const scopes = scope.split(/\s+/).filter(Boolean).map((item) => `<li><code>${escapeHtml(item)}</code></li>`);
-    sendHtml(
-      response,
-      200,
-      page(
-        'Install app',
-        `<p>The application <b>${escapeHtml(clientId)}</b> asks for access to your store:</p>
-<ul>${scopes.join('')}</ul>
-<form method="post" action="${this.basePath}/api/oauth/authorize/decision">
-${hidden('client_id', clientId)}${hidden('redirect_uri', redirectUri)}${hidden('scope', scope)}${hidden('state', query.get('state'))}
-<p><label>Store id <input name="store_id" id="store_id" value="${this.options.defaultStoreId ?? 1003}" inputmode="numeric"></label></p>
-<p><button type="submit" name="decision" value="approve" id="approve">Approve</button>
-<button type="submit" name="decision" value="deny" id="deny">Deny</button></p>
-</form>`,
-      ),
-    );
+    const consent = consentPageHtml({
+      clientId,
+      redirectUri,
+      scope,
+      state: query.get('state'),
+      decisionPath: `${this.basePath}/api/oauth/authorize/decision`,
+      defaultStoreId: this.options.defaultStoreId ?? 1003,
+    });
+    sendHtml(response, 200, consent);
     return true;
   }
 
@@ -175,7 +266,7 @@ ${hidden('client_id', clientId)}${hidden('redirect_uri', redirectUri)}${hidden('
     const form = new URLSearchParams(await readBody(request));
     const redirectUri = form.get('redirect_uri') ?? '';
     if (form.get('client_id') !== this.options.clientId || !this.isRegisteredRedirect(redirectUri)) {
-      sendHtml(response, 400, page('Invalid request', '<p>Unknown application or redirect.</p>'));
+      sendHtml(response, 400, fakeEcwidPage('Invalid request', '<p>Unknown application or redirect.</p>'));
       return true;
     }
     const target = new URL(redirectUri);
@@ -183,7 +274,7 @@ ${hidden('client_id', clientId)}${hidden('redirect_uri', redirectUri)}${hidden('
     if (form.get('decision') === 'approve') {
       const storeId = Number(form.get('store_id'));
       if (!Number.isSafeInteger(storeId) || storeId <= 0) {
-        sendHtml(response, 400, page('Invalid store id', '<p>The store id must be a positive number.</p>'));
+        sendHtml(response, 400, fakeEcwidPage('Invalid store id', '<p>The store id must be a positive number.</p>'));
         return true;
       }
       target.searchParams.set('code', this.issueCode({ storeId, scope: form.get('scope') ?? '', redirectUri }));
@@ -199,7 +290,7 @@ ${hidden('client_id', clientId)}${hidden('redirect_uri', redirectUri)}${hidden('
   private appMarketInstall(url: URL, response: ServerResponse): true {
     const storeId = Number(url.searchParams.get('store_id') ?? this.options.defaultStoreId ?? 1003);
     if (!Number.isSafeInteger(storeId) || storeId <= 0) {
-      sendHtml(response, 400, page('Invalid store id', '<p>The store id must be a positive number.</p>'));
+      sendHtml(response, 400, fakeEcwidPage('Invalid store id', '<p>The store id must be a positive number.</p>'));
       return true;
     }
     const scope = url.searchParams.get('scope') ?? 'read_store_profile';
@@ -207,116 +298,164 @@ ${hidden('client_id', clientId)}${hidden('redirect_uri', redirectUri)}${hidden('
     return true;
   }
 
-  private async tokenEndpoint(request: IncomingMessage, response: ServerResponse, pathStoreId: string | undefined): Promise<true> {
+  private async tokenEndpoint(request: IncomingMessage, response: ServerResponse, pathStoreIdText: string | undefined): Promise<void> {
     if (request.method !== 'POST') {
       // Since March 2025 a GET with query parameters no longer works.
       sendJson(response, 405, { error: 'invalid_request', error_description: 'Use POST' });
-      return true;
+      return;
     }
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const body = await readBody(request);
     if (contentType !== 'application/x-www-form-urlencoded') {
       sendJson(response, 400, { error: 'invalid_request', error_description: 'Form-encoded body required' });
-      return true;
+      return;
     }
     const form = new URLSearchParams(body);
-    const code = form.get('code') ?? '';
-    const storeIdInPath = pathStoreId === undefined ? undefined : Number(pathStoreId);
-    const record = (outcome: TokenExchangeRecord['outcome']) =>
-      this.exchanges.push({ code, pathStoreId: storeIdInPath, outcome });
+    const pathStoreId = pathStoreIdText === undefined ? undefined : Number(pathStoreIdText);
+    if (form.get('grant_type') === 'refresh_token') this.refreshGrant(form, pathStoreId, response);
+    else this.codeGrant(form, pathStoreId, response);
+  }
 
-    if (this.tokenEndpointFault !== undefined && (await this.misbehave(response))) {
+  private codeGrant(form: URLSearchParams, pathStoreId: number | undefined, response: ServerResponse): void {
+    const code = form.get('code') ?? '';
+    const record = (outcome: TokenExchangeRecord['outcome']) => this.exchanges.push({ code, pathStoreId, outcome });
+    if (this.misbehave(response)) {
       record('fault');
-      return true;
+      return;
     }
-    const reject = (status: number, error: string, description: string): true => {
-      record('rejected');
-      sendJson(response, status, { error, error_description: description });
-      return true;
-    };
-    if (form.get('client_id') !== this.options.clientId || form.get('client_secret') !== this.options.clientSecret) {
-      return reject(401, 'invalid_client', 'Client authentication failed');
+    record(this.reply(response, this.exchangeCode(form, code, pathStoreId)));
+  }
+
+  private refreshGrant(form: URLSearchParams, pathStoreId: number | undefined, response: ServerResponse): void {
+    const refreshToken = form.get('refresh_token') ?? '';
+    const storeId = this.grants.storeOfRefreshToken(refreshToken);
+    const record = (outcome: TokenRefreshRecord['outcome']) => this.refreshes.push({ refreshToken, storeId, pathStoreId, outcome });
+    if (this.misbehave(response)) {
+      record('fault');
+      return;
     }
+    record(this.reply(response, this.redeemRefreshToken(form, refreshToken, pathStoreId)));
+  }
+
+  private exchangeCode(form: URLSearchParams, code: string, pathStoreId: number | undefined): TokenAnswer {
+    if (!this.isOwnClient(form)) return rejection(401, 'invalid_client', 'Client authentication failed');
     if (form.get('grant_type') !== 'authorization_code') {
-      return reject(400, 'unsupported_grant_type', 'Only authorization_code is supported');
+      return rejection(400, 'unsupported_grant_type', 'Use authorization_code or refresh_token');
     }
     const issued = this.codes.get(code);
-    if (issued === undefined) return reject(400, 'invalid_grant', 'Unknown authorization code');
+    if (issued === undefined) return rejection(400, 'invalid_grant', 'Unknown authorization code');
     if (issued.exchangedFor !== undefined) {
-      // Ecwid's documented behaviour: a second exchange disables the token of the first one.
-      const first = this.tokens.get(issued.exchangedFor);
-      if (first !== undefined) first.revoked = true;
-      return reject(400, 'invalid_grant', 'Authorization code already used');
+      // Ecwid's documented behaviour: a second exchange disables the token of the first one; with expiring
+      // tokens that means the whole grant, as RFC 6749 §4.1.2 recommends.
+      issued.exchangedFor.revoked = true;
+      return rejection(400, 'invalid_grant', 'Authorization code already used');
     }
-    if (Date.now() - issued.issuedAtEpochMs > (this.options.codeLifetimeSeconds ?? 300) * 1000) {
-      return reject(400, 'invalid_grant', 'Authorization code expired');
+    if (this.now() - issued.issuedAtEpochMs > (this.options.codeLifetimeSeconds ?? 300) * 1000) {
+      return rejection(400, 'invalid_grant', 'Authorization code expired');
     }
     if (form.get('redirect_uri') !== issued.redirectUri) {
-      return reject(400, 'invalid_grant', 'redirect_uri differs from the authorization request');
+      return rejection(400, 'invalid_grant', 'redirect_uri differs from the authorization request');
     }
-    if (storeIdInPath !== undefined && storeIdInPath !== issued.storeId) {
-      return reject(400, 'invalid_grant', 'The code was issued for another store');
+    if (pathStoreId !== undefined && pathStoreId !== issued.storeId) {
+      return rejection(400, 'invalid_grant', 'The code was issued for another store');
     }
 
-    const accessToken = `secret_${randomAlphanumeric(32)}`;
-    issued.exchangedFor = accessToken;
-    this.tokens.set(accessToken, { storeId: issued.storeId, scope: issued.scope, revoked: false });
-    const scopes = issued.scope.split(/\s+/).filter(Boolean);
-    if (!scopes.includes('read_store_profile')) scopes.unshift('read_store_profile');
-    record('issued');
-    sendJson(response, 200, {
-      access_token: accessToken,
-      token_type: 'Bearer',
-      scope: scopes.join(' '),
-      store_id: issued.storeId,
-      email: `owner-${issued.storeId}@example.com`,
-      ...(scopes.includes('public_storefront') ? { public_token: `public_${randomAlphanumeric(32)}` } : {}),
+    const { grant, tokens } = this.grants.issue(issued.storeId, withProfileScope(issued.scope), this.tokenLifetimeSeconds);
+    issued.exchangedFor = grant;
+    const publicToken = grant.scope.split(' ').includes('public_storefront') ? { public_token: `public_${randomAlphanumeric(32)}` } : {};
+    return {
+      status: 200,
+      outcome: 'issued',
+      body: {
+        access_token: tokens.accessToken,
+        token_type: 'Bearer',
+        scope: grant.scope,
+        store_id: grant.storeId,
+        email: `owner-${grant.storeId}@example.com`,
+        ...publicToken,
+        ...expiryFields(tokens),
+      },
+    };
+  }
+
+  private redeemRefreshToken(form: URLSearchParams, refreshToken: string, pathStoreId: number | undefined): TokenAnswer {
+    if (!this.isOwnClient(form)) return rejection(401, 'invalid_client', 'Client authentication failed');
+    if (refreshToken === '') return rejection(400, 'invalid_request', 'refresh_token is required');
+    const refreshed = this.grants.refresh(refreshToken, pathStoreId, this.tokenLifetimeSeconds);
+    if (!refreshed.issued) return rejection(400, 'invalid_grant', refreshed.description);
+    const { grant, tokens } = refreshed;
+    const ecwidFields = this.refreshAnswerShape === 'ecwid' ? { scope: grant.scope, store_id: grant.storeId } : {};
+    return {
+      status: 200,
+      outcome: 'issued',
+      body: { access_token: tokens.accessToken, token_type: 'Bearer', ...expiryFields(tokens), ...ecwidFields },
+    };
+  }
+
+  private isOwnClient(form: URLSearchParams): boolean {
+    return form.get('client_id') === this.options.clientId && form.get('client_secret') === this.options.clientSecret;
+  }
+
+  /** Applies the switched-on fault if it replaces processing; false when there is none (or it is `lost_response`). */
+  private misbehave(response: ServerResponse): boolean {
+    return answerWithFault(response, this.tokenEndpointFault, {
+      retryAfterSeconds: this.retryAfterSeconds,
+      hold: (held) => this.hold(held),
     });
-    return true;
   }
 
-  /** Applies the switched-on fault; false when the fault needs the normal answer to be altered instead. */
-  private async misbehave(response: ServerResponse): Promise<boolean> {
-    switch (this.tokenEndpointFault) {
-      case 'timeout':
-        this.heldResponses.add(response);
-        return true;
-      case 'server_error':
-        sendJson(response, 500, { errorMessage: 'Internal error', errorCode: 'INTERNAL_ERROR' });
-        return true;
-      case 'html':
-        sendHtml(response, 200, '<html><body><h1>Service temporarily unavailable</h1></body></html>');
-        return true;
-      case 'connection_reset':
-        response.socket?.destroy();
-        return true;
-      case 'missing_store_id':
-        sendJson(response, 200, { access_token: `secret_${randomAlphanumeric(32)}`, token_type: 'Bearer', scope: 'read_store_profile' });
-        return true;
-      case 'wrong_store_id':
-        sendJson(response, 200, {
-          access_token: `secret_${randomAlphanumeric(32)}`,
-          token_type: 'Bearer',
-          scope: 'read_store_profile',
-          store_id: 999_999_999,
-        });
-        return true;
-      default:
-        return false;
+  /** Sends a processed answer, or loses it on the way when `lost_response` is switched on; returns what to record. */
+  private reply(response: ServerResponse, answer: TokenAnswer): TokenAnswer['outcome'] | 'fault' {
+    if (this.tokenEndpointFault === 'lost_response') {
+      response.socket?.destroy();
+      return 'fault';
     }
+    sendJson(response, answer.status, answer.body);
+    return answer.outcome;
   }
 
-  private profile(request: IncomingMessage, response: ServerResponse, storeIdText: string): true {
+  private profile(request: IncomingMessage, response: ServerResponse, storeIdText: string): void {
     const storeId = Number(storeIdText);
-    const header = request.headers.authorization ?? '';
-    const bearer = /^Bearer (\S+)$/i.exec(header)?.[1];
-    const token = bearer === undefined ? undefined : this.tokens.get(bearer);
-    if (token === undefined || token.revoked || token.storeId !== storeId || this.uninstalledStores.has(storeId)) {
-      sendJson(response, 403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
-      return true;
-    }
-    sendJson(response, 200, { generalInfo: { storeId } });
+    const outcome = answerProfile(request, response, storeId, {
+      grants: this.grants,
+      scripted: this.profileAnswers.get(storeId),
+      retryAfterSeconds: this.retryAfterSeconds,
+      hold: (held) => this.hold(held),
+    });
+    this.profileRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
+  }
+
+  /** Runs `answer` once `latencyMs` has passed, unless the request was dropped meanwhile. */
+  private async afterLatency(response: ServerResponse, answer: () => Promise<void> | void): Promise<true> {
+    if (await this.waitOutLatency(response)) await answer();
     return true;
+  }
+
+  /** True after `latencyMs`; false, at once, when the client leaves or `releaseHeldRequests()` drops the request. */
+  private waitOutLatency(response: ServerResponse): Promise<boolean> {
+    if (this.latencyMs <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (proceed: boolean) => {
+        clearTimeout(timer);
+        response.off('close', abandon);
+        this.waiting.delete(drop);
+        resolve(proceed);
+      };
+      const abandon = () => finish(false);
+      const drop = () => {
+        finish(false);
+        response.destroy();
+      };
+      const timer = setTimeout(() => finish(true), this.latencyMs);
+      response.once('close', abandon);
+      this.waiting.add(drop);
+    });
+  }
+
+  /** Leaves a response unanswered until `releaseHeldRequests()` (or until its client gives up). */
+  private hold(response: ServerResponse): void {
+    this.heldResponses.add(response);
+    response.once('close', () => this.heldResponses.delete(response));
   }
 
   private isRegisteredRedirect(redirectUri: string): boolean {
@@ -324,21 +463,18 @@ ${hidden('client_id', clientId)}${hidden('redirect_uri', redirectUri)}${hidden('
   }
 }
 
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Fake Ecwid</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:10vh auto;padding:0 1rem}button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}</style>
-</head><body><p><small>Fake Ecwid (local stack)</small></p><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+function rejection(status: number, error: string, description: string): TokenAnswer {
+  return { status, outcome: 'rejected', body: { error, error_description: description } };
 }
 
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** `expires_in` and `refresh_token` when the tokens expire; nothing for a non-expiring token. */
+function expiryFields(tokens: IssuedTokens): Record<string, unknown> {
+  return tokens.refreshToken === undefined ? {} : { expires_in: tokens.expiresInSeconds, refresh_token: tokens.refreshToken };
+}
 
-function randomAlphanumeric(length: number): string {
-  // 248 = 4 * 62: dropping bytes >= 248 keeps every character equally likely.
-  let text = '';
-  while (text.length < length) {
-    for (const byte of randomBytes(length)) {
-      if (byte < 248 && text.length < length) text += ALPHANUMERIC[byte % 62];
-    }
-  }
-  return text;
+/** Ecwid always grants `read_store_profile`, whatever was asked. */
+function withProfileScope(scope: string): string {
+  const scopes = scope.split(/\s+/).filter(Boolean);
+  if (!scopes.includes('read_store_profile')) scopes.unshift('read_store_profile');
+  return scopes.join(' ');
 }

@@ -3,7 +3,8 @@
  *
  * Configuration (environment; every name is documented in the README):
  *   PORT, PUBLIC_URL, ECWID_OAUTH_URL, ECWID_API_URL, ECWID_CLIENT_ID, ECWID_CLIENT_SECRET,
- *   ECWID_SCOPES, SUCCESS_URL, APP_MARKET_INSTALLS, LOCAL_DATA_DIR (or --data-dir <folder>).
+ *   ECWID_SCOPES, SUCCESS_URL, APP_MARKET_INSTALLS, LOCAL_DATA_DIR (or --data-dir <folder>),
+ *   LOCAL_REFRESH_INTERVAL_SECONDS, FAKE_ECWID_TOKEN_LIFETIME_SECONDS.
  */
 import { JsonLogger } from '../functions/runtime/logger';
 import { SERVICE_NAME } from '../functions/runtime/dependencies';
@@ -28,6 +29,10 @@ async function main(): Promise<void> {
     ...(env.SUCCESS_URL ? { successUrl: env.SUCCESS_URL } : {}),
     ...(env.APP_MARKET_INSTALLS ? { appMarketInstalls: env.APP_MARKET_INSTALLS !== 'false' } : {}),
     ...(dataDirectory ? { dataDirectory } : {}),
+    refreshIntervalSeconds: nonNegativeInteger('LOCAL_REFRESH_INTERVAL_SECONDS', env.LOCAL_REFRESH_INTERVAL_SECONDS ?? '60'),
+    ...(env.FAKE_ECWID_TOKEN_LIFETIME_SECONDS
+      ? { fakeTokenLifetimeSeconds: nonNegativeInteger('FAKE_ECWID_TOKEN_LIFETIME_SECONDS', env.FAKE_ECWID_TOKEN_LIFETIME_SECONDS) }
+      : {}),
     log: new JsonLogger({ service: SERVICE_NAME, stage: 'local' }),
   });
 
@@ -38,6 +43,8 @@ async function main(): Promise<void> {
     `  Start an install:        ${stack.url}/authorize`,
     `  Redirect URI (pinned):   ${stack.config.redirectUri}`,
     `  Stored installations:    ${stack.url}/__local/installations`,
+    `  Run the refresh once:    curl -X POST '${stack.url}/__local/refresh'   (add ?at=2026-12-24T09:00:00Z to run as if it were then)`,
+    `  Scheduled refresh:       ${refreshLine(env.LOCAL_REFRESH_INTERVAL_SECONDS ?? '60')}`,
     `  Ecwid OAuth server:      ${stack.config.ecwidOAuthUrl}${stack.fakeEcwid ? '  (built-in fake)' : ''}`,
     `  Database:                ${dataDirectory ? `dynalite, persisted in ${dataDirectory}` : 'dynalite, in memory'}`,
     '',
@@ -51,6 +58,16 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+function refreshLine(intervalSeconds: string): string {
+  return intervalSeconds === '0' ? 'off (LOCAL_REFRESH_INTERVAL_SECONDS=0)' : `every ${intervalSeconds} s (LOCAL_REFRESH_INTERVAL_SECONDS)`;
+}
+
+function nonNegativeInteger(name: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new Error(`${name} must be a whole number of seconds`);
+  return number;
 }
 
 function argument(name: string): string | undefined {

@@ -2,13 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createAuthorizeHandler } from '../functions/authorize/handler';
 import { createCallbackHandler } from '../functions/callback/handler';
+import { createRefreshHandler } from '../functions/refresh/handler';
+import type { RefreshRunSummary } from '../functions/core/refresh-installations';
 import { DynamoDbStore } from '../functions/adapters/dynamodb-store';
 import type { Clock, Installation, RandomSource } from '../functions/core/ports';
 import { readConfig, type AppConfig } from '../functions/runtime/config';
 import { composeDependencies, rootLogger, type AppDependencies } from '../functions/runtime/dependencies';
 import type { JsonLogger } from '../functions/runtime/logger';
 import { renderPage } from '../functions/runtime/pages';
-import { invokeAsApiGateway, type HttpLambda } from './api-gateway';
+import { invokeAsApiGateway, lambdaContext, type HttpLambda } from './api-gateway';
 import { ensureLocalTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, type LocalDynamoDb } from './dynalite-server';
 import { FakeEcwid } from './fake-ecwid';
 import { sendHtml, sendJson } from './http-util';
@@ -32,6 +34,10 @@ export interface LocalStackOptions {
   tokenRequestTimeoutMs?: number;
   /** Keep the database in this folder instead of in memory. */
   dataDirectory?: string;
+  /** Run the scheduled refresh every this many seconds; 0 or absent: only on `POST /__local/refresh`. */
+  refreshIntervalSeconds?: number;
+  /** The built-in fake Ecwid issues tokens that expire after this long, with rotating refresh tokens. */
+  fakeTokenLifetimeSeconds?: number;
   log?: JsonLogger;
   clock?: Clock;
   random?: RandomSource;
@@ -46,8 +52,13 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb;
   /** The same store the functions use, for inspection. */
   store: DynamoDbStore;
+  /** Runs the scheduled refresh once, as EventBridge would, optionally as if the clock read `atEpochMs`. */
+  runRefresh(atEpochMs?: number): Promise<RefreshRunSummary>;
   close(): Promise<void>;
 }
+
+/** How long a local refresh run may take, like the deployed function's timeout. */
+const LOCAL_REFRESH_TIMEOUT_MS = 5 * 60 * 1000;
 
 export const LOCAL_TABLE_NAME = 'ecwid-app-auth-local';
 const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
@@ -88,6 +99,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         })
       : undefined;
     cleanups.push(async () => fakeEcwid?.releaseHeldRequests());
+    if (fakeEcwid !== undefined && options.fakeTokenLifetimeSeconds !== undefined) {
+      fakeEcwid.tokenLifetimeSeconds = options.fakeTokenLifetimeSeconds;
+    }
 
     const config = readConfig({
       TABLE_NAME: LOCAL_TABLE_NAME,
@@ -113,6 +127,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.random === undefined ? {} : { random: options.random }),
     });
     const log = options.log ?? rootLogger;
+    const runRefresh = (atEpochMs?: number) => {
+      const clock = atEpochMs === undefined ? deps.clock : shiftedClock(deps.clock, atEpochMs - deps.clock.nowEpochMs());
+      const startedAt = Date.now();
+      return createRefreshHandler(() => ({ ...deps, clock }), log)(
+        { source: 'local' },
+        lambdaContext('refresh', () => LOCAL_REFRESH_TIMEOUT_MS - (Date.now() - startedAt)),
+      );
+    };
     const routes: Record<string, { functionName: string; handler: HttpLambda }> = {
       'GET /authorize': { functionName: 'authorize', handler: createAuthorizeHandler(() => deps, log) },
       'GET /callback': { functionName: 'callback', handler: createCallbackHandler(() => deps, log) },
@@ -120,10 +142,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     for (const server of servers) {
       server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        route(request, response, { routes, fakeEcwid, deps, publicUrl }).catch(() => {
+        route(request, response, { routes, fakeEcwid, deps, publicUrl, runRefresh }).catch(() => {
           if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
           else response.destroy();
         });
+      });
+    }
+
+    if (options.refreshIntervalSeconds !== undefined && options.refreshIntervalSeconds > 0) {
+      let running: Promise<unknown> = Promise.resolve();
+      const timer = setInterval(() => {
+        // Like EventBridge, the timer does not wait for a slow run; the leases keep overlapping runs apart.
+        running = runRefresh().catch(() => undefined);
+      }, options.refreshIntervalSeconds * 1000);
+      cleanups.push(async () => {
+        clearInterval(timer);
+        await running;
       });
     }
 
@@ -134,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       secretsManager,
       dynamoDb,
       store: deps.installations as DynamoDbStore,
+      runRefresh,
       close: closeAll,
     };
   } catch (error) {
@@ -150,6 +185,7 @@ async function route(
     fakeEcwid: FakeEcwid | undefined;
     deps: AppDependencies;
     publicUrl: string;
+    runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
   },
 ): Promise<void> {
   const path = (request.url ?? '/').split('?')[0]!;
@@ -163,6 +199,16 @@ async function route(
   if (routeKey === 'GET /__local/installations') {
     const installations = await context.deps.installations.listInstallations();
     sendJson(response, 200, installations.map(describeInstallation));
+    return;
+  }
+  if (routeKey === 'POST /__local/refresh') {
+    const at = new URL(request.url ?? '/', 'http://local.invalid').searchParams.get('at');
+    const atEpochMs = at === null ? undefined : Date.parse(at);
+    if (atEpochMs !== undefined && Number.isNaN(atEpochMs)) {
+      sendJson(response, 400, { error: 'invalid_at', message: 'at must be an ISO-8601 instant, e.g. 2026-12-01T09:00:00Z' });
+      return;
+    }
+    sendJson(response, 200, await context.runRefresh(atEpochMs));
     return;
   }
   if (routeKey === 'GET /') {
@@ -179,10 +225,20 @@ export function describeInstallation(installation: Installation) {
   return {
     storeId: installation.storeId,
     status: installation.status,
+    statusReason: installation.statusReason ?? null,
     scope: installation.scope,
     installedAt: iso(installation.installedAtEpochSeconds),
     expiresAt: iso(installation.expiresAtEpochSeconds),
+    lastRefreshedAt: iso(installation.lastRefreshedAtEpochSeconds),
+    lastVerifiedAt: iso(installation.lastVerifiedAtEpochSeconds),
+    nextCheckAt: iso(installation.nextCheckAtEpochSeconds),
+    failureCount: installation.failureCount ?? 0,
   };
+}
+
+/** A clock running at real speed, offset from another. */
+function shiftedClock(base: Clock, offsetMs: number): Clock {
+  return { nowEpochMs: () => base.nowEpochMs() + offsetMs, sleep: (durationMs) => base.sleep(durationMs) };
 }
 
 function landingPage(publicUrl: string, builtInFake: boolean): string {

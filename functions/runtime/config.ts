@@ -23,6 +23,10 @@ export interface AppConfig {
   tokenRequestTimeoutMs: number;
   secretCacheTtlMs: number;
   checkSchedule: CheckSchedulePolicy;
+  /** How many installations the scheduled job handles at once. */
+  refreshConcurrency: number;
+  /** After this long without a successful check, an installation needs attention. */
+  failureBudgetSeconds: number;
 }
 
 type Environment = Record<string, string | undefined>;
@@ -41,6 +45,10 @@ export const ENVIRONMENT_VARIABLES = {
   STATE_TTL_SECONDS: '600',
   TOKEN_REQUEST_TIMEOUT_MS: '8000',
   SECRET_CACHE_TTL_SECONDS: '300',
+  REFRESH_CONCURRENCY: '16',
+  REFRESH_MARGIN_SECONDS: '900',
+  VERIFY_INTERVAL_SECONDS: '86400',
+  FAILURE_BUDGET_SECONDS: '259200',
 } as const satisfies Record<string, string | undefined>;
 
 type VariableName = keyof typeof ENVIRONMENT_VARIABLES;
@@ -106,7 +114,13 @@ export function readConfig(environment: Environment = process.env): AppConfig {
     stateLifetimeSeconds: positiveInteger('STATE_TTL_SECONDS'),
     tokenRequestTimeoutMs: positiveInteger('TOKEN_REQUEST_TIMEOUT_MS'),
     secretCacheTtlMs: positiveInteger('SECRET_CACHE_TTL_SECONDS') * 1000,
-    checkSchedule: DEFAULT_CHECK_SCHEDULE,
+    checkSchedule: {
+      ...DEFAULT_CHECK_SCHEDULE,
+      refreshMarginSeconds: positiveInteger('REFRESH_MARGIN_SECONDS'),
+      verifyIntervalSeconds: positiveInteger('VERIFY_INTERVAL_SECONDS'),
+    },
+    refreshConcurrency: positiveInteger('REFRESH_CONCURRENCY'),
+    failureBudgetSeconds: positiveInteger('FAILURE_BUDGET_SECONDS'),
   };
   if (problems.length > 0) {
     throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`, {

@@ -5,15 +5,19 @@ import { EcwidHttpClient } from '../adapters/ecwid-http-client';
 import { SecretsManagerClientSecret } from '../adapters/secrets-manager-client-secret';
 import type { BeginInstallSettings } from '../core/begin-install';
 import type { CompleteInstallSettings } from '../core/complete-install';
+import type { RefreshJobSettings } from '../core/refresh-installations';
 import type {
   ClientSecretSource,
   Clock,
   CodeClaimStore,
+  DueInstallationStore,
   InstallationStore,
   Logger,
   RandomSource,
   StateStore,
   TokenEndpoint,
+  TokenRefresher,
+  TokenVerifier,
 } from '../core/ports';
 import { readConfig, type AppConfig } from './config';
 import { JsonLogger } from './logger';
@@ -25,10 +29,13 @@ export interface AppDependencies {
   startUrl: string;
   beginInstallSettings: BeginInstallSettings;
   completeInstallSettings: CompleteInstallSettings;
+  refreshJobSettings: RefreshJobSettings;
   states: StateStore;
   claims: CodeClaimStore;
-  installations: InstallationStore;
+  installations: InstallationStore & DueInstallationStore;
   tokenEndpoint: TokenEndpoint;
+  refresher: TokenRefresher;
+  verifier: TokenVerifier;
   clientSecret: ClientSecretSource;
   clock: Clock;
   random: RandomSource;
@@ -60,6 +67,16 @@ const PENDING_CLAIM_WAIT_MS = 6_000;
 /** Code claims outlive codes (minutes) by far, so a reload the next morning still shows its outcome. */
 const CODE_CLAIM_LIFETIME_SECONDS = 24 * 60 * 60;
 
+/** The scheduled job's fixed policy; what operators may tune is in the configuration. */
+const REFRESH_JOB_POLICY = {
+  pageSize: 25,
+  retryBaseSeconds: 5 * 60,
+  retryMaxSeconds: 6 * 60 * 60,
+  rateLimitDefaultSeconds: 60,
+  rateLimitMaxSeconds: 60 * 60,
+  assumedTokenLifetimeSeconds: 60 * 60,
+};
+
 /** Builds the adapters and settings from a configuration. No network I/O happens here. */
 export function composeDependencies(config: AppConfig, overrides: CompositionOverrides = {}): AppDependencies {
   const clock = overrides.clock ?? systemClock;
@@ -75,6 +92,12 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
     new DynamoDBClient({ ...common, ...(aws.dynamoDbEndpoint === undefined ? {} : { endpoint: aws.dynamoDbEndpoint }) }),
     { tableName: config.tableName, clock },
   );
+  const ecwid = new EcwidHttpClient({
+    oauthBaseUrl: config.ecwidOAuthUrl,
+    apiBaseUrl: config.ecwidApiUrl,
+    timeoutMs: config.tokenRequestTimeoutMs,
+    ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
+  });
   const secrets = new SecretsManagerClient({
     ...common,
     ...(aws.secretsManagerEndpoint === undefined ? {} : { endpoint: aws.secretsManagerEndpoint }),
@@ -101,14 +124,23 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
       staleClaimAfterSeconds: Math.ceil((2 * config.tokenRequestTimeoutMs) / 1000),
       checkSchedule: config.checkSchedule,
     },
+    refreshJobSettings: {
+      ...REFRESH_JOB_POLICY,
+      clientId: config.clientId,
+      concurrency: config.refreshConcurrency,
+      // Longer than one installation can take (a secret read, one request, two writes).
+      leaseDurationSeconds: Math.ceil((3 * config.tokenRequestTimeoutMs) / 1000) + 30,
+      // Room for the requests in flight to finish before Lambda stops the run.
+      deadlineMarginMs: config.tokenRequestTimeoutMs + 5_000,
+      schedule: config.checkSchedule,
+      failureBudgetSeconds: config.failureBudgetSeconds,
+    },
     states: store,
     claims: store,
     installations: store,
-    tokenEndpoint: new EcwidHttpClient({
-      oauthBaseUrl: config.ecwidOAuthUrl,
-      timeoutMs: config.tokenRequestTimeoutMs,
-      ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
-    }),
+    tokenEndpoint: ecwid,
+    refresher: ecwid,
+    verifier: ecwid,
     clientSecret: new SecretsManagerClientSecret(secrets, {
       secretId: config.clientSecretId,
       cacheTtlMs: config.secretCacheTtlMs,

@@ -50,7 +50,7 @@ async function failure(promise: Promise<unknown>): Promise<TokenExchangeError> {
 describe('EcwidHttpClient.exchangeCode', () => {
   it('posts all five parameters form-encoded to the token path of the store', async () => {
     respond = json(200, { access_token: 'secret_abc', token_type: 'Bearer', scope: 'read_store_profile', store_id: 42 });
-    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 });
+    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
     await expect(client.exchangeCode({ ...exchange, storeId: 42 })).resolves.toEqual({
       accessToken: 'secret_abc',
       scope: 'read_store_profile',
@@ -71,13 +71,13 @@ describe('EcwidHttpClient.exchangeCode', () => {
 
   it('uses the path without a store id when the redirect named none', async () => {
     respond = json(200, { access_token: 'secret_abc', token_type: 'bearer', scope: '', store_id: 42 });
-    await new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange);
+    await new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange);
     expect(received[0]!.url).toBe('/ecwid/api/oauth/token');
   });
 
   it('reports a slow server as a timeout, sending the request once', async () => {
     respond = () => undefined;
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 200 }).exchangeCode(exchange));
+    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 200 }).exchangeCode(exchange));
     expect(error.code).toBe('ECWID_TIMEOUT');
     expect(error.mayHaveReachedServer).toBe(true);
     expect(received).toHaveLength(1);
@@ -88,13 +88,13 @@ describe('EcwidHttpClient.exchangeCode', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.write('{"access_token":');
     };
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 300 }).exchangeCode(exchange));
+    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 300 }).exchangeCode(exchange));
     expect(error.code).toBe('ECWID_TIMEOUT');
   });
 
   it('reports a connection closed mid-request as unavailable, since the code may have arrived', async () => {
     respond = (request) => request.socket.destroy();
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
     expect(error.code).toBe('ECWID_UNAVAILABLE');
     expect(error.mayHaveReachedServer).toBe(true);
   });
@@ -104,7 +104,7 @@ describe('EcwidHttpClient.exchangeCode', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const client = new EcwidHttpClient({ oauthBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
+    const client = new EcwidHttpClient({ oauthBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
     const error = await failure(client.exchangeCode(exchange));
     expect(error.code).toBe('ECWID_UNREACHABLE');
     expect(error.mayHaveReachedServer).toBe(false);
@@ -114,7 +114,7 @@ describe('EcwidHttpClient.exchangeCode', () => {
     respond = (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(`"${'x'.repeat(70_000)}"`);
     };
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
     expect(error.code).toBe('ECWID_INVALID_RESPONSE');
   });
 
@@ -122,14 +122,14 @@ describe('EcwidHttpClient.exchangeCode', () => {
     respond = (_request, _body, response) => {
       response.writeHead(307, { location: `${baseUrl}/elsewhere` }).end();
     };
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
     expect(error.code).toBe('ECWID_UNAVAILABLE');
     expect(received).toHaveLength(1);
   });
 
   it('passes a rejection through the strict validation', async () => {
     respond = json(400, { error: 'invalid_grant' });
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
     expect(error.code).toBe('CODE_REJECTED');
     expect(`${error.message}${JSON.stringify(error.detail)}`).not.toMatch(/csecret|the-code/);
   });

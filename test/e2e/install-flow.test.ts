@@ -64,9 +64,14 @@ describe('install flow over HTTP', () => {
     expect(await installationOf(2001)).toEqual({
       storeId: 2001,
       status: 'active',
+      statusReason: null,
       scope: 'read_store_profile read_catalog',
       installedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       expiresAt: null,
+      lastRefreshedAt: null,
+      lastVerifiedAt: null,
+      nextCheckAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      failureCount: 0,
     });
     const listing = await (await fetch(`${stack.url}/__local/installations`)).text();
     expect(listing).not.toContain(stored!.accessToken);

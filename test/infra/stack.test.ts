@@ -35,7 +35,7 @@ function logicalId(stack: EcwidAuthStack, construct: IConstruct): string {
   return stack.getLogicalId(construct.node.defaultChild as CfnElement);
 }
 
-function functionId(stack: EcwidAuthStack, id: 'Authorize' | 'Callback'): string {
+function functionId(stack: EcwidAuthStack, id: 'Authorize' | 'Callback' | 'Refresh'): string {
   return logicalId(stack, (stack.node.findChild(id) as AppFunction).lambda);
 }
 
@@ -94,9 +94,9 @@ describe('the default stack', () => {
     });
   });
 
-  it('runs only the two functions, each on Node.js 24, arm64, 256 MB', () => {
+  it('runs exactly three functions, each on Node.js 24, arm64, 256 MB', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 });
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -114,10 +114,10 @@ describe('the default stack', () => {
   });
 
   it('logs each function to its own log group, kept 30 days', () => {
-    const logGroupIds = (['Authorize', 'Callback'] as const).map(
+    const logGroupIds = (['Authorize', 'Callback', 'Refresh'] as const).map(
       (id) => resource(template, functionId(stack, id)).Properties.LoggingConfig.LogGroup.Ref,
     );
-    expect(new Set(logGroupIds).size).toBe(2);
+    expect(new Set(logGroupIds).size).toBe(3);
     for (const id of logGroupIds) expect(resource(template, id).Properties.RetentionInDays).toBe(30);
   });
 
@@ -185,6 +185,61 @@ describe('the default stack', () => {
     ]);
   });
 
+  it('lets refresh query the due index, update single items and read the secret, and nothing else', () => {
+    const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
+    expect(statementsOf(template, functionId(stack, 'Refresh'))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [tableArn(stack), `/index/${TABLE_SCHEMA.dueIndex.name}`]] },
+      },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(stack) },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId },
+      },
+    ]);
+  });
+
+  it('runs the refresh every 5 minutes from EventBridge, never retrying a failed run', () => {
+    const refreshId = functionId(stack, 'Refresh');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [refreshId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: refreshId },
+      MaximumRetryAttempts: 0,
+    });
+    expect(resource(template, refreshId).Properties.Timeout).toBe(300);
+  });
+
+  it('alarms ops when refresh runs fail or installations need a reinstall or attention', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+    const byMetric = Object.fromEntries(alarms.map((alarm) => [`${alarm.Namespace}/${alarm.MetricName}`, alarm]));
+    expect(Object.keys(byMetric).sort()).toEqual([
+      'AWS/Lambda/Errors',
+      'EcwidAppAuth/CheckErrors',
+      'EcwidAppAuth/InstallationsNeedingAttention',
+      'EcwidAppAuth/InstallationsNeedingReinstall',
+    ]);
+    expect(byMetric['AWS/Lambda/Errors']!.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: functionId(stack, 'Refresh') } },
+    ]);
+    const topicId = logicalId(stack, stack.node.findChild('AlarmTopic'));
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+      });
+    }
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+  });
+
   it('attaches no managed policy beyond basic execution to the function roles', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toMatch(/service-role\/AWSLambdaBasicExecutionRole"/);
@@ -192,13 +247,13 @@ describe('the default stack', () => {
     }
   });
 
-  it('gives both functions every variable the config reads, and the secret only by ARN', () => {
+  it('gives every function every variable the config reads, and the secret only by ARN', () => {
     const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
     const expectedNames = [
       ...Object.keys(ENVIRONMENT_VARIABLES).filter((name) => name !== 'SUCCESS_URL'),
       'NODE_OPTIONS',
     ];
-    for (const id of ['Authorize', 'Callback'] as const) {
+    for (const id of ['Authorize', 'Callback', 'Refresh'] as const) {
       const environment = environmentOf(template, functionId(stack, id));
       expect(Object.keys(environment).sort()).toEqual(expectedNames.sort());
       expect(environment).toMatchObject({
@@ -211,6 +266,7 @@ describe('the default stack', () => {
         STATE_TTL_SECONDS: '600',
         TOKEN_REQUEST_TIMEOUT_MS: '8000',
         SECRET_CACHE_TTL_SECONDS: '300',
+        REFRESH_CONCURRENCY: '16',
       });
       expect(JSON.stringify(environment)).not.toContain(CLIENT_SECRET_PLACEHOLDER);
     }
@@ -259,7 +315,7 @@ describe('the default stack', () => {
 
   it('bundles each function with the AWS SDK inside and a source map without sources', () => {
     const assembly = synthesized.app.synth();
-    for (const id of ['Authorize', 'Callback'] as const) {
+    for (const id of ['Authorize', 'Callback', 'Refresh'] as const) {
       const s3Key = resource(template, functionId(stack, id)).Properties.Code.S3Key as string;
       const assetHash = s3Key.replace(/\.zip$/, '');
       const directory = path.join(assembly.directory, `asset.${assetHash}`);
@@ -347,6 +403,8 @@ describe('the stack with settings from context', () => {
 
   it('reads booleans and numbers given as strings on the command line', () => {
     const { stack, template } = synth({
+      refreshScheduleMinutes: '15',
+      refreshConcurrency: '4',
       appMarketInstalls: 'false',
       throttleRateLimit: '5',
       throttleBurstLimit: '10',
@@ -356,13 +414,15 @@ describe('the stack with settings from context', () => {
     const environment = environmentOf(template, functionId(stack, 'Authorize'));
     expect(environment.APP_MARKET_INSTALLS).toBe('false');
     expect(environment.ECWID_SCOPES).toBe('read_store_profile read_catalog');
+    expect(environment.REFRESH_CONCURRENCY).toBe('4');
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
     const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map(
       (group) => group.Properties.RetentionInDays,
     );
-    expect(retentions).toEqual([90, 90, 90]);
+    expect(retentions).toEqual([90, 90, 90, 90]);
   });
 
   it('points the functions at another OAuth server for staging', () => {
@@ -392,6 +452,8 @@ describe('the stack with settings from context', () => {
     [{ logRetentionDays: '31' }, /logRetentionDays 31/],
     [{ throttleRateLimit: 'fast' }, /Context "throttleRateLimit" must be a number/],
     [{ throttleBurstLimit: '2.5' }, /throttleBurstLimit 2.5/],
+    [{ refreshScheduleMinutes: '0' }, /refreshScheduleMinutes 0/],
+    [{ refreshConcurrency: '1000' }, /refreshConcurrency 1000/],
   ])('refuses %j', (context, message) => {
     expect(() => synth(context)).toThrow(message);
   });

@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/check-schedule';
 import { readConfig } from '../../functions/runtime/config';
-import type { AppDependencies } from '../../functions/runtime/dependencies';
+import { composeDependencies, type AppDependencies } from '../../functions/runtime/dependencies';
 import { capturingLogger, FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom } from './fakes';
 import { MemoryStore } from './memory-store';
 
@@ -22,32 +21,12 @@ export function handlerHarness(environment: Record<string, string> = {}) {
   const tokenEndpoint = new ScriptedTokenEndpoint();
   const logs = capturingLogger();
   const deps: AppDependencies = {
-    config,
-    startUrl: config.startUrl,
-    beginInstallSettings: {
-      ecwidOAuthUrl: config.ecwidOAuthUrl,
-      clientId: config.clientId,
-      redirectUri: config.redirectUri,
-      scopes: config.scopes,
-      stateLifetimeSeconds: config.stateLifetimeSeconds,
-    },
-    completeInstallSettings: {
-      clientId: config.clientId,
-      redirectUri: config.redirectUri,
-      appMarketInstalls: config.appMarketInstalls,
-      codeClaimLifetimeSeconds: 86_400,
-      pendingClaimWaitMs: 1_000,
-      pendingClaimPollMs: 100,
-      staleClaimAfterSeconds: 16,
-      checkSchedule: DEFAULT_CHECK_SCHEDULE,
-    },
+    ...composeDependencies(config, { clock, random: new SeededRandom() }),
     states: store,
     claims: store,
     installations: store,
     tokenEndpoint,
     clientSecret: new FixedClientSecret(),
-    clock,
-    random: new SeededRandom(),
     log: logs.log,
   };
   return { deps, store, tokenEndpoint, clock, logs };

@@ -1,0 +1,4 @@
+import { lambdaDependencies, rootLogger } from '../runtime/dependencies';
+import { createRefreshHandler } from './handler';
+
+export const handler = createRefreshHandler(lambdaDependencies, rootLogger);

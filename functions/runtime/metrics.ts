@@ -1,0 +1,46 @@
+import type { CheckOutcome, RefreshRunSummary } from '../core/refresh-installations';
+
+/** The CloudWatch namespace of the app's own metrics (the stack's alarms read from it). */
+export const METRICS_NAMESPACE = 'EcwidAppAuth';
+
+/** The metric each outcome of a scheduled check is counted under. */
+export const OUTCOME_METRICS: Record<CheckOutcome, string> = {
+  refreshed: 'TokensRefreshed',
+  verified: 'TokensVerified',
+  needs_reinstall: 'InstallationsNeedingReinstall',
+  suspended: 'StoresSuspended',
+  store_gone: 'StoresGone',
+  rate_limited: 'ChecksRateLimited',
+  retry_later: 'ChecksToRetry',
+  needs_attention: 'InstallationsNeedingAttention',
+  superseded: 'ChecksSuperseded',
+  skipped: 'ChecksSkipped',
+  error: 'CheckErrors',
+};
+
+/**
+ * The fields that turn a run's summary log line into CloudWatch metrics (Embedded Metric Format):
+ * no SDK call and no extra permission, CloudWatch Logs extracts them.
+ *
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+export function embeddedMetrics(summary: RefreshRunSummary, timestampEpochMs: number): Record<string, unknown> {
+  const values: Record<string, number> = { RefreshRunDuration: summary.durationMs, RefreshRunStoppedAtDeadline: summary.stoppedAtDeadline ? 1 : 0 };
+  for (const [outcome, metric] of Object.entries(OUTCOME_METRICS)) values[metric] = summary.outcomes[outcome as CheckOutcome];
+  return {
+    _aws: {
+      Timestamp: timestampEpochMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: METRICS_NAMESPACE,
+          Dimensions: [[]],
+          Metrics: Object.keys(values).map((name) => ({
+            Name: name,
+            Unit: name === 'RefreshRunDuration' ? 'Milliseconds' : 'Count',
+          })),
+        },
+      ],
+    },
+    ...values,
+  };
+}

@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GrantBook } from './fake-ecwid-grants';
+import { sendJson } from './http-util';
+
+/**
+ * The fake Ecwid's REST API (internal to `FakeEcwid`): `GET /api/v3/{storeId}/profile`, with the answers
+ * Ecwid documents for it. Error bodies have Ecwid's REST shape `{"errorMessage", "errorCode"}`.
+ */
+
+/**
+ * How a store's API answers instead of its profile:
+ * `suspended` 402 `STORE_IS_SUSPENDED`, `plan` 402 `NOT_AVAILABLE_ON_CURRENT_PLAN`, `not_found` 404
+ * `STORE_NOT_FOUND`, `rate_limited` 429 `RATE_LIMITED` with `Retry-After`, `server_error` 500
+ * `INTERNAL_ERROR`, `timeout` no answer until the fake releases held requests.
+ */
+export type ScriptedProfileAnswer = 'suspended' | 'plan' | 'not_found' | 'rate_limited' | 'server_error' | 'timeout';
+
+/** One request to the profile endpoint, as the fake answered it. */
+export interface ProfileRequestRecord {
+  /** The store id in the path (NaN when the path did not hold a number). */
+  storeId: number;
+  /** The HTTP status answered; undefined while (or because) the answer is held. */
+  status: number | undefined;
+  /** `ok` (200), `invalid_token` (403 `INVALID_API_TOKEN`), or the scripted answer given instead. */
+  outcome: 'ok' | 'invalid_token' | ScriptedProfileAnswer;
+}
+
+export interface ProfileContext {
+  grants: GrantBook;
+  scripted: ScriptedProfileAnswer | undefined;
+  retryAfterSeconds: number;
+  /** Keeps a response unanswered until the fake releases held requests. */
+  hold(response: ServerResponse): void;
+}
+
+type RestErrorAnswer = Exclude<ScriptedProfileAnswer, 'timeout'>;
+
+const REST_ERRORS: Record<RestErrorAnswer, { status: number; errorCode: string; errorMessage: string }> = {
+  suspended: { status: 402, errorCode: 'STORE_IS_SUSPENDED', errorMessage: 'Store is suspended' },
+  plan: { status: 402, errorCode: 'NOT_AVAILABLE_ON_CURRENT_PLAN', errorMessage: 'Not available on the current plan' },
+  not_found: { status: 404, errorCode: 'STORE_NOT_FOUND', errorMessage: 'Store not found' },
+  rate_limited: { status: 429, errorCode: 'RATE_LIMITED', errorMessage: 'Too many requests' },
+  server_error: { status: 500, errorCode: 'INTERNAL_ERROR', errorMessage: 'Internal server error' },
+};
+
+/**
+ * Answers a profile request. A scripted answer wins over the token check; otherwise the token must come
+ * as `Authorization: Bearer` (never `?token=`, refused by Ecwid since March 2025), be alive, unexpired,
+ * and belong to the store in the path.
+ */
+export function answerProfile(
+  request: IncomingMessage,
+  response: ServerResponse,
+  storeId: number,
+  context: ProfileContext,
+): ProfileRequestRecord['outcome'] {
+  if (context.scripted === 'timeout') {
+    context.hold(response);
+    return 'timeout';
+  }
+  if (context.scripted !== undefined) {
+    sendRestError(response, context.scripted, context.retryAfterSeconds);
+    return context.scripted;
+  }
+  const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (bearer === undefined || !context.grants.isAccessTokenValid(bearer, storeId)) {
+    sendJson(response, 403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
+    return 'invalid_token';
+  }
+  sendJson(response, 200, { generalInfo: { storeId } });
+  return 'ok';
+}
+
+/** Ecwid's REST error for a scripted answer; `rate_limited` also gets `Retry-After` in seconds. */
+export function sendRestError(response: ServerResponse, answer: RestErrorAnswer, retryAfterSeconds: number): void {
+  const { status, errorCode, errorMessage } = REST_ERRORS[answer];
+  const headers: Record<string, string> = answer === 'rate_limited' ? { 'retry-after': String(retryAfterSeconds) } : {};
+  sendJson(response, status, { errorMessage, errorCode }, headers);
+}

@@ -1,0 +1,416 @@
+import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/check-schedule';
+import { TokenExchangeError } from '../../functions/core/errors';
+import type { NewInstallation, TokenGrant, TokenRefreshRequest, TokenVerification } from '../../functions/core/ports';
+import {
+  refreshDueInstallations,
+  type RefreshJobDependencies,
+  type RefreshJobSettings,
+} from '../../functions/core/refresh-installations';
+import { FixedClientSecret, ManualClock, SeededRandom, silentLogger } from '../support/fakes';
+import { MemoryStore } from '../support/memory-store';
+
+const DAY = 86_400;
+
+const SETTINGS: RefreshJobSettings = {
+  clientId: 'app-client-id',
+  concurrency: 4,
+  pageSize: 3,
+  leaseDurationSeconds: 60,
+  deadlineMarginMs: 5_000,
+  schedule: DEFAULT_CHECK_SCHEDULE,
+  failureBudgetSeconds: 3 * DAY,
+  retryBaseSeconds: 300,
+  retryMaxSeconds: 6 * 3600,
+  rateLimitDefaultSeconds: 60,
+  rateLimitMaxSeconds: 3600,
+  assumedTokenLifetimeSeconds: 3600,
+};
+
+type RefreshAnswer = TokenGrant | TokenExchangeError | ((request: TokenRefreshRequest) => Promise<TokenGrant>);
+
+/** A token server and REST API answering from per-store scripts; records every call. */
+class ScriptedEcwid {
+  readonly refreshes: TokenRefreshRequest[] = [];
+  readonly verifications: number[] = [];
+  private readonly refreshAnswers = new Map<number, RefreshAnswer[]>();
+  private readonly verifyAnswers = new Map<number, TokenVerification[]>();
+  private counter = 0;
+
+  onRefresh(storeId: number, ...answers: RefreshAnswer[]): this {
+    this.refreshAnswers.set(storeId, [...(this.refreshAnswers.get(storeId) ?? []), ...answers]);
+    return this;
+  }
+
+  /** Forgets what is left of a store's scripts: it answers like a healthy Ecwid again. */
+  heal(storeId: number): void {
+    this.refreshAnswers.delete(storeId);
+    this.verifyAnswers.delete(storeId);
+  }
+
+  onVerify(storeId: number, ...answers: TokenVerification[]): this {
+    this.verifyAnswers.set(storeId, [...(this.verifyAnswers.get(storeId) ?? []), ...answers]);
+    return this;
+  }
+
+  async refreshToken(request: TokenRefreshRequest): Promise<TokenGrant> {
+    this.refreshes.push(request);
+    const next = this.refreshAnswers.get(request.storeId)?.shift();
+    if (next instanceof TokenExchangeError) throw next;
+    if (typeof next === 'function') return next(request);
+    this.counter += 1;
+    return (
+      next ?? {
+        accessToken: `access_${this.counter}`,
+        refreshToken: `refresh_${this.counter}`,
+        expiresInSeconds: 3600,
+        scope: 'read_store_profile',
+        storeId: request.storeId,
+      }
+    );
+  }
+
+  async verifyToken(request: { storeId: number }): Promise<TokenVerification> {
+    this.verifications.push(request.storeId);
+    return this.verifyAnswers.get(request.storeId)?.shift() ?? { outcome: 'valid' };
+  }
+}
+
+function setup(settings: Partial<RefreshJobSettings> = {}) {
+  const clock = new ManualClock();
+  const store = new MemoryStore(clock);
+  const ecwid = new ScriptedEcwid();
+  const deps: RefreshJobDependencies = {
+    installations: store,
+    refresher: ecwid,
+    verifier: ecwid,
+    clientSecret: new FixedClientSecret(),
+    clock,
+    random: new SeededRandom(),
+    log: silentLogger,
+  };
+  const now = () => Math.floor(clock.nowEpochMs() / 1000);
+  let runs = 0;
+  const run = (deadlineInMs = 60_000, runSettings: Partial<RefreshJobSettings> = {}) =>
+    refreshDueInstallations(deps, { ...SETTINGS, ...settings, ...runSettings }, {
+      runId: `run-${(runs += 1)}`,
+      deadlineEpochMs: clock.nowEpochMs() + deadlineInMs,
+    });
+  const install = (storeId: number, overrides: Partial<NewInstallation> = {}) =>
+    store.saveInstallation({
+      storeId,
+      accessToken: `secret_${storeId}`,
+      scope: 'read_store_profile',
+      installedAtEpochSeconds: now(),
+      grantCodeHash: `code-${storeId}`,
+      nextCheckAtEpochSeconds: now(),
+      ...overrides,
+    });
+  const expiring = (storeId: number, lifetimeSeconds = 3600) =>
+    install(storeId, {
+      refreshToken: `refresh_initial_${storeId}`,
+      expiresAtEpochSeconds: now() + lifetimeSeconds,
+      nextCheckAtEpochSeconds: now() + lifetimeSeconds - 900,
+    });
+  return { clock, store, ecwid, deps, now, run, install, expiring };
+}
+
+describe('refreshDueInstallations', () => {
+  describe('non-expiring tokens (Ecwid today)', () => {
+    it('verifies a due token, records when, and schedules the next check about a day later', async () => {
+      const { run, install, store, ecwid, now } = setup();
+      await install(1);
+      const summary = await run();
+      expect(summary.outcomes.verified).toBe(1);
+      expect(ecwid.verifications).toEqual([1]);
+      const stored = (await store.getInstallation(1))!;
+      expect(stored).toMatchObject({ status: 'active', lastVerifiedAtEpochSeconds: now(), version: 2 });
+      expect(stored.nextCheckAtEpochSeconds!).toBeGreaterThanOrEqual(now() + 0.9 * DAY);
+      expect(stored.nextCheckAtEpochSeconds!).toBeLessThanOrEqual(now() + 1.1 * DAY);
+    });
+
+    it('reads only what is due', async () => {
+      const { run, install, store, now, ecwid } = setup();
+      for (let storeId = 1; storeId <= 30; storeId += 1) {
+        await install(storeId, { nextCheckAtEpochSeconds: storeId <= 10 ? now() - storeId : now() + 3600 });
+      }
+      const summary = await run();
+      expect(summary.processed).toBe(10);
+      expect(summary.dueRead).toBe(10);
+      expect(store.dueRead).toBe(10);
+      expect([...ecwid.verifications].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('marks a revoked token as needing a reinstall and stops using it', async () => {
+      const { run, install, store, ecwid, clock } = setup();
+      await install(2);
+      ecwid.onVerify(2, { outcome: 'revoked', errorCode: 'INVALID_API_TOKEN' });
+      expect((await run()).outcomes.needs_reinstall).toBe(1);
+      const stored = (await store.getInstallation(2))!;
+      expect(stored).toMatchObject({ status: 'needs_reinstall', statusReason: 'INVALID_API_TOKEN' });
+      expect(stored).not.toHaveProperty('nextCheckAtEpochSeconds');
+      clock.advanceSeconds(30 * DAY);
+      await run();
+      expect(ecwid.verifications).toEqual([2]);
+    });
+
+    it('records a suspended store and checks it again later, returning it to active when it recovers', async () => {
+      const { run, install, store, ecwid, clock, now } = setup();
+      await install(3);
+      ecwid.onVerify(3, { outcome: 'suspended', errorCode: 'STORE_IS_SUSPENDED' });
+      await run();
+      const suspended = (await store.getInstallation(3))!;
+      expect(suspended).toMatchObject({ status: 'suspended', statusReason: 'STORE_IS_SUSPENDED' });
+      clock.advanceSeconds(suspended.nextCheckAtEpochSeconds! - now());
+      await run();
+      const recovered = (await store.getInstallation(3))!;
+      expect(recovered.status).toBe('active');
+      expect(recovered).not.toHaveProperty('statusReason');
+    });
+
+    it('records a store that is gone and stops checking it', async () => {
+      const { run, install, store, ecwid } = setup();
+      await install(4);
+      ecwid.onVerify(4, { outcome: 'store_gone', errorCode: 'STORE_NOT_FOUND' });
+      expect((await run()).outcomes.store_gone).toBe(1);
+      const stored = (await store.getInstallation(4))!;
+      expect(stored).toMatchObject({ status: 'store_gone', statusReason: 'STORE_NOT_FOUND' });
+      expect(stored).not.toHaveProperty('nextCheckAtEpochSeconds');
+    });
+
+    it('honours Retry-After on 429, and waits a minute when none was given', async () => {
+      const { run, install, store, ecwid, now } = setup();
+      await install(5);
+      await install(6);
+      ecwid.onVerify(5, { outcome: 'rate_limited', retryAfterSeconds: 120 });
+      ecwid.onVerify(6, { outcome: 'rate_limited' });
+      expect((await run()).outcomes.rate_limited).toBe(2);
+      expect((await store.getInstallation(5))!).toMatchObject({ status: 'active', nextCheckAtEpochSeconds: now() + 120 });
+      expect((await store.getInstallation(6))!.nextCheckAtEpochSeconds).toBe(now() + 60);
+    });
+
+    it('retries passing failures with growing backoff and needs attention after the failure budget', async () => {
+      const { run, install, store, ecwid, clock, now } = setup();
+      await install(7);
+      const failures = Array.from({ length: 40 }, () => ({ outcome: 'failed', reason: 'http_503' }) as const);
+      ecwid.onVerify(7, ...failures);
+
+      await run();
+      const first = (await store.getInstallation(7))!;
+      expect(first).toMatchObject({ status: 'active', failureCount: 1, firstFailureAtEpochSeconds: now() });
+      const firstWait = first.nextCheckAtEpochSeconds! - now();
+      expect(firstWait).toBeGreaterThanOrEqual(270);
+      expect(firstWait).toBeLessThanOrEqual(330);
+
+      clock.advanceSeconds(firstWait);
+      await run();
+      const second = (await store.getInstallation(7))!;
+      expect(second.failureCount).toBe(2);
+      expect(second.nextCheckAtEpochSeconds! - now()).toBeGreaterThanOrEqual(540);
+
+      let outcome = 'retry_later';
+      for (let attempt = 0; attempt < 30 && outcome !== 'needs_attention'; attempt += 1) {
+        const current = (await store.getInstallation(7))!;
+        clock.advanceSeconds(current.nextCheckAtEpochSeconds! - now());
+        const summary = await run();
+        outcome = summary.outcomes.needs_attention === 1 ? 'needs_attention' : 'retry_later';
+      }
+      const attention = (await store.getInstallation(7))!;
+      expect(attention).toMatchObject({ status: 'needs_attention', statusReason: 'http_503' });
+      expect(now() - attention.firstFailureAtEpochSeconds!).toBeGreaterThanOrEqual(3 * DAY);
+      expect(attention.nextCheckAtEpochSeconds).toBeDefined();
+
+      ecwid.heal(7);
+      clock.advanceSeconds(attention.nextCheckAtEpochSeconds! - now());
+      await run();
+      const healthy = (await store.getInstallation(7))!;
+      expect(healthy.status).toBe('active');
+      expect(healthy).not.toHaveProperty('failureCount');
+      expect(healthy).not.toHaveProperty('statusReason');
+    });
+  });
+
+  describe('expiring tokens', () => {
+    it('refreshes before expiry, storing the rotated refresh token with the new access token', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(10);
+      clock.advanceSeconds(3600 - 900);
+      const summary = await run();
+      expect(summary.outcomes.refreshed).toBe(1);
+      expect(ecwid.refreshes).toEqual([
+        { storeId: 10, refreshToken: 'refresh_initial_10', clientId: 'app-client-id', clientSecret: 'client-secret-value' },
+      ]);
+      const stored = (await store.getInstallation(10))!;
+      expect(stored).toMatchObject({
+        accessToken: 'access_1',
+        refreshToken: 'refresh_1',
+        expiresAtEpochSeconds: now() + 3600,
+        lastRefreshedAtEpochSeconds: now(),
+        status: 'active',
+      });
+      expect(stored.nextCheckAtEpochSeconds!).toBeLessThanOrEqual(now() + 3600 - 900);
+      expect(stored.nextCheckAtEpochSeconds!).toBeGreaterThanOrEqual(now() + 3600 - 1200);
+    });
+
+    it('uses each rotated refresh token exactly once across consecutive refreshes', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(11);
+      for (let round = 0; round < 3; round += 1) {
+        const current = (await store.getInstallation(11))!;
+        clock.advanceSeconds(current.nextCheckAtEpochSeconds! - now());
+        await run();
+      }
+      expect(ecwid.refreshes.map((request) => request.refreshToken)).toEqual(['refresh_initial_11', 'refresh_1', 'refresh_2']);
+      expect((await store.getInstallation(11))!.refreshToken).toBe('refresh_3');
+    });
+
+    it('keeps the refresh token when the server sends none, and the previous lifetime when it sends no expiry', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(12, 7200);
+      ecwid.onRefresh(12, { accessToken: 'access_x', scope: '', storeId: 12 });
+      clock.advanceSeconds(7200 - 900);
+      await run();
+      expect((await store.getInstallation(12))!).toMatchObject({
+        accessToken: 'access_x',
+        refreshToken: 'refresh_initial_12',
+        expiresAtEpochSeconds: now() + 7200,
+        scope: 'read_store_profile',
+      });
+    });
+
+    it('marks the installation for reinstall when the grant is revoked (invalid_grant)', async () => {
+      const { run, expiring, store, ecwid, clock } = setup();
+      await expiring(13);
+      ecwid.onRefresh(13, new TokenExchangeError('REFRESH_TOKEN_REJECTED', 'invalid_grant'));
+      clock.advanceSeconds(2700);
+      expect((await run()).outcomes.needs_reinstall).toBe(1);
+      const stored = (await store.getInstallation(13))!;
+      expect(stored).toMatchObject({ status: 'needs_reinstall', statusReason: 'invalid_grant' });
+      expect(stored).not.toHaveProperty('nextCheckAtEpochSeconds');
+    });
+
+    it('retries a refresh whose answer was lost, before the token expires, and says why if the grant is then gone', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(14);
+      ecwid.onRefresh(
+        14,
+        new TokenExchangeError('ECWID_TIMEOUT', 'timeout'),
+        new TokenExchangeError('REFRESH_TOKEN_REJECTED', 'invalid_grant'),
+      );
+      clock.advanceSeconds(3600 - 900);
+      expect((await run()).outcomes.retry_later).toBe(1);
+      const retrying = (await store.getInstallation(14))!;
+      expect(retrying).toMatchObject({ status: 'active', failureCount: 1, refreshToken: 'refresh_initial_14' });
+      expect(retrying.nextCheckAtEpochSeconds!).toBeLessThan(retrying.expiresAtEpochSeconds!);
+
+      clock.advanceSeconds(retrying.nextCheckAtEpochSeconds! - now());
+      await run();
+      expect(ecwid.refreshes.map((request) => request.refreshToken)).toEqual(['refresh_initial_14', 'refresh_initial_14']);
+      expect((await store.getInstallation(14))!).toMatchObject({
+        status: 'needs_reinstall',
+        statusReason: 'invalid_grant_after_unconfirmed_refresh',
+      });
+    });
+
+    it('marks a token that expired without a refresh token for reinstall, once it is dead', async () => {
+      const { run, install, store, ecwid, clock, now } = setup();
+      await install(15, { expiresAtEpochSeconds: now() + 600, nextCheckAtEpochSeconds: now() });
+      await run();
+      expect((await store.getInstallation(15))!).toMatchObject({ status: 'active', nextCheckAtEpochSeconds: now() + 600 });
+      clock.advanceSeconds(600);
+      await run();
+      expect((await store.getInstallation(15))!).toMatchObject({
+        status: 'needs_reinstall',
+        statusReason: 'token_expired_without_refresh_token',
+      });
+      expect(ecwid.refreshes).toHaveLength(0);
+    });
+  });
+
+  describe('guarantees', () => {
+    it('refreshes each due token exactly once when several runs overlap', async () => {
+      const { run, expiring, ecwid, clock } = setup();
+      for (let storeId = 20; storeId < 32; storeId += 1) await expiring(storeId);
+      // Each refresh takes a few turns of the event loop, as a real request does.
+      for (let storeId = 20; storeId < 32; storeId += 1) {
+        ecwid.onRefresh(storeId, async (request) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          return { accessToken: `a_${request.storeId}`, refreshToken: `r_${request.storeId}`, expiresInSeconds: 3600, scope: '', storeId: request.storeId };
+        });
+      }
+      clock.advanceSeconds(2700);
+      const summaries = await Promise.all([run(), run(), run(), run()]);
+      expect(ecwid.refreshes).toHaveLength(12);
+      expect(new Set(ecwid.refreshes.map((request) => request.storeId)).size).toBe(12);
+      expect(summaries.reduce((sum, summary) => sum + summary.outcomes.refreshed, 0)).toBe(12);
+    });
+
+    it('stops taking work at the deadline and leaves the rest due for the next run', async () => {
+      const { run, install, ecwid, clock, store } = setup({ concurrency: 1 });
+      for (let storeId = 1; storeId <= 6; storeId += 1) await install(storeId);
+      // Each verification takes 2 s of the clock; the run has 9 s, 5 s of them kept as margin.
+      ecwid.verifyToken = async (request) => {
+        ecwid.verifications.push(request.storeId);
+        await clock.sleep(2_000);
+        return { outcome: 'valid' };
+      };
+      const first = await run(9_000);
+      expect(first.stoppedAtDeadline).toBe(true);
+      expect(first.processed).toBe(2);
+      const second = await run(60_000);
+      expect(second.processed).toBe(4);
+      expect(second.stoppedAtDeadline).toBe(false);
+      expect(new Set(ecwid.verifications).size).toBe(6);
+      for (let storeId = 1; storeId <= 6; storeId += 1) {
+        expect((await store.getInstallation(storeId))!.lastVerifiedAtEpochSeconds).toBeDefined();
+      }
+    });
+
+    it('keeps the newer token when a reinstall lands while a refresh is in flight', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(40);
+      ecwid.onRefresh(40, async (request) => {
+        await store.saveInstallation({
+          storeId: 40,
+          accessToken: 'access_from_reinstall',
+          refreshToken: 'refresh_from_reinstall',
+          expiresAtEpochSeconds: now() + 3600,
+          scope: 'read_store_profile',
+          installedAtEpochSeconds: now(),
+          grantCodeHash: 'new-code',
+          nextCheckAtEpochSeconds: now() + 2700,
+        });
+        return { accessToken: 'access_from_old_grant', refreshToken: 'refresh_rotated', expiresInSeconds: 3600, scope: '', storeId: request.storeId };
+      });
+      clock.advanceSeconds(2700);
+      expect((await run()).outcomes.superseded).toBe(1);
+      expect((await store.getInstallation(40))!).toMatchObject({
+        accessToken: 'access_from_reinstall',
+        refreshToken: 'refresh_from_reinstall',
+      });
+    });
+
+    it('counts a result it could not store as an error, and the next run after the lease takes it again', async () => {
+      const { run, install, store, ecwid, clock } = setup();
+      await install(50);
+      const realComplete = store.completeCheck.bind(store);
+      store.completeCheck = async () => {
+        throw new Error('storage down');
+      };
+      expect((await run()).outcomes.error).toBe(1);
+      store.completeCheck = realComplete;
+      expect((await run()).outcomes.skipped).toBe(1);
+      clock.advanceSeconds(SETTINGS.leaseDurationSeconds);
+      expect((await run()).outcomes.verified).toBe(1);
+      expect(ecwid.verifications).toEqual([50, 50]);
+    });
+
+    it('fails the run when the due index cannot be read, so the failure alarm fires', async () => {
+      const { run, install, store } = setup();
+      await install(60);
+      store.findDue = async () => {
+        throw new Error('storage down');
+      };
+      await expect(run()).rejects.toThrow('storage down');
+    });
+  });
+});
