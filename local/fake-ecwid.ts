@@ -187,6 +187,14 @@ export class FakeEcwid {
     return url.toString();
   }
 
+  /**
+   * Tokens for a store as if a code had just been exchanged, without the HTTP round trip: for
+   * seeding many installations at once (the refresh benchmark).
+   */
+  grantTokens(storeId: number, scope = 'read_store_profile'): IssuedTokens {
+    return this.grants.issue(storeId, withProfileScope(scope), this.tokenLifetimeSeconds).tokens;
+  }
+
   /** Whether an access token works: issued here, not revoked, its store not uninstalled, not expired on `now`. */
   isTokenValid(accessToken: string): boolean {
     return this.grants.isAccessTokenValid(accessToken);

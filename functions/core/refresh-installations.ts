@@ -15,7 +15,11 @@ import type {
 
 export interface RefreshJobSettings {
   clientId: string;
-  /** How many installations are handled at once. */
+  /**
+   * How many requests to Ecwid are in flight at once. Twice as many installations are in hand, so
+   * the database work around each request (lease, result) overlaps other requests instead of
+   * leaving a request slot idle.
+   */
   concurrency: number;
   /** Installations read per query of one shard of the due index. */
   pageSize: number;
@@ -120,6 +124,7 @@ export async function refreshDueInstallations(
   const startedEpochMs = clock.nowEpochMs();
   const outcomes = Object.fromEntries(CHECK_OUTCOMES.map((outcome) => [outcome, 0])) as Record<CheckOutcome, number>;
   const feed = new DueFeed(deps.installations, settings.pageSize, () => epochSeconds(clock));
+  const ecwidSlots = new Semaphore(Math.max(1, settings.concurrency));
   let stoppedAtDeadline = false;
 
   const worker = async () => {
@@ -130,10 +135,10 @@ export async function refreshDueInstallations(
       }
       const installation = await feed.next();
       if (installation === undefined) return;
-      outcomes[await handleInstallation(deps, settings, run.runId, installation)] += 1;
+      outcomes[await handleInstallation(deps, settings, run.runId, installation, ecwidSlots)] += 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, settings.concurrency) }, worker));
+  await Promise.all(Array.from({ length: 2 * Math.max(1, settings.concurrency) }, worker));
 
   return {
     runId: run.runId,
@@ -197,11 +202,34 @@ class DueFeed {
   }
 }
 
+/** A counting semaphore: at most `size` holders at once, the others wait in order. */
+class Semaphore {
+  private available: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.available = size;
+  }
+
+  async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.available > 0) this.available -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.available += 1;
+      else next();
+    }
+  }
+}
+
 async function handleInstallation(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
   owner: string,
   due: Installation,
+  ecwidSlots: Semaphore,
 ): Promise<CheckOutcome> {
   const { storeId } = due;
   try {
@@ -213,7 +241,7 @@ async function handleInstallation(
     });
     if (leased === undefined) return 'skipped';
 
-    const { outcome, result } = await checkInstallation(deps, settings, leased);
+    const { outcome, result } = await ecwidSlots.use(() => checkInstallation(deps, settings, leased));
     const written = await deps.installations.completeCheck({
       storeId,
       owner,
