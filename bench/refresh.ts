@@ -17,11 +17,14 @@
  * target is missed: it is a measurement.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { TABLE_SCHEMA } from '../functions/adapters/dynamodb-schema';
 import { DynamoDbStore } from '../functions/adapters/dynamodb-store';
 import { EcwidHttpClient } from '../functions/adapters/ecwid-http-client';
+import { KmsTokenVault } from '../functions/adapters/kms-token-vault';
+import type { SealedToken } from '../functions/core/ports';
 import { refreshDueInstallations } from '../functions/core/refresh-installations';
 import { readConfig } from '../functions/runtime/config';
 import { composeDependencies } from '../functions/runtime/dependencies';
@@ -91,9 +94,11 @@ async function startFakeEcwidProcess(latencyMs: number) {
       child.once('message', (answer) => resolve(answer as T));
       if (message !== undefined) child.send(message as object);
     });
-  const { listening } = await ask<{ listening: string }>(undefined);
+  const { listening, kms, keyArn } = await ask<{ listening: string; kms: string; keyArn: string }>(undefined);
   return {
     url: listening,
+    kms,
+    keyArn,
     /** Tokens the fake accepts, as if each store had installed. */
     grant: async (storeIds: number[]) => (await ask<{ tokens: string[] }>({ grant: storeIds })).tokens,
     profileRequests: () => ask<{ profileRequests: number; ok: number }>({ count: true }),
@@ -141,6 +146,10 @@ async function main(): Promise<void> {
 
     const client = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const store = new DynamoDbStore(client, { tableName: TABLE, clock: systemClock });
+    const vault = new KmsTokenVault(
+      new KMSClient({ endpoint: fake.kms, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      fake.keyArn,
+    );
     const nowEpochSeconds = () => Math.floor(Date.now() / 1000);
 
     // Seed: every tenth installation (for the default 10%) is due, spread over the last hour; the
@@ -161,9 +170,12 @@ async function main(): Promise<void> {
       const token = dueTokens.get(index);
       const due = token !== undefined;
       const now = nowEpochSeconds();
+      // Due installations carry a sealed token the job can open; the others are never opened.
+      const sealer = due ? await vault.sealerFor(storeId) : undefined;
       await store.saveInstallation({
         storeId,
-        accessToken: token ?? `secret_not_due_${storeId}`,
+        tokenKey: sealer?.tokenKey ?? 'not-due',
+        accessToken: sealer?.seal(token!, 'access_token') ?? ('not-due' as SealedToken),
         scope: 'read_store_profile',
         installedAtEpochSeconds: now - 86_400,
         grantCodeHash: `seed-${storeId}`,
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
     // The job exactly as deployed, but with reads counted and a silent log.
     const config = readConfig({
       TABLE_NAME: TABLE,
+      TOKEN_KEY_ID: fake.keyArn,
       CLIENT_SECRET_ID: 'bench',
       ECWID_CLIENT_ID: 'bench-app',
       PUBLIC_URL: 'https://auth.example.com',
@@ -200,6 +213,7 @@ async function main(): Promise<void> {
         refresher: ecwid,
         verifier: ecwid,
         clientSecret: { clientSecret: async () => 'bench-secret' },
+        vault,
         clock: systemClock,
         random: cryptoRandom,
         log: new JsonLogger({}, () => undefined),

@@ -229,6 +229,11 @@ export class FakeEcwid {
     return this.profileRequests.filter((request) => request.storeId === storeId);
   }
 
+  /** Requests now waiting out `latencyMs`: tests wait on it to know a request is in flight. */
+  get requestsWaiting(): number {
+    return this.waiting.size;
+  }
+
   /**
    * Ends every held request (fault `timeout`, profile answer `timeout`) and every request still waiting out
    * `latencyMs`, by destroying its connection, so servers can close.

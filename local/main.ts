@@ -6,8 +6,7 @@
  *   ECWID_SCOPES, SUCCESS_URL, APP_MARKET_INSTALLS, LOCAL_DATA_DIR (or --data-dir <folder>),
  *   LOCAL_REFRESH_INTERVAL_SECONDS, FAKE_ECWID_TOKEN_LIFETIME_SECONDS.
  */
-import { JsonLogger } from '../functions/runtime/logger';
-import { SERVICE_NAME } from '../functions/runtime/dependencies';
+import { rootLogger } from '../functions/runtime/dependencies';
 import { startLocalStack } from './stack';
 
 async function main(): Promise<void> {
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
     ...(env.FAKE_ECWID_TOKEN_LIFETIME_SECONDS
       ? { fakeTokenLifetimeSeconds: nonNegativeInteger('FAKE_ECWID_TOKEN_LIFETIME_SECONDS', env.FAKE_ECWID_TOKEN_LIFETIME_SECONDS) }
       : {}),
-    log: new JsonLogger({ service: SERVICE_NAME, stage: 'local' }),
+    log: rootLogger.child({ stage: 'local' }),
   });
 
   const lines = [

@@ -5,14 +5,15 @@ import { createCallbackHandler } from '../functions/callback/handler';
 import { createRefreshHandler } from '../functions/refresh/handler';
 import type { RefreshRunSummary } from '../functions/core/refresh-installations';
 import { DynamoDbStore } from '../functions/adapters/dynamodb-store';
-import type { Clock, Installation, RandomSource } from '../functions/core/ports';
+import type { Clock, Installation, RandomSource, TokenVault } from '../functions/core/ports';
 import { readConfig, type AppConfig } from '../functions/runtime/config';
 import { composeDependencies, rootLogger, type AppDependencies } from '../functions/runtime/dependencies';
-import type { JsonLogger } from '../functions/runtime/logger';
+import type { AppLogger } from '../functions/runtime/logger';
 import { renderPage } from '../functions/runtime/pages';
 import { invokeAsApiGateway, lambdaContext, type HttpLambda } from './api-gateway';
 import { ensureLocalTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, type LocalDynamoDb } from './dynalite-server';
 import { FakeEcwid } from './fake-ecwid';
+import { KmsStub } from './kms-stub';
 import { sendHtml, sendJson } from './http-util';
 import { SecretsManagerStub } from './secrets-manager-stub';
 
@@ -38,7 +39,7 @@ export interface LocalStackOptions {
   refreshIntervalSeconds?: number;
   /** The built-in fake Ecwid issues tokens that expire after this long, with rotating refresh tokens. */
   fakeTokenLifetimeSeconds?: number;
-  log?: JsonLogger;
+  log?: AppLogger;
   clock?: Clock;
   random?: RandomSource;
 }
@@ -49,9 +50,12 @@ export interface LocalStack {
   /** The built-in fake Ecwid, unless the stack was pointed at another server. */
   fakeEcwid: FakeEcwid | undefined;
   secretsManager: SecretsManagerStub;
+  kms: KmsStub;
   dynamoDb: LocalDynamoDb;
   /** The same store the functions use, for inspection. */
   store: DynamoDbStore;
+  /** The same token vault the functions use: tests open stored tokens with it. */
+  vault: TokenVault;
   /** Runs the scheduled refresh once, as EventBridge would, optionally as if the clock read `atEpochMs`. */
   runRefresh(atEpochMs?: number): Promise<RefreshRunSummary>;
   close(): Promise<void>;
@@ -84,6 +88,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const secretsManagerEndpoint = await secretsManager.listen();
     cleanups.push(() => secretsManager.close());
 
+    const kms = new KmsStub();
+    const kmsEndpoint = await kms.listen();
+    cleanups.push(() => kms.close());
+
     const servers = await listen(options.port);
     cleanups.push(() => closeServers(servers));
     const port = (servers[0]!.address() as AddressInfo).port;
@@ -106,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const config = readConfig({
       TABLE_NAME: LOCAL_TABLE_NAME,
       CLIENT_SECRET_ID: LOCAL_SECRET_NAME,
+      TOKEN_KEY_ID: kms.keyArn,
       ECWID_CLIENT_ID: options.clientId,
       PUBLIC_URL: publicUrl,
       ECWID_OAUTH_URL: options.ecwidOAuthUrl ?? `${publicUrl}${FAKE_ECWID_PATH}`,
@@ -122,9 +131,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         credentials: LOCAL_CREDENTIALS,
         dynamoDbEndpoint: dynamoDb.endpoint,
         secretsManagerEndpoint,
+        kmsEndpoint,
       },
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.random === undefined ? {} : { random: options.random }),
+      ...(options.log === undefined ? {} : { log: options.log }),
     });
     const log = options.log ?? rootLogger;
     const runRefresh = (atEpochMs?: number) => {
@@ -166,8 +177,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       config,
       fakeEcwid,
       secretsManager,
+      kms,
       dynamoDb,
       store: deps.installations as DynamoDbStore,
+      vault: deps.vault,
       runRefresh,
       close: closeAll,
     };

@@ -24,6 +24,7 @@ import type {
   InstallationStore,
   NewCodeClaim,
   NewInstallation,
+  SealedToken,
   StateConsumption,
   StateRecord,
   StateStore,
@@ -226,6 +227,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
     const set: Record<string, unknown> = {
       kind: 'installation',
       storeId: installation.storeId,
+      tokenKey: installation.tokenKey,
       accessToken: installation.accessToken,
       tokenType: 'Bearer',
       scope: installation.scope,
@@ -526,7 +528,8 @@ const OPTIONAL_INSTALLATION_FIELDS = [
 function toInstallation(item: Item): Installation {
   const installation: Installation = {
     storeId: item.storeId as number,
-    accessToken: item.accessToken as string,
+    tokenKey: item.tokenKey as string,
+    accessToken: item.accessToken as SealedToken,
     tokenType: 'Bearer',
     scope: item.scope as string,
     installedAtEpochSeconds: item.installedAtEpochSeconds as number,

@@ -3,10 +3,10 @@ import { completeInstall } from '../core/complete-install';
 import { BROWSER_BINDING_COOKIE } from '../runtime/browser-binding';
 import type { AppDependencies } from '../runtime/dependencies';
 import { htmlResponse, httpHandler, readCookie, redirectResponse } from '../runtime/http';
-import type { JsonLogger } from '../runtime/logger';
+import type { AppLogger } from '../runtime/logger';
 
 /** `GET /callback`: Ecwid's redirect back. Exchanges the code once and stores the store's token. */
-export function createCallbackHandler(provide: () => AppDependencies, log: JsonLogger) {
+export function createCallbackHandler(provide: () => AppDependencies, log: AppLogger) {
   return httpHandler({ route: 'GET /callback', log }, provide, async (event, deps, requestLog) => {
     const callback = parseCallbackRequest(event.rawQueryString ?? '');
     const result = await completeInstall({ ...deps, log: requestLog }, deps.completeInstallSettings, {

@@ -21,6 +21,9 @@ const ERROR_PATTERN = /^[a-z0-9_]{1,64}$/;
 
 const MEANINGFUL = ['error', 'code', 'state', 'store_id'] as const;
 
+/** Far above anything Ecwid sends (a few hundred characters), far below what would cost anything to parse. */
+export const MAX_QUERY_LENGTH = 4096;
+
 /**
  * Parses the raw query string of a callback. Unknown parameters (`iss`, tracking tags) are ignored;
  * a meaningful parameter given twice is refused because no single reading of it is safe.
@@ -28,6 +31,9 @@ const MEANINGFUL = ['error', 'code', 'state', 'store_id'] as const;
  * @throws AuthFlowError `INVALID_REQUEST` when the query is not one Ecwid would send.
  */
 export function parseCallbackRequest(rawQueryString: string): CallbackRequest {
+  if (rawQueryString.length > MAX_QUERY_LENGTH) {
+    throw invalid('the query string is longer than any Ecwid redirect', { length: rawQueryString.length });
+  }
   const params = new URLSearchParams(rawQueryString);
   for (const name of MEANINGFUL) {
     if (params.getAll(name).length > 1) {

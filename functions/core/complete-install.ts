@@ -14,6 +14,8 @@ import type {
   StateStore,
   TokenEndpoint,
   TokenGrant,
+  TokenSealer,
+  TokenVault,
 } from './ports';
 import { fingerprint, isWellFormedNonce } from './secure-values';
 
@@ -38,6 +40,7 @@ export interface CompleteInstallDependencies {
   installations: InstallationStore;
   tokenEndpoint: TokenEndpoint;
   clientSecret: ClientSecretSource;
+  vault: TokenVault;
   clock: Clock;
   random: RandomSource;
   log: Logger;
@@ -125,8 +128,22 @@ class InstallAttempt {
     });
     if (!claim.claimed) return this.settle(claim.existing);
 
+    // The store's data key comes from KMS before the code is spent: if KMS is down, the claim is
+    // released and the same callback works once it is back. Without a store id (the legacy
+    // redirect) the store is known only from the answer.
+    const sealer = this.callback.storeId === undefined ? undefined : await this.beforeExchange(() => this.deps.vault.sealerFor(this.callback.storeId!));
     const grant = await this.exchange(clientSecret);
-    return this.store(grant);
+    return this.store(grant, sealer);
+  }
+
+  /** Work after the claim and before the exchange: when it fails, the code is still unspent. */
+  private async beforeExchange<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash));
+      throw error;
+    }
   }
 
   private async consumeState(state: string, browserBinding: string | undefined): Promise<StateConsumption> {
@@ -160,18 +177,20 @@ class InstallAttempt {
     }
   }
 
-  private async store(grant: TokenGrant): Promise<CompleteInstallResult> {
+  private async store(grant: TokenGrant, sealerBeforeExchange: TokenSealer | undefined): Promise<CompleteInstallResult> {
     const nowEpochSeconds = this.nowEpochSeconds();
     const expiresAtEpochSeconds =
       grant.expiresInSeconds === undefined ? undefined : nowEpochSeconds + grant.expiresInSeconds;
     try {
+      const sealer = sealerBeforeExchange ?? (await this.deps.vault.sealerFor(grant.storeId));
       await this.deps.installations.saveInstallation({
         storeId: grant.storeId,
-        accessToken: grant.accessToken,
+        tokenKey: sealer.tokenKey,
+        accessToken: sealer.seal(grant.accessToken, 'access_token'),
         scope: grant.scope,
-        ...(grant.publicToken === undefined ? {} : { publicToken: grant.publicToken }),
+        ...(grant.publicToken === undefined ? {} : { publicToken: sealer.seal(grant.publicToken, 'public_token') }),
         ...(grant.email === undefined ? {} : { ownerEmail: grant.email }),
-        ...(grant.refreshToken === undefined ? {} : { refreshToken: grant.refreshToken }),
+        ...(grant.refreshToken === undefined ? {} : { refreshToken: sealer.seal(grant.refreshToken, 'refresh_token') }),
         ...(expiresAtEpochSeconds === undefined ? {} : { expiresAtEpochSeconds }),
         installedAtEpochSeconds: nowEpochSeconds,
         grantCodeHash: this.codeHash,

@@ -44,6 +44,10 @@ export const ErrorCodes = [
   'STORAGE_UNAVAILABLE',
   /** The client secret could not be read. */
   'SECRET_UNAVAILABLE',
+  /** KMS could not be reached or refused to produce or open a data key. */
+  'ENCRYPTION_UNAVAILABLE',
+  /** A stored token did not decrypt: altered, or copied from another store or field. */
+  'TOKEN_UNREADABLE',
   /** A required setting is missing or invalid. */
   'NOT_CONFIGURED',
   /** Anything not foreseen: a bug. */

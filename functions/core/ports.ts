@@ -103,6 +103,37 @@ export interface CodeClaimStore {
  */
 export type InstallationStatus = 'active' | 'needs_reinstall' | 'suspended' | 'store_gone' | 'needs_attention';
 
+/**
+ * A token as it is stored: ciphertext only a {@link TokenSealer} of the same store can open. The
+ * brand keeps a plaintext token from being stored, or a sealed one from being sent, by mistake.
+ */
+export type SealedToken = string & { readonly __sealed: unique symbol };
+
+/** Which token a ciphertext holds: bound into it, so a sealed token cannot be moved to another field. */
+export type TokenField = 'access_token' | 'refresh_token' | 'public_token';
+
+/** Seals and opens the tokens of one store with that store's data key. Local work: no I/O, cannot time out. */
+export interface TokenSealer {
+  readonly storeId: number;
+  /** The store's data key, encrypted under the app's KMS key: stored with the installation. */
+  readonly tokenKey: string;
+  seal(token: string, field: TokenField): SealedToken;
+  /** @throws AuthFlowError `TOKEN_UNREADABLE` when the ciphertext was altered or belongs elsewhere. */
+  open(sealed: SealedToken, field: TokenField): string;
+}
+
+/**
+ * Envelope encryption of tokens: each store has a data key, encrypted under the app's KMS key with
+ * an encryption context naming the store, so a ciphertext copied to another store's item does not
+ * decrypt. Each call is one KMS request.
+ */
+export interface TokenVault {
+  /** A new data key for a store. Called before a code is spent, so a KMS outage costs nothing. */
+  sealerFor(storeId: number): Promise<TokenSealer>;
+  /** The data key of an installation, to read its tokens and seal new ones. */
+  sealerOf(installation: { storeId: number; tokenKey: string }): Promise<TokenSealer>;
+}
+
 /** A validated answer of the token endpoint. */
 export interface TokenGrant {
   accessToken: string;
@@ -117,13 +148,15 @@ export interface TokenGrant {
 
 export interface Installation {
   storeId: number;
-  accessToken: string;
+  /** The store's data key, encrypted under the KMS key (see {@link TokenVault}). */
+  tokenKey: string;
+  accessToken: SealedToken;
   /** Always `Bearer`: the only type accepted from the token endpoint. */
   tokenType: 'Bearer';
   scope: string;
-  publicToken?: string;
+  publicToken?: SealedToken;
   ownerEmail?: string;
-  refreshToken?: string;
+  refreshToken?: SealedToken;
   /** When the access token expires; absent for Ecwid's non-expiring tokens. */
   expiresAtEpochSeconds?: number;
   installedAtEpochSeconds: number;
@@ -150,11 +183,12 @@ export interface Installation {
 /** What an install writes: a fresh token that replaces whatever the store had. */
 export interface NewInstallation {
   storeId: number;
-  accessToken: string;
+  tokenKey: string;
+  accessToken: SealedToken;
   scope: string;
-  publicToken?: string;
+  publicToken?: SealedToken;
   ownerEmail?: string;
-  refreshToken?: string;
+  refreshToken?: SealedToken;
   expiresAtEpochSeconds?: number;
   installedAtEpochSeconds: number;
   grantCodeHash: string;
@@ -183,7 +217,7 @@ export interface CheckResult {
   /** Why the status is not `active`; absent clears it. */
   statusReason?: string;
   /** A refreshed grant: written together with everything else, so a rotated refresh token is never lost. */
-  refreshedGrant?: { accessToken: string; refreshToken?: string; expiresAtEpochSeconds: number; scope?: string };
+  refreshedGrant?: { accessToken: SealedToken; refreshToken?: SealedToken; expiresAtEpochSeconds: number; scope?: string };
   /** The next check, or absent to take the installation out of the schedule (revoked, gone). */
   nextCheckAtEpochSeconds?: number;
   lastRefreshedAtEpochSeconds?: number;

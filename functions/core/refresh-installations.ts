@@ -9,6 +9,8 @@ import type {
   Logger,
   RandomSource,
   TokenRefresher,
+  TokenSealer,
+  TokenVault,
   TokenVerification,
   TokenVerifier,
 } from './ports';
@@ -49,6 +51,7 @@ export interface RefreshJobDependencies {
   refresher: TokenRefresher;
   verifier: TokenVerifier;
   clientSecret: ClientSecretSource;
+  vault: TokenVault;
   clock: Clock;
   random: RandomSource;
   log: Logger;
@@ -281,14 +284,7 @@ async function checkInstallation(
   installation: Installation,
 ): Promise<Decision> {
   const now = epochSeconds(deps.clock);
-  if (installation.expiresAtEpochSeconds === undefined) {
-    const verification = await deps.verifier.verifyToken({
-      storeId: installation.storeId,
-      accessToken: installation.accessToken,
-    });
-    return decideAfterVerification(installation, verification, now, settings, deps.random);
-  }
-  if (installation.refreshToken === undefined) {
+  if (installation.expiresAtEpochSeconds !== undefined && installation.refreshToken === undefined) {
     // An expiring token that cannot be refreshed: nothing to do until it dies, then only a reinstall helps.
     return now >= installation.expiresAtEpochSeconds
       ? { outcome: 'needs_reinstall', result: { status: 'needs_reinstall', statusReason: 'token_expired_without_refresh_token' } }
@@ -297,20 +293,44 @@ async function checkInstallation(
           result: keepAsIs(installation, { nextCheckAtEpochSeconds: installation.expiresAtEpochSeconds }),
         };
   }
-  return refresh(deps, settings, installation, now);
+
+  // Tokens are decrypted here, where they are used, and nowhere else.
+  let sealer: TokenSealer;
+  let token: string;
+  try {
+    sealer = await deps.vault.sealerOf(installation);
+    token =
+      installation.expiresAtEpochSeconds === undefined
+        ? sealer.open(installation.accessToken, 'access_token')
+        : sealer.open(installation.refreshToken!, 'refresh_token');
+  } catch (error) {
+    if (isAuthFlowError(error) && error.code === 'TOKEN_UNREADABLE') {
+      // The stored token is not this store's (altered or copied in): only a new install gives one.
+      return { outcome: 'needs_reinstall', result: { status: 'needs_reinstall', statusReason: 'token_unreadable' } };
+    }
+    return failed(installation, 'encryption_unavailable', now, settings, deps.random);
+  }
+
+  if (installation.expiresAtEpochSeconds === undefined) {
+    const verification = await deps.verifier.verifyToken({ storeId: installation.storeId, accessToken: token });
+    return decideAfterVerification(installation, verification, now, settings, deps.random);
+  }
+  return refresh(deps, settings, installation, sealer, token, now);
 }
 
 async function refresh(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
   installation: Installation,
+  sealer: TokenSealer,
+  refreshToken: string,
   now: number,
 ): Promise<Decision> {
   let grant;
   try {
     grant = await deps.refresher.refreshToken({
       storeId: installation.storeId,
-      refreshToken: installation.refreshToken!,
+      refreshToken,
       clientId: settings.clientId,
       clientSecret: await deps.clientSecret.clientSecret(),
     });
@@ -348,10 +368,10 @@ async function refresh(
     result: {
       status: 'active',
       refreshedGrant: {
-        accessToken: grant.accessToken,
+        accessToken: sealer.seal(grant.accessToken, 'access_token'),
         // Rotation: store the new refresh token with the new access token; keep the old one only
         // when the server sent none.
-        refreshToken: grant.refreshToken ?? installation.refreshToken!,
+        refreshToken: grant.refreshToken === undefined ? installation.refreshToken! : sealer.seal(grant.refreshToken, 'refresh_token'),
         expiresAtEpochSeconds,
         ...(grant.scope === '' ? {} : { scope: grant.scope }),
       },

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { refreshDueInstallations, type RefreshRunSummary } from '../core/refresh-installations';
 import type { AppDependencies } from '../runtime/dependencies';
-import type { JsonLogger } from '../runtime/logger';
+import type { AppLogger } from '../runtime/logger';
 import { embeddedMetrics } from '../runtime/metrics';
 
 /**
@@ -9,7 +9,7 @@ import { embeddedMetrics } from '../runtime/metrics';
  * is due, stops in time before the Lambda deadline, and logs one summary line (also its metrics).
  * A run that cannot work at all (no configuration, no database) fails, so the error alarm fires.
  */
-export function createRefreshHandler(provide: () => AppDependencies, log: JsonLogger) {
+export function createRefreshHandler(provide: () => AppDependencies, log: AppLogger) {
   return async (_event: unknown, context: Context): Promise<RefreshRunSummary> => {
     const runLog = log.child({ route: 'scheduled refresh', correlationId: context.awsRequestId });
     try {

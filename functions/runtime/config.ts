@@ -6,6 +6,8 @@ export interface AppConfig {
   tableName: string;
   /** Name or ARN of the Secrets Manager secret holding the client secret. */
   clientSecretId: string;
+  /** ARN (or id, or alias) of the KMS key that wraps every store's token data key. */
+  tokenKeyId: string;
   clientId: string;
   /** The public origin of the API (`https://auth.example.com`); routes hang below it. */
   publicUrl: string;
@@ -35,6 +37,7 @@ type Environment = Record<string, string | undefined>;
 export const ENVIRONMENT_VARIABLES = {
   TABLE_NAME: undefined,
   CLIENT_SECRET_ID: undefined,
+  TOKEN_KEY_ID: undefined,
   ECWID_CLIENT_ID: undefined,
   PUBLIC_URL: undefined,
   ECWID_OAUTH_URL: 'https://my.ecwid.com',
@@ -102,6 +105,7 @@ export function readConfig(environment: Environment = process.env): AppConfig {
   const config: AppConfig = {
     tableName: read('TABLE_NAME'),
     clientSecretId: read('CLIENT_SECRET_ID'),
+    tokenKeyId: read('TOKEN_KEY_ID'),
     clientId,
     publicUrl,
     redirectUri: `${publicUrl}/callback`,

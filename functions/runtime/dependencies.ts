@@ -1,7 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbStore } from '../adapters/dynamodb-store';
 import { EcwidHttpClient } from '../adapters/ecwid-http-client';
+import { KmsTokenVault } from '../adapters/kms-token-vault';
 import { SecretsManagerClientSecret } from '../adapters/secrets-manager-client-secret';
 import type { BeginInstallSettings } from '../core/begin-install';
 import type { CompleteInstallSettings } from '../core/complete-install';
@@ -17,10 +19,12 @@ import type {
   StateStore,
   TokenEndpoint,
   TokenRefresher,
+  TokenVault,
   TokenVerifier,
 } from '../core/ports';
 import { readConfig, type AppConfig } from './config';
-import { JsonLogger } from './logger';
+import { LambdaLogger, type AppLogger } from './logger';
+import { rememberSecret } from './redaction';
 import { cryptoRandom, systemClock } from './system';
 
 /** Everything a handler needs, composed once per cold start. */
@@ -37,6 +41,7 @@ export interface AppDependencies {
   refresher: TokenRefresher;
   verifier: TokenVerifier;
   clientSecret: ClientSecretSource;
+  vault: TokenVault;
   clock: Clock;
   random: RandomSource;
   log: Logger;
@@ -47,6 +52,7 @@ export interface AwsClientOptions {
   region?: string;
   dynamoDbEndpoint?: string;
   secretsManagerEndpoint?: string;
+  kmsEndpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
@@ -55,12 +61,13 @@ export interface CompositionOverrides {
   clock?: Clock;
   random?: RandomSource;
   fetch?: typeof fetch;
+  log?: AppLogger;
 }
 
 /** The service name on every log line. */
 export const SERVICE_NAME = 'ecwid-app-auth';
 
-export const rootLogger = new JsonLogger({ service: SERVICE_NAME });
+export const rootLogger: AppLogger = LambdaLogger.create(SERVICE_NAME);
 
 /** How long a duplicate callback waits for the request that is exchanging the same code. */
 const PENDING_CLAIM_WAIT_MS = 6_000;
@@ -80,6 +87,7 @@ const REFRESH_JOB_POLICY = {
 /** Builds the adapters and settings from a configuration. No network I/O happens here. */
 export function composeDependencies(config: AppConfig, overrides: CompositionOverrides = {}): AppDependencies {
   const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? rootLogger;
   const random = overrides.random ?? cryptoRandom;
   const aws = overrides.aws ?? {};
   const common = {
@@ -141,15 +149,32 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
     tokenEndpoint: ecwid,
     refresher: ecwid,
     verifier: ecwid,
-    clientSecret: new SecretsManagerClientSecret(secrets, {
-      secretId: config.clientSecretId,
-      cacheTtlMs: config.secretCacheTtlMs,
-      clock,
-      log: rootLogger,
-    }),
+    clientSecret: rememberingSecret(
+      new SecretsManagerClientSecret(secrets, {
+        secretId: config.clientSecretId,
+        cacheTtlMs: config.secretCacheTtlMs,
+        clock,
+        log,
+      }),
+    ),
+    vault: new KmsTokenVault(
+      new KMSClient({ ...common, ...(aws.kmsEndpoint === undefined ? {} : { endpoint: aws.kmsEndpoint }) }),
+      config.tokenKeyId,
+    ),
     clock,
     random,
-    log: rootLogger,
+    log,
+  };
+}
+
+/** Every client secret read is remembered by the log redaction, so no line can ever carry it. */
+function rememberingSecret(source: ClientSecretSource): ClientSecretSource {
+  return {
+    clientSecret: async () => {
+      const value = await source.clientSecret();
+      rememberSecret(value);
+      return value;
+    },
   };
 }
 

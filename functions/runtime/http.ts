@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { AuthFlowError, errorName, isAuthFlowError, type ErrorCode } from '../core/errors';
 import type { Logger } from '../core/ports';
-import type { JsonLogger } from './logger';
+import type { AppLogger } from './logger';
 import { PAGE_CONTENT_SECURITY_POLICY, renderPage, type Page } from './pages';
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -61,7 +61,7 @@ export interface PageContext {
  * configuration is broken it throws, and the merchant sees a 503 page instead of a bare 500.
  */
 export function httpHandler<D extends PageContext>(
-  options: { route: string; log: JsonLogger },
+  options: { route: string; log: AppLogger },
   provide: () => D,
   handle: (event: ApiEvent, deps: D, log: Logger) => Promise<ApiResult>,
 ) {
@@ -153,6 +153,7 @@ export function presentError(code: ErrorCode): ErrorPresentation {
     case 'ECWID_RATE_LIMITED':
     case 'STORAGE_UNAVAILABLE':
     case 'SECRET_UNAVAILABLE':
+    case 'ENCRYPTION_UNAVAILABLE':
       return page(503, 'This app is temporarily unavailable', [TRY_AGAIN_SOON]);
     case 'NOT_CONFIGURED':
       return {
@@ -161,6 +162,7 @@ export function presentError(code: ErrorCode): ErrorPresentation {
         paragraphs: ['Its operator has not finished configuring it. Please try again later.'],
         restart: false,
       };
+    case 'TOKEN_UNREADABLE':
     case 'INTERNAL':
       return page(500, 'Something went wrong', [TRY_AGAIN_SOON]);
   }

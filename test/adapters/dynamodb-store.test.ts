@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store';
 import { StorageError } from '../../functions/core/errors';
+import type { SealedToken } from '../../functions/core/ports';
 import { ManualClock } from '../support/fakes';
 
 // The adapter wraps its client in a document client: mock that class, whatever instance it is.
@@ -43,7 +44,8 @@ describe('DynamoDbStore error translation', () => {
     const error = await storageErrorOf(
       store().saveInstallation({
         storeId: 1,
-        accessToken: 'secret_abc',
+        tokenKey: 'wrapped',
+        accessToken: 'secret_abc' as SealedToken,
         scope: 'read_store_profile',
         installedAtEpochSeconds: 1,
         grantCodeHash: 'h',

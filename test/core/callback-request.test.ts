@@ -72,12 +72,13 @@ describe('parseCallbackRequest', () => {
     ['two states', `code=a&state=${STATE}&state=${STATE}`],
     ['two store ids', 'code=a&store_id=5&store_id=6'],
     ['two errors', 'error=access_denied&error=x'],
+    ['a query longer than 4 KB', `code=abc&store_id=5&pad=${'x'.repeat(4096)}`],
   ])('refuses %s as an invalid request', (_description, query) => {
     expect(refusal(query).code).toBe('INVALID_REQUEST');
   });
 
   it('never puts the code in the refusal it raises', () => {
-    const error = refusal(`code=${'x'.repeat(600)}&store_id=5`);
+    const error = refusal(`code=${'x'.repeat(513)}&store_id=5`);
     expect(JSON.stringify({ message: error.message, detail: error.detail })).not.toContain('xxxx');
   });
 });

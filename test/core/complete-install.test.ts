@@ -1,4 +1,5 @@
 import { AuthFlowError, StorageError, TokenExchangeError } from '../../functions/core/errors';
+import type { SealedToken } from '../../functions/core/ports';
 import { fingerprint } from '../../functions/core/secure-values';
 import { grantFor } from '../support/fakes';
 import { deferred, errorCodeOf, installHarness } from './install-harness';
@@ -38,10 +39,8 @@ describe('completeInstall', () => {
       const stored = await harness.store.getInstallation(STORE_ID);
       expect(stored).toMatchObject({
         storeId: STORE_ID,
-        accessToken: grant.accessToken,
         tokenType: 'Bearer',
         scope: grant.scope,
-        publicToken: 'public_x',
         ownerEmail: grant.email,
         installedAtEpochSeconds: now,
         status: 'active',
@@ -50,6 +49,11 @@ describe('completeInstall', () => {
       });
       expect(stored).not.toHaveProperty('expiresAtEpochSeconds');
       expect(stored).not.toHaveProperty('refreshToken');
+      // Tokens are stored sealed under the store's data key, and open again only as themselves.
+      expect(stored!.accessToken).not.toContain(grant.accessToken);
+      expect(stored!.publicToken).not.toContain('public_x');
+      await expect(harness.vault.reveal(stored!, stored!.accessToken, 'access_token')).resolves.toBe(grant.accessToken);
+      await expect(harness.vault.reveal(stored!, stored!.publicToken!, 'public_token')).resolves.toBe('public_x');
       // A non-expiring token is verified about a day later, spread by up to 10% either way.
       expect(stored!.nextCheckAtEpochSeconds).toBeGreaterThanOrEqual(now + 0.9 * 86_400);
       expect(stored!.nextCheckAtEpochSeconds).toBeLessThanOrEqual(now + 1.1 * 86_400);
@@ -64,7 +68,8 @@ describe('completeInstall', () => {
 
       const now = harness.clock.nowEpochMs() / 1000;
       const stored = await harness.store.getInstallation(STORE_ID);
-      expect(stored).toMatchObject({ expiresAtEpochSeconds: now + 7200, refreshToken: 'refresh_1' });
+      expect(stored).toMatchObject({ expiresAtEpochSeconds: now + 7200 });
+      await expect(harness.vault.reveal(stored!, stored!.refreshToken!, 'refresh_token')).resolves.toBe('refresh_1');
       // 15 minutes of margin plus up to 5 minutes of jitter.
       expect(stored!.nextCheckAtEpochSeconds).toBeLessThanOrEqual(now + 7200 - 900);
       expect(stored!.nextCheckAtEpochSeconds).toBeGreaterThanOrEqual(now + 7200 - 1200);
@@ -206,7 +211,8 @@ describe('completeInstall', () => {
       await harness.store.claimCode({ codeHash, storeId: 5, claimedAtEpochSeconds: now, expiresAtEpochSeconds: now + 86_400 });
       await harness.store.saveInstallation({
         storeId: 5,
-        accessToken: 'secret_x',
+        tokenKey: 'wrapped',
+        accessToken: 'sealed' as SealedToken,
         scope: 'read_store_profile',
         installedAtEpochSeconds: now,
         grantCodeHash: codeHash,
@@ -261,6 +267,26 @@ describe('completeInstall', () => {
       await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed' });
     });
 
+    it('gets the data key before spending the code, so a KMS outage costs nothing and the same callback works later', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.vault.failure = new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS down');
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('ENCRYPTION_UNAVAILABLE');
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+      expect(harness.store.claims.size).toBe(0);
+      harness.vault.failure = undefined;
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed', replayed: false });
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('asks KMS for no data key when a reload only replays the outcome', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      await harness.callback(query('code-1'), browserBinding);
+      await harness.callback(query('code-1'), browserBinding);
+      expect(harness.vault.calls.sealerFor).toBe(1);
+    });
+
     it('records the failure when the token cannot be stored', async () => {
       const harness = installHarness();
       const { browserBinding, query } = await startedInstall(harness);
@@ -301,7 +327,9 @@ describe('completeInstall', () => {
       harness.tokenEndpoint.answer(first).answer(second);
       await harness.callback('code=first&store_id=77');
       await harness.callback('code=second&store_id=77');
-      await expect(harness.store.getInstallation(77)).resolves.toMatchObject({ accessToken: second.accessToken, version: 2 });
+      const stored = (await harness.store.getInstallation(77))!;
+      expect(stored.version).toBe(2);
+      await expect(harness.vault.reveal(stored, stored.accessToken, 'access_token')).resolves.toBe(second.accessToken);
     });
   });
 

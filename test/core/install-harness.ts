@@ -9,6 +9,7 @@ import {
 import { AuthFlowError } from '../../functions/core/errors';
 import { FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
+import { MemoryTokenVault } from '../support/memory-token-vault';
 
 export const BEGIN_SETTINGS: BeginInstallSettings = {
   ecwidOAuthUrl: 'https://my.ecwid.example',
@@ -36,12 +37,14 @@ export function installHarness(settings: Partial<CompleteInstallSettings> = {}) 
   const store = new MemoryStore(clock);
   const tokenEndpoint = new ScriptedTokenEndpoint();
   const clientSecret = new FixedClientSecret();
+  const vault = new MemoryTokenVault();
   const deps: CompleteInstallDependencies = {
     states: store,
     claims: store,
     installations: store,
     tokenEndpoint,
     clientSecret,
+    vault,
     clock,
     random,
     log: silentLogger,
@@ -53,6 +56,7 @@ export function installHarness(settings: Partial<CompleteInstallSettings> = {}) 
     store,
     tokenEndpoint,
     clientSecret,
+    vault,
     deps,
 
     /** `/authorize` in a browser holding `browserBinding` (or none): the state and the cookie it got. */

@@ -1,5 +1,5 @@
 import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/check-schedule';
-import { TokenExchangeError } from '../../functions/core/errors';
+import { AuthFlowError, TokenExchangeError } from '../../functions/core/errors';
 import type { NewInstallation, TokenGrant, TokenRefreshRequest, TokenVerification } from '../../functions/core/ports';
 import {
   refreshDueInstallations,
@@ -8,6 +8,7 @@ import {
 } from '../../functions/core/refresh-installations';
 import { FixedClientSecret, ManualClock, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
+import { MemoryTokenVault } from '../support/memory-token-vault';
 
 const DAY = 86_400;
 
@@ -32,6 +33,8 @@ type RefreshAnswer = TokenGrant | TokenExchangeError | ((request: TokenRefreshRe
 class ScriptedEcwid {
   readonly refreshes: TokenRefreshRequest[] = [];
   readonly verifications: number[] = [];
+  /** The tokens verifications carried: in the clear, as the REST API needs them. */
+  readonly verifiedTokens: string[] = [];
   private readonly refreshAnswers = new Map<number, RefreshAnswer[]>();
   private readonly verifyAnswers = new Map<number, TokenVerification[]>();
   private counter = 0;
@@ -69,8 +72,9 @@ class ScriptedEcwid {
     );
   }
 
-  async verifyToken(request: { storeId: number }): Promise<TokenVerification> {
+  async verifyToken(request: { storeId: number; accessToken: string }): Promise<TokenVerification> {
     this.verifications.push(request.storeId);
+    this.verifiedTokens.push(request.accessToken);
     return this.verifyAnswers.get(request.storeId)?.shift() ?? { outcome: 'valid' };
   }
 }
@@ -79,11 +83,13 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
   const clock = new ManualClock();
   const store = new MemoryStore(clock);
   const ecwid = new ScriptedEcwid();
+  const vault = new MemoryTokenVault();
   const deps: RefreshJobDependencies = {
     installations: store,
     refresher: ecwid,
     verifier: ecwid,
     clientSecret: new FixedClientSecret(),
+    vault,
     clock,
     random: new SeededRandom(),
     log: silentLogger,
@@ -95,23 +101,41 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
       runId: `run-${(runs += 1)}`,
       deadlineEpochMs: clock.nowEpochMs() + deadlineInMs,
     });
-  const install = (storeId: number, overrides: Partial<NewInstallation> = {}) =>
-    store.saveInstallation({
+  /** Stores an installation as an install would: tokens sealed under a fresh data key of the store. */
+  const install = async (
+    storeId: number,
+    overrides: Partial<Omit<NewInstallation, 'accessToken' | 'refreshToken' | 'tokenKey'>> & { accessToken?: string; refreshToken?: string } = {},
+  ) => {
+    const { accessToken = `secret_${storeId}`, refreshToken, ...rest } = overrides;
+    const sealer = await vault.sealerFor(storeId);
+    return store.saveInstallation({
       storeId,
-      accessToken: `secret_${storeId}`,
+      tokenKey: sealer.tokenKey,
+      accessToken: sealer.seal(accessToken, 'access_token'),
+      ...(refreshToken === undefined ? {} : { refreshToken: sealer.seal(refreshToken, 'refresh_token') }),
       scope: 'read_store_profile',
       installedAtEpochSeconds: now(),
       grantCodeHash: `code-${storeId}`,
       nextCheckAtEpochSeconds: now(),
-      ...overrides,
+      ...rest,
     });
+  };
   const expiring = (storeId: number, lifetimeSeconds = 3600) =>
     install(storeId, {
       refreshToken: `refresh_initial_${storeId}`,
       expiresAtEpochSeconds: now() + lifetimeSeconds,
       nextCheckAtEpochSeconds: now() + lifetimeSeconds - 900,
     });
-  return { clock, store, ecwid, deps, now, run, install, expiring };
+  /** The stored tokens of a store, in the clear. */
+  const tokensOf = async (storeId: number) => {
+    const installation = (await store.getInstallation(storeId))!;
+    const sealer = await vault.sealerOf(installation);
+    return {
+      accessToken: sealer.open(installation.accessToken, 'access_token'),
+      refreshToken: installation.refreshToken === undefined ? undefined : sealer.open(installation.refreshToken, 'refresh_token'),
+    };
+  };
+  return { clock, store, ecwid, vault, deps, now, run, install, expiring, tokensOf };
 }
 
 describe('refreshDueInstallations', () => {
@@ -122,6 +146,7 @@ describe('refreshDueInstallations', () => {
       const summary = await run();
       expect(summary.outcomes.verified).toBe(1);
       expect(ecwid.verifications).toEqual([1]);
+      expect(ecwid.verifiedTokens).toEqual(['secret_1']);
       const stored = (await store.getInstallation(1))!;
       expect(stored).toMatchObject({ status: 'active', lastVerifiedAtEpochSeconds: now(), version: 2 });
       expect(stored.nextCheckAtEpochSeconds!).toBeGreaterThanOrEqual(now() + 0.9 * DAY);
@@ -231,7 +256,7 @@ describe('refreshDueInstallations', () => {
 
   describe('expiring tokens', () => {
     it('refreshes before expiry, storing the rotated refresh token with the new access token', async () => {
-      const { run, expiring, store, ecwid, clock, now } = setup();
+      const { run, expiring, store, ecwid, clock, now, tokensOf } = setup();
       await expiring(10);
       clock.advanceSeconds(3600 - 900);
       const summary = await run();
@@ -240,9 +265,8 @@ describe('refreshDueInstallations', () => {
         { storeId: 10, refreshToken: 'refresh_initial_10', clientId: 'app-client-id', clientSecret: 'client-secret-value' },
       ]);
       const stored = (await store.getInstallation(10))!;
+      await expect(tokensOf(10)).resolves.toEqual({ accessToken: 'access_1', refreshToken: 'refresh_1' });
       expect(stored).toMatchObject({
-        accessToken: 'access_1',
-        refreshToken: 'refresh_1',
         expiresAtEpochSeconds: now() + 3600,
         lastRefreshedAtEpochSeconds: now(),
         status: 'active',
@@ -252,7 +276,7 @@ describe('refreshDueInstallations', () => {
     });
 
     it('uses each rotated refresh token exactly once across consecutive refreshes', async () => {
-      const { run, expiring, store, ecwid, clock, now } = setup();
+      const { run, expiring, store, ecwid, clock, now, tokensOf } = setup();
       await expiring(11);
       for (let round = 0; round < 3; round += 1) {
         const current = (await store.getInstallation(11))!;
@@ -260,18 +284,17 @@ describe('refreshDueInstallations', () => {
         await run();
       }
       expect(ecwid.refreshes.map((request) => request.refreshToken)).toEqual(['refresh_initial_11', 'refresh_1', 'refresh_2']);
-      expect((await store.getInstallation(11))!.refreshToken).toBe('refresh_3');
+      expect((await tokensOf(11)).refreshToken).toBe('refresh_3');
     });
 
     it('keeps the refresh token when the server sends none, and the previous lifetime when it sends no expiry', async () => {
-      const { run, expiring, store, ecwid, clock, now } = setup();
+      const { run, expiring, store, ecwid, clock, now, tokensOf } = setup();
       await expiring(12, 7200);
       ecwid.onRefresh(12, { accessToken: 'access_x', scope: '', storeId: 12 });
       clock.advanceSeconds(7200 - 900);
       await run();
+      await expect(tokensOf(12)).resolves.toEqual({ accessToken: 'access_x', refreshToken: 'refresh_initial_12' });
       expect((await store.getInstallation(12))!).toMatchObject({
-        accessToken: 'access_x',
-        refreshToken: 'refresh_initial_12',
         expiresAtEpochSeconds: now() + 7200,
         scope: 'read_store_profile',
       });
@@ -289,7 +312,7 @@ describe('refreshDueInstallations', () => {
     });
 
     it('retries a refresh whose answer was lost, before the token expires, and says why if the grant is then gone', async () => {
-      const { run, expiring, store, ecwid, clock, now } = setup();
+      const { run, expiring, store, ecwid, clock, now, tokensOf } = setup();
       await expiring(14);
       ecwid.onRefresh(
         14,
@@ -299,7 +322,8 @@ describe('refreshDueInstallations', () => {
       clock.advanceSeconds(3600 - 900);
       expect((await run()).outcomes.retry_later).toBe(1);
       const retrying = (await store.getInstallation(14))!;
-      expect(retrying).toMatchObject({ status: 'active', failureCount: 1, refreshToken: 'refresh_initial_14' });
+      expect(retrying).toMatchObject({ status: 'active', failureCount: 1 });
+      expect((await tokensOf(14)).refreshToken).toBe('refresh_initial_14');
       expect(retrying.nextCheckAtEpochSeconds!).toBeLessThan(retrying.expiresAtEpochSeconds!);
 
       clock.advanceSeconds(retrying.nextCheckAtEpochSeconds! - now());
@@ -366,27 +390,20 @@ describe('refreshDueInstallations', () => {
     });
 
     it('keeps the newer token when a reinstall lands while a refresh is in flight', async () => {
-      const { run, expiring, store, ecwid, clock, now } = setup();
+      const { run, expiring, install, ecwid, clock, now, tokensOf } = setup();
       await expiring(40);
       ecwid.onRefresh(40, async (request) => {
-        await store.saveInstallation({
-          storeId: 40,
+        await install(40, {
           accessToken: 'access_from_reinstall',
           refreshToken: 'refresh_from_reinstall',
           expiresAtEpochSeconds: now() + 3600,
-          scope: 'read_store_profile',
-          installedAtEpochSeconds: now(),
-          grantCodeHash: 'new-code',
           nextCheckAtEpochSeconds: now() + 2700,
         });
         return { accessToken: 'access_from_old_grant', refreshToken: 'refresh_rotated', expiresInSeconds: 3600, scope: '', storeId: request.storeId };
       });
       clock.advanceSeconds(2700);
       expect((await run()).outcomes.superseded).toBe(1);
-      expect((await store.getInstallation(40))!).toMatchObject({
-        accessToken: 'access_from_reinstall',
-        refreshToken: 'refresh_from_reinstall',
-      });
+      await expect(tokensOf(40)).resolves.toEqual({ accessToken: 'access_from_reinstall', refreshToken: 'refresh_from_reinstall' });
     });
 
     it('counts a result it could not store as an error, and the next run after the lease takes it again', async () => {
@@ -402,6 +419,29 @@ describe('refreshDueInstallations', () => {
       clock.advanceSeconds(SETTINGS.leaseDurationSeconds);
       expect((await run()).outcomes.verified).toBe(1);
       expect(ecwid.verifications).toEqual([50, 50]);
+    });
+
+    it('retries later when KMS cannot open the data key, without touching the token', async () => {
+      const { run, install, store, ecwid, vault, now } = setup();
+      await install(70);
+      vault.failure = new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS down');
+      expect((await run()).outcomes.retry_later).toBe(1);
+      expect(ecwid.verifications).toHaveLength(0);
+      const stored = (await store.getInstallation(70))!;
+      expect(stored).toMatchObject({ status: 'active', failureCount: 1 });
+      expect(stored.nextCheckAtEpochSeconds).toBeGreaterThan(now());
+    });
+
+    it('marks a token that does not decrypt for its store (copied from another) as needing a reinstall', async () => {
+      const { run, install, store, ecwid } = setup();
+      await install(71);
+      await install(72);
+      const victim = (await store.getInstallation(71))!;
+      const other = (await store.getInstallation(72))!;
+      store.installations.set(71, { ...victim, tokenKey: other.tokenKey, accessToken: other.accessToken });
+      await run();
+      expect(ecwid.verifications).toEqual([72]);
+      expect((await store.getInstallation(71))!).toMatchObject({ status: 'needs_reinstall', statusReason: 'token_unreadable' });
     });
 
     it('fails the run when the due index cannot be read, so the failure alarm fires', async () => {

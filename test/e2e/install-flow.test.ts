@@ -2,6 +2,7 @@ import type { TokenEndpointFault } from '../../local/fake-ecwid';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { decideOnConsentPage, TestBrowser } from '../support/browser';
 import { capturingLogger, ShiftedClock } from '../support/fakes';
+import { storedTokens } from '../support/stored-tokens';
 
 /**
  * The install flow over real HTTP: the local stack (dynalite, the Secrets Manager stub, the fake
@@ -60,7 +61,8 @@ describe('install flow over HTTP', () => {
 
     expect(fake().exchangesOf(codeOf(callbackUrl))).toEqual([{ code: codeOf(callbackUrl), pathStoreId: 2001, outcome: 'issued' }]);
     const stored = await stack.store.getInstallation(2001);
-    expect(fake().isTokenValid(stored!.accessToken)).toBe(true);
+    const { accessToken } = await storedTokens(stack.vault, stored!);
+    expect(fake().isTokenValid(accessToken)).toBe(true);
     expect(await installationOf(2001)).toEqual({
       storeId: 2001,
       status: 'active',
@@ -74,7 +76,7 @@ describe('install flow over HTTP', () => {
       failureCount: 0,
     });
     const listing = await (await fetch(`${stack.url}/__local/installations`)).text();
-    expect(listing).not.toContain(stored!.accessToken);
+    expect(listing).not.toContain(accessToken);
     expect(listing).not.toContain('secret_');
   });
 
@@ -87,7 +89,7 @@ describe('install flow over HTTP', () => {
     expect(reload.body).toContain('Your store is connected');
     expect(fake().exchangesOf(codeOf(callbackUrl))).toHaveLength(1);
     const stored = await stack.store.getInstallation(2002);
-    expect(fake().isTokenValid(stored!.accessToken)).toBe(true);
+    expect(fake().isTokenValid((await storedTokens(stack.vault, stored!)).accessToken)).toBe(true);
   });
 
   it('survives a double click: two concurrent callbacks, one exchange, two success pages', async () => {
@@ -171,7 +173,7 @@ describe('install flow over HTTP', () => {
     const before = await stack.store.getInstallation(2010);
     expect((await new TestBrowser().get(fake().appMarketRedirect(2010))).status).toBe(200);
     const after = await stack.store.getInstallation(2010);
-    expect(after!.accessToken).not.toBe(before!.accessToken);
+    expect((await storedTokens(stack.vault, after!)).accessToken).not.toBe((await storedTokens(stack.vault, before!)).accessToken);
     expect(after!.version).toBe(before!.version + 1);
   });
 

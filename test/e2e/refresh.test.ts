@@ -2,6 +2,7 @@ import type { FakeEcwid } from '../../local/fake-ecwid';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { TestBrowser } from '../support/browser';
 import { capturingLogger } from '../support/fakes';
+import { storedTokens } from '../support/stored-tokens';
 
 /**
  * The scheduled refresh over real HTTP: the local stack's job against dynalite and the fake Ecwid
@@ -123,7 +124,7 @@ describe('scheduled refresh over HTTP', () => {
       const refreshes = fake.refreshesOf(storeId);
       expect(refreshes.map((refresh) => refresh.outcome)).toEqual(['issued', 'issued']);
       expect(refreshes[1]!.refreshToken).not.toBe(refreshes[0]!.refreshToken);
-      const stored = (await stack.store.getInstallation(storeId))!;
+      const stored = await storedTokens(stack.vault, (await stack.store.getInstallation(storeId))!);
       expect(fake.isTokenValid(stored.accessToken)).toBe(true);
       expect(fake.isRefreshTokenValid(stored.refreshToken!)).toBe(true);
       expect(await listed(storeId)).toMatchObject({ status: 'active', lastRefreshedAt: expect.any(String) });
@@ -137,7 +138,7 @@ describe('scheduled refresh over HTTP', () => {
       const summaries = await Promise.all(Array.from({ length: 4 }, () => stack.runRefresh(Date.now() + ahead)));
       for (const storeId of stores) {
         expect(fake.refreshesOf(storeId).map((refresh) => refresh.outcome)).toEqual(['issued']);
-        const stored = (await stack.store.getInstallation(storeId))!;
+        const stored = await storedTokens(stack.vault, (await stack.store.getInstallation(storeId))!);
         expect(fake.isRefreshTokenValid(stored.refreshToken!)).toBe(true);
       }
       expect(summaries.reduce((sum, summary) => sum + summary.outcomes.refreshed, 0)).toBeGreaterThanOrEqual(8);
@@ -170,17 +171,21 @@ describe('scheduled refresh over HTTP', () => {
 
     it('keeps the reinstalled token when a reinstall lands while a refresh is in flight', async () => {
       const storeId = await installStore();
-      fake.latencyMs = 400;
+      // The refresh answer takes 800 ms (within the 1 s request budget); the reinstall lands meanwhile.
+      fake.latencyMs = 800;
       const ahead = 50 * MINUTE;
       fake.now = () => Date.now() + ahead;
       const run = stack.runRefresh(Date.now() + ahead);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      while (fake.requestsWaiting === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       fake.latencyMs = 0;
       expect((await new TestBrowser().get(fake.appMarketRedirect(storeId))).status).toBe(200);
-      const reinstalled = (await stack.store.getInstallation(storeId))!;
+      const reinstalled = await storedTokens(stack.vault, (await stack.store.getInstallation(storeId))!);
       const summary = await run;
       expect(summary.outcomes.superseded).toBe(1);
-      expect((await stack.store.getInstallation(storeId))!.accessToken).toBe(reinstalled.accessToken);
+      expect(fake.refreshesOf(storeId).map((refresh) => refresh.outcome)).toEqual(['issued']);
+      const kept = await storedTokens(stack.vault, (await stack.store.getInstallation(storeId))!);
+      expect(kept.accessToken).toBe(reinstalled.accessToken);
+      expect(fake.isTokenValid(kept.accessToken)).toBe(true);
     });
   });
 

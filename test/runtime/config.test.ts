@@ -23,6 +23,7 @@ describe('readConfig', () => {
     const config = readConfig({
       TABLE_NAME: 't',
       CLIENT_SECRET_ID: 's',
+      TOKEN_KEY_ID: 'k',
       ECWID_CLIENT_ID: 'c',
       PUBLIC_URL: 'https://auth.example.com',
     });
@@ -35,12 +36,16 @@ describe('readConfig', () => {
       stateLifetimeSeconds: 600,
       tokenRequestTimeoutMs: 8000,
       secretCacheTtlMs: 300_000,
+      refreshConcurrency: 16,
+      failureBudgetSeconds: 259_200,
+      checkSchedule: expect.objectContaining({ refreshMarginSeconds: 900, verifyIntervalSeconds: 86_400 }),
     });
   });
 
   it('reports every missing variable at once, by name only', () => {
     expect(problemsOf({})).toBe(
-      'ECWID_CLIENT_ID is required; PUBLIC_URL is required; TABLE_NAME is required; CLIENT_SECRET_ID is required',
+      'ECWID_CLIENT_ID is required; PUBLIC_URL is required; TABLE_NAME is required; CLIENT_SECRET_ID is required; ' +
+        'TOKEN_KEY_ID is required',
     );
   });
 

@@ -5,6 +5,7 @@ import type {
   Installation,
   InstallationStore,
   NewInstallation,
+  SealedToken,
   StateStore,
 } from '../../functions/core/ports';
 import { ManualClock } from '../support/fakes';
@@ -17,6 +18,9 @@ export interface ContractSubject {
 }
 
 const hash = () => randomBytes(32).toString('hex');
+
+/** Stores keep tokens as opaque strings: any text stands in for a sealed token here. */
+const sealed = (text: string) => text as SealedToken;
 
 /**
  * The behaviour every store adapter must have. Run against the in-memory store, dynalite and
@@ -167,7 +171,8 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
 
     const installation = (storeId: number, overrides: Partial<NewInstallation> = {}): NewInstallation => ({
       storeId,
-      accessToken: `secret_${hash().slice(0, 32)}`,
+      tokenKey: `wrapped-key-${storeId}`,
+      accessToken: sealed(`secret_${hash().slice(0, 32)}`),
       scope: 'read_store_profile read_catalog',
       installedAtEpochSeconds: now(),
       grantCodeHash: hash(),
@@ -178,9 +183,9 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
     describe('installations', () => {
       it('stores an installation and reads it back whole', async () => {
         const input = installation(1001, {
-          publicToken: 'public_abc',
+          publicToken: sealed('public_abc'),
           ownerEmail: 'owner@example.com',
-          refreshToken: 'refresh_abc',
+          refreshToken: sealed('refresh_abc'),
           expiresAtEpochSeconds: now() + 3600,
         });
         const saved = await store.saveInstallation(input);
@@ -197,7 +202,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
 
       it('replaces the whole grant on reinstall and moves the version on', async () => {
         await store.saveInstallation(
-          installation(1002, { refreshToken: 'refresh_old', expiresAtEpochSeconds: now() + 3600, publicToken: 'public_old' }),
+          installation(1002, { refreshToken: sealed('refresh_old'), expiresAtEpochSeconds: now() + 3600, publicToken: sealed('public_old') }),
         );
         clock.advanceSeconds(100);
         const second = installation(1002);
@@ -280,20 +285,20 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
 
       it('writes a refresh atomically and reschedules, only for the lease holder at the leased version', async () => {
         await store.saveInstallation(
-          installation(10, { nextCheckAtEpochSeconds: now(), refreshToken: 'refresh_1', expiresAtEpochSeconds: now() + 600 }),
+          installation(10, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_1'), expiresAtEpochSeconds: now() + 600 }),
         );
         const leased = (await lease(10))!;
         const result = {
           status: 'active' as const,
-          refreshedGrant: { accessToken: 'access_2', refreshToken: 'refresh_2', expiresAtEpochSeconds: now() + 3600 },
+          refreshedGrant: { accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), expiresAtEpochSeconds: now() + 3600 },
           lastRefreshedAtEpochSeconds: now(),
           nextCheckAtEpochSeconds: now() + 2700,
         };
         await expect(store.completeCheck({ storeId: 10, owner: 'intruder', version: leased.version, nowEpochSeconds: now(), result })).resolves.toBe(false);
         await expect(store.completeCheck({ storeId: 10, owner: 'run-1', version: leased.version, nowEpochSeconds: now(), result })).resolves.toBe(true);
         await expect(store.getInstallation(10)).resolves.toMatchObject({
-          accessToken: 'access_2',
-          refreshToken: 'refresh_2',
+          accessToken: sealed('access_2'),
+          refreshToken: sealed('refresh_2'),
           expiresAtEpochSeconds: now() + 3600,
           lastRefreshedAtEpochSeconds: now(),
           nextCheckAtEpochSeconds: now() + 2700,
@@ -301,13 +306,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         });
         expect((await allDue()).map((item) => item.storeId)).not.toContain(10);
         clock.advanceSeconds(2700);
-        await expect(lease(10, 'run-2')).resolves.toMatchObject({ accessToken: 'access_2' });
+        await expect(lease(10, 'run-2')).resolves.toMatchObject({ accessToken: sealed('access_2') });
       });
 
       it('keeps the newer token when a reinstall races a refresh', async () => {
-        await store.saveInstallation(installation(11, { nextCheckAtEpochSeconds: now(), refreshToken: 'refresh_old', expiresAtEpochSeconds: now() + 600 }));
+        await store.saveInstallation(installation(11, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_old'), expiresAtEpochSeconds: now() + 600 }));
         const leased = (await lease(11))!;
-        const reinstall = installation(11, { refreshToken: 'refresh_new', expiresAtEpochSeconds: now() + 3600 });
+        const reinstall = installation(11, { refreshToken: sealed('refresh_new'), expiresAtEpochSeconds: now() + 3600 });
         await store.saveInstallation(reinstall);
         const written = await store.completeCheck({
           storeId: 11,
@@ -316,14 +321,14 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           nowEpochSeconds: now(),
           result: {
             status: 'active',
-            refreshedGrant: { accessToken: 'access_from_old_grant', refreshToken: 'refresh_rotated', expiresAtEpochSeconds: now() + 3600 },
+            refreshedGrant: { accessToken: sealed('access_from_old_grant'), refreshToken: sealed('refresh_rotated'), expiresAtEpochSeconds: now() + 3600 },
             nextCheckAtEpochSeconds: now() + 10,
           },
         });
         expect(written).toBe(false);
         await expect(store.getInstallation(11)).resolves.toMatchObject({
           accessToken: reinstall.accessToken,
-          refreshToken: 'refresh_new',
+          refreshToken: sealed('refresh_new'),
         });
       });
 

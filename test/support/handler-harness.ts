@@ -3,10 +3,12 @@ import { readConfig } from '../../functions/runtime/config';
 import { composeDependencies, type AppDependencies } from '../../functions/runtime/dependencies';
 import { capturingLogger, FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom } from './fakes';
 import { MemoryStore } from './memory-store';
+import { MemoryTokenVault } from './memory-token-vault';
 
 export const TEST_ENVIRONMENT = {
   TABLE_NAME: 'table',
   CLIENT_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:client-AbCdEf',
+  TOKEN_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f',
   ECWID_CLIENT_ID: 'app-client-id',
   PUBLIC_URL: 'https://auth.example.com',
   ECWID_OAUTH_URL: 'https://my.ecwid.example',
@@ -27,6 +29,7 @@ export function handlerHarness(environment: Record<string, string> = {}) {
     installations: store,
     tokenEndpoint,
     clientSecret: new FixedClientSecret(),
+    vault: new MemoryTokenVault(),
     log: logs.log,
   };
   return { deps, store, tokenEndpoint, clock, logs };

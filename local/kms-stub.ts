@@ -1,0 +1,86 @@
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { AwsJsonService, AwsServiceError } from './aws-json-service';
+
+const MAGIC = Buffer.from('LK1');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * KMS on loopback, speaking its real wire protocol (AWS JSON 1.1, `TrentService`), so the functions
+ * run their real SDK code: `GenerateDataKey`, `Encrypt` and `Decrypt` with a symmetric key and an
+ * encryption context that must match on decrypt, as KMS enforces it. The key material lives in memory.
+ */
+export class KmsStub extends AwsJsonService {
+  /** The ARN of the one key this stub holds. */
+  readonly keyArn: string;
+  /** Calls answered, per operation (tests check where KMS is used). */
+  readonly calls = { GenerateDataKey: 0, Encrypt: 0, Decrypt: 0 };
+  private readonly keyMaterial = randomBytes(32);
+
+  constructor() {
+    super('TrentService', {
+      GenerateDataKey: (input) => {
+        this.requireKey(input.KeyId);
+        const bytes = input.KeySpec === 'AES_128' ? 16 : typeof input.NumberOfBytes === 'number' ? input.NumberOfBytes : 32;
+        const plaintext = randomBytes(bytes);
+        this.calls.GenerateDataKey += 1;
+        return {
+          KeyId: this.keyArn,
+          Plaintext: plaintext.toString('base64'),
+          CiphertextBlob: this.wrap(plaintext, input.EncryptionContext).toString('base64'),
+        };
+      },
+      Encrypt: (input) => {
+        this.requireKey(input.KeyId);
+        this.calls.Encrypt += 1;
+        const plaintext = Buffer.from(String(input.Plaintext ?? ''), 'base64');
+        return {
+          KeyId: this.keyArn,
+          CiphertextBlob: this.wrap(plaintext, input.EncryptionContext).toString('base64'),
+          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        };
+      },
+      Decrypt: (input) => {
+        if (input.KeyId !== undefined) this.requireKey(input.KeyId);
+        this.calls.Decrypt += 1;
+        const plaintext = this.unwrap(Buffer.from(String(input.CiphertextBlob ?? ''), 'base64'), input.EncryptionContext);
+        return { KeyId: this.keyArn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+      },
+    });
+    this.keyArn = `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
+  }
+
+  private requireKey(keyId: unknown): void {
+    if (keyId !== this.keyArn && keyId !== this.keyArn.split('/')[1]) {
+      throw new AwsServiceError('NotFoundException', `Key '${String(keyId)}' does not exist`);
+    }
+  }
+
+  private wrap(plaintext: Buffer, context: unknown): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.keyMaterial, iv);
+    cipher.setAAD(canonicalContext(context));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return Buffer.concat([MAGIC, iv, ciphertext, cipher.getAuthTag()]);
+  }
+
+  private unwrap(blob: Buffer, context: unknown): Buffer {
+    try {
+      if (!blob.subarray(0, MAGIC.byteLength).equals(MAGIC)) throw new Error('not ours');
+      const body = blob.subarray(MAGIC.byteLength);
+      const decipher = createDecipheriv('aes-256-gcm', this.keyMaterial, body.subarray(0, IV_BYTES));
+      decipher.setAAD(canonicalContext(context));
+      decipher.setAuthTag(body.subarray(body.byteLength - TAG_BYTES));
+      return Buffer.concat([decipher.update(body.subarray(IV_BYTES, body.byteLength - TAG_BYTES)), decipher.final()]);
+    } catch {
+      // What KMS answers for a wrong encryption context as much as for a damaged ciphertext.
+      throw new AwsServiceError('InvalidCiphertextException', 'The ciphertext is invalid or the encryption context does not match');
+    }
+  }
+}
+
+/** The encryption context as authenticated data: key order must not matter, as in KMS. */
+function canonicalContext(context: unknown): Buffer {
+  const entries = Object.entries((context ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Buffer.from(JSON.stringify(entries), 'utf8');
+}
