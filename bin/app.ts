@@ -1,4 +1,6 @@
 import { App } from 'aws-cdk-lib';
-import { buildStack } from '../lib/stack-context';
+import { addRequestedChecks, buildStack } from '../lib/stack-context';
 
-buildStack(new App());
+const app = new App();
+buildStack(app);
+addRequestedChecks(app);

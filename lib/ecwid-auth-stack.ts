@@ -18,14 +18,17 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../functions/adapters/dynamodb-schema';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
+import { TOKEN_ENCRYPTION_CONTEXT } from '../functions/adapters/token-vault-context';
 import { CLIENT_ID_PATTERN, ENVIRONMENT_VARIABLES, SCOPE_PATTERN } from '../functions/runtime/config';
 import { METRICS_NAMESPACE, OUTCOME_METRICS } from '../functions/runtime/metrics';
 import { AppFunction } from './app-function';
+import { acknowledgeNagFindings } from './nag-acknowledgments';
 
 /**
  * The deployment's settings. `bin/app.ts` reads each from the CDK context key of the same name
@@ -68,7 +71,7 @@ export interface EcwidAuthStackProps extends StackProps {
   /**
    * Context `clientSecretArn`: the complete ARN of an existing Secrets Manager secret holding the
    * client secret (the bare value, or JSON with `clientSecret`), encrypted with the AWS managed key:
-   * the callback is granted no KMS access. An ARN without the six-character suffix also works, unless
+   * the functions are granted no KMS access for it. An ARN without the six-character suffix also works, unless
    * the secret's name itself ends in a hyphen and six letters or digits.
    * @default - the stack creates a secret holding a placeholder, for ops to replace
    */
@@ -127,9 +130,18 @@ const REFRESH_TIMEOUT = Duration.minutes(5);
 const CALLBACK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 
 /**
+ * What every use of the token key must carry: this app's encryption context, with a store id. The
+ * functions always send both, so a call without them is not one of theirs.
+ */
+const TOKEN_KEY_CONDITIONS = {
+  StringEquals: { [`kms:EncryptionContext:${TOKEN_ENCRYPTION_CONTEXT.appKey}`]: TOKEN_ENCRYPTION_CONTEXT.appValue },
+  Null: { [`kms:EncryptionContext:${TOKEN_ENCRYPTION_CONTEXT.storeKey}`]: 'false' },
+};
+
+/**
  * The install flow of a public Ecwid app: `GET /authorize` and `GET /callback` behind an HTTP API,
- * one DynamoDB table for states, code claims and installations, and the client secret in Secrets
- * Manager.
+ * one DynamoDB table for states, code claims and installations (tokens envelope-encrypted under a
+ * KMS key), and the client secret in Secrets Manager.
  */
 export class EcwidAuthStack extends Stack {
   constructor(scope: Construct, id: string, props: EcwidAuthStackProps = {}) {
@@ -163,6 +175,15 @@ export class EcwidAuthStack extends Stack {
 
     const clientSecret = this.clientSecret(settings.clientSecretArn);
 
+    // Retained: every stored token is encrypted under a data key this key wraps, so deleting it
+    // would make every installation unreadable.
+    const tokenKey = new kms.Key(this, 'TokenKey', {
+      description: 'Wraps the per-install data keys that encrypt the Ecwid tokens stored in the table',
+      enableKeyRotation: true,
+      alias: `alias/${this.stackName}-tokens`,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     const httpApi = new HttpApi(this, 'HttpApi', {
       apiName: this.stackName,
       description: 'Ecwid app install flow',
@@ -195,6 +216,7 @@ export class EcwidAuthStack extends Stack {
     const environment: Omit<Record<VariableName, string>, 'SUCCESS_URL'> = {
       TABLE_NAME: table.tableName,
       CLIENT_SECRET_ID: clientSecret.secretArn,
+      TOKEN_KEY_ID: tokenKey.keyArn,
       ECWID_CLIENT_ID: settings.clientId,
       PUBLIC_URL: publicUrl,
       ECWID_OAUTH_URL: settings.ecwidOAuthUrl,
@@ -238,6 +260,14 @@ export class EcwidAuthStack extends Stack {
       new PolicyStatement({ actions: CALLBACK_TABLE_ACTIONS, resources: [table.tableArn] }),
     );
     clientSecret.grantRead(callback.lambda);
+    // A new data key per install; the callback never needs to unwrap one.
+    callback.lambda.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:GenerateDataKey'],
+        resources: [tokenKey.keyArn],
+        conditions: TOKEN_KEY_CONDITIONS,
+      }),
+    );
 
     const refresh = new AppFunction(this, 'Refresh', {
       name: 'refresh',
@@ -254,6 +284,14 @@ export class EcwidAuthStack extends Stack {
     // Leases and results are conditional updates of single items; nothing else is written or read.
     refresh.lambda.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
     clientSecret.grantRead(refresh.lambda);
+    // Unwraps an installation's data key and re-encrypts the refreshed token with it; never a new key.
+    refresh.lambda.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [tokenKey.keyArn],
+        conditions: TOKEN_KEY_CONDITIONS,
+      }),
+    );
     new Rule(this, 'RefreshSchedule', {
       description: 'Runs the scheduled token refresh',
       schedule: Schedule.rate(Duration.minutes(settings.refreshScheduleMinutes)),
@@ -261,20 +299,22 @@ export class EcwidAuthStack extends Stack {
     });
     const alarmTopic = this.alarms(refresh);
 
-    httpApi.addRoutes({
-      path: '/authorize',
-      methods: [HttpMethod.GET],
-      integration: new HttpLambdaIntegration('AuthorizeIntegration', authorize.lambda, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+    const routes = [
+      ...httpApi.addRoutes({
+        path: '/authorize',
+        methods: [HttpMethod.GET],
+        integration: new HttpLambdaIntegration('AuthorizeIntegration', authorize.lambda, {
+          payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+        }),
       }),
-    });
-    httpApi.addRoutes({
-      path: '/callback',
-      methods: [HttpMethod.GET],
-      integration: new HttpLambdaIntegration('CallbackIntegration', callback.lambda, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      ...httpApi.addRoutes({
+        path: '/callback',
+        methods: [HttpMethod.GET],
+        integration: new HttpLambdaIntegration('CallbackIntegration', callback.lambda, {
+          payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+        }),
       }),
-    });
+    ];
 
     new CfnOutput(this, 'RedirectUri', {
       value: `${publicUrl}/callback`,
@@ -287,6 +327,10 @@ export class EcwidAuthStack extends Stack {
       value: alarmTopic.topicArn,
       description: 'Subscribe to be told when refresh runs fail or installations need a reinstall or attention',
     });
+    new CfnOutput(this, 'TokenKeyArn', {
+      value: tokenKey.keyArn,
+      description: 'The KMS key that wraps the data keys encrypting stored tokens (retained with the table)',
+    });
     new CfnOutput(this, 'ClientSecretArn', {
       value: clientSecret.secretArn,
       description: 'The secret that must hold the Ecwid client secret',
@@ -297,6 +341,8 @@ export class EcwidAuthStack extends Stack {
         description: `The name to point a CNAME for ${customDomain.name} at`,
       });
     }
+
+    acknowledgeNagFindings({ publicRoutes: routes, clientSecret });
   }
 
   /**

@@ -1,4 +1,5 @@
-import { Tags, type App } from 'aws-cdk-lib';
+import { Tags, Validations, type App } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
 import { EcwidAuthStack, type EcwidAuthStackProps } from './ecwid-auth-stack';
 
@@ -52,6 +53,17 @@ export function buildStack(app: App): EcwidAuthStack {
   Tags.of(stack).add('application', 'ecwid-app-auth');
   Tags.of(stack).add('managed-by', 'aws-cdk');
   return stack;
+}
+
+/**
+ * Context `nag` (`npx cdk synth -c nag=true`): runs cdk-nag's AwsSolutions checks on synth. An
+ * unacknowledged error fails the synth; every finding is printed with its explanation. The stack
+ * records why the findings it accepts are accepted (`nag-acknowledgments.ts`).
+ */
+export function addRequestedChecks(app: App): void {
+  if (flag(app.node, 'nag') === true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  }
 }
 
 function raw(node: Node, key: string): unknown {

@@ -59,6 +59,33 @@ function tableArn(stack: EcwidAuthStack) {
   return { 'Fn::GetAtt': [logicalId(stack, stack.node.findChild('Table')), 'Arn'] };
 }
 
+function tokenKeyArn(stack: EcwidAuthStack) {
+  return { 'Fn::GetAtt': [logicalId(stack, stack.node.findChild('TokenKey')), 'Arn'] };
+}
+
+/** Writing to the function's own log group: the first statement of every function's role. */
+function logWriteStatement(stack: EcwidAuthStack, id: 'Authorize' | 'Callback' | 'Refresh') {
+  const logGroup = (stack.node.findChild(id) as AppFunction).logGroup;
+  return {
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: { 'Fn::GetAtt': [logicalId(stack, logGroup), 'Arn'] },
+  };
+}
+
+/** One KMS action on the token key, only with this app's encryption context and a store id in it. */
+function tokenKeyStatement(stack: EcwidAuthStack, action: string) {
+  return {
+    Effect: 'Allow',
+    Action: action,
+    Resource: tokenKeyArn(stack),
+    Condition: {
+      StringEquals: { 'kms:EncryptionContext:app': 'ecwid-app-auth' },
+      Null: { 'kms:EncryptionContext:storeId': 'false' },
+    },
+  };
+}
+
 describe('the default stack', () => {
   let synthesized: Synthesized;
   let template: Template;
@@ -163,15 +190,17 @@ describe('the default stack', () => {
     expect(secrets[0]!.Properties.SecretString).toBe(CLIENT_SECRET_PLACEHOLDER);
   });
 
-  it('lets authorize put items into the table and nothing else', () => {
+  it('lets authorize log and put items into the table, and nothing else (no KMS)', () => {
     expect(statementsOf(template, functionId(stack, 'Authorize'))).toEqual([
+      logWriteStatement(stack, 'Authorize'),
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(stack) },
     ]);
   });
 
-  it('lets callback read, write and delete table items and read the secret, and nothing else', () => {
+  it('lets callback read, write and delete table items, read the secret and generate data keys, and nothing else', () => {
     const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
     expect(statementsOf(template, functionId(stack, 'Callback'))).toEqual([
+      logWriteStatement(stack, 'Callback'),
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -182,12 +211,14 @@ describe('the default stack', () => {
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: { Ref: secretId },
       },
+      tokenKeyStatement(stack, 'kms:GenerateDataKey'),
     ]);
   });
 
-  it('lets refresh query the due index, update single items and read the secret, and nothing else', () => {
+  it('lets refresh query the due index, update single items, read the secret and unwrap data keys, and nothing else', () => {
     const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
     expect(statementsOf(template, functionId(stack, 'Refresh'))).toEqual([
+      logWriteStatement(stack, 'Refresh'),
       {
         Effect: 'Allow',
         Action: 'dynamodb:Query',
@@ -199,7 +230,31 @@ describe('the default stack', () => {
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: { Ref: secretId },
       },
+      tokenKeyStatement(stack, 'kms:Decrypt'),
     ]);
+  });
+
+  it('keeps a rotating KMS key for the tokens, retained, that IAM policies may grant', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key')) as Resource[];
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.DeletionPolicy).toBe('Retain');
+    expect(keys[0]!.Properties).toMatchObject({ EnableKeyRotation: true, Description: expect.any(String) });
+    // No KeySpec: symmetric, the only kind that generates data keys.
+    expect(keys[0]!.Properties).not.toHaveProperty('KeySpec');
+    // The account root holds kms:*: IAM policies (the functions' roles) decide who may use the key.
+    expect(keys[0]!.Properties.KeyPolicy.Statement).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:*',
+      Principal: {
+        AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] },
+      },
+      Resource: '*',
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/Test-tokens',
+      TargetKeyId: tokenKeyArn(stack),
+    });
+    template.hasOutput('TokenKeyArn', { Value: tokenKeyArn(stack) });
   });
 
   it('runs the refresh every 5 minutes from EventBridge, never retrying a failed run', () => {
@@ -240,14 +295,24 @@ describe('the default stack', () => {
     template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
   });
 
-  it('attaches no managed policy beyond basic execution to the function roles', () => {
-    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
-      expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toMatch(/service-role\/AWSLambdaBasicExecutionRole"/);
-      expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
+  it('gives each function a role of its own with no managed or inline policies besides the statements above', () => {
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(roles).toHaveLength(3);
+    for (const role of roles) {
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
+      ]);
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+    }
+    for (const id of ['Authorize', 'Callback', 'Refresh'] as const) {
+      expect(resource(template, functionId(stack, id)).Properties.Role).toEqual({
+        'Fn::GetAtt': [logicalId(stack, (stack.node.findChild(id) as AppFunction).lambda.role!), 'Arn'],
+      });
     }
   });
 
-  it('gives every function every variable the config reads, and the secret only by ARN', () => {
+  it('gives every function every variable the config reads, the secret and the token key only by ARN', () => {
     const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
     const expectedNames = [
       ...Object.keys(ENVIRONMENT_VARIABLES).filter((name) => name !== 'SUCCESS_URL'),
@@ -258,6 +323,7 @@ describe('the default stack', () => {
       expect(Object.keys(environment).sort()).toEqual(expectedNames.sort());
       expect(environment).toMatchObject({
         CLIENT_SECRET_ID: { Ref: secretId },
+        TOKEN_KEY_ID: tokenKeyArn(stack),
         ECWID_CLIENT_ID: CLIENT_ID,
         ECWID_SCOPES: 'read_store_profile',
         ECWID_OAUTH_URL: 'https://my.ecwid.com',
@@ -327,7 +393,7 @@ describe('the default stack', () => {
       expect(sourceMap.sources).toContainEqual(expect.stringMatching(`functions/${id.toLowerCase()}/lambda.ts$`));
       expect(sourceMap.sourcesContent).toBeUndefined();
       // Booleans, not toMatch: a failure would print the whole bundle.
-      expect(/require\("@aws-sdk\/(client-dynamodb|lib-dynamodb|client-secrets-manager)"\)/.test(bundle)).toBe(false);
+      expect(/require\("@aws-sdk\/(client-dynamodb|lib-dynamodb|client-secrets-manager|client-kms)"\)/.test(bundle)).toBe(false);
       expect(bundle.includes('DynamoDB_20120810')).toBe(true);
     }
   });
