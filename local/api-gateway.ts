@@ -60,11 +60,13 @@ function toEvent(routeKey: string, request: IncomingMessage, body: string): APIG
     .map((cookie) => cookie.trim())
     .filter(Boolean);
 
-  // API Gateway joins repeated query parameters with commas.
-  const queryStringParameters: Record<string, string> = {};
+  // API Gateway joins repeated query parameters with commas. A Map: names like `__proto__` are data here.
+  const joined = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    queryStringParameters[name] = name in queryStringParameters ? `${queryStringParameters[name]},${value}` : value;
+    const earlier = joined.get(name);
+    joined.set(name, earlier === undefined ? value : `${earlier},${value}`);
   }
+  const queryStringParameters = Object.fromEntries(joined);
 
   const now = new Date();
   return {

@@ -34,6 +34,8 @@ export function parseCallbackRequest(rawQueryString: string): CallbackRequest {
   if (rawQueryString.length > MAX_QUERY_LENGTH) {
     throw invalid('the query string is longer than any Ecwid redirect', { length: rawQueryString.length });
   }
+  // URLSearchParams would drop one leading "?" and read "??code=" as "code=": a URL Ecwid never builds.
+  if (rawQueryString.startsWith('?')) throw invalid('the query string starts with "?"', {});
   const params = new URLSearchParams(rawQueryString);
   for (const name of MEANINGFUL) {
     if (params.getAll(name).length > 1) {

@@ -131,7 +131,8 @@ class InstallAttempt {
     // The store's data key comes from KMS before the code is spent: if KMS is down, the claim is
     // released and the same callback works once it is back. Without a store id (the legacy
     // redirect) the store is known only from the answer.
-    const sealer = this.callback.storeId === undefined ? undefined : await this.beforeExchange(() => this.deps.vault.sealerFor(this.callback.storeId!));
+    const { storeId } = this.callback;
+    const sealer = storeId === undefined ? undefined : await this.beforeExchange(() => this.deps.vault.sealerFor(storeId));
     const grant = await this.exchange(clientSecret);
     return this.store(grant, sealer);
   }
@@ -221,7 +222,8 @@ class InstallAttempt {
       if (await this.installedByThisCode(current.storeId)) {
         return { outcome: 'installed', storeId: current.storeId!, replayed: true };
       }
-      if (clock.nowEpochMs() >= deadlineEpochMs) break;
+      // An attempt past the stale age died midway: waiting longer cannot bring its outcome.
+      if (clock.nowEpochMs() >= deadlineEpochMs || this.isStale(current)) break;
       await clock.sleep(this.settings.pendingClaimPollMs);
       current = await this.deps.claims.getCodeClaim(this.codeHash);
       if (current === undefined) {
@@ -238,7 +240,7 @@ class InstallAttempt {
         });
       case 'pending': {
         const ageSeconds = this.nowEpochSeconds() - current.claimedAtEpochSeconds;
-        if (ageSeconds > this.settings.staleClaimAfterSeconds) {
+        if (this.isStale(current)) {
           throw new AuthFlowError('INSTALL_OUTCOME_UNKNOWN', 'an earlier attempt with this code never finished', {
             detail: { ageSeconds },
           });
@@ -248,6 +250,10 @@ class InstallAttempt {
         });
       }
     }
+  }
+
+  private isStale(claim: CodeClaim): boolean {
+    return this.nowEpochSeconds() - claim.claimedAtEpochSeconds > this.settings.staleClaimAfterSeconds;
   }
 
   /** Covers the window where the installation is stored but its claim's outcome is not yet recorded. */

@@ -72,6 +72,7 @@ describe('parseCallbackRequest', () => {
     ['two states', `code=a&state=${STATE}&state=${STATE}`],
     ['two store ids', 'code=a&store_id=5&store_id=6'],
     ['two errors', 'error=access_denied&error=x'],
+    ['a query that starts with "?" (a URL written with "??")', '?code=abc&store_id=5'],
     ['a query longer than 4 KB', `code=abc&store_id=5&pad=${'x'.repeat(4096)}`],
   ])('refuses %s as an invalid request', (_description, query) => {
     expect(refusal(query).code).toBe('INVALID_REQUEST');

@@ -13,6 +13,9 @@ export interface Page {
 export class TestBrowser {
   readonly cookies = new Map<string, string>();
 
+  /** @param onResponse sees every answer: tests that look for leaks read them all. */
+  constructor(private readonly onResponse?: (url: string, page: Page) => void) {}
+
   async get(url: string): Promise<Page> {
     return this.request(url, { method: 'GET' });
   }
@@ -38,12 +41,14 @@ export class TestBrowser {
       this.cookies.set(pair!.slice(0, separator), pair!.slice(separator + 1));
     }
     const location = response.headers.get('location') ?? undefined;
-    return {
+    const page: Page = {
       status: response.status,
       headers: response.headers,
       body: await response.text(),
       location: location === undefined ? undefined : new URL(location, url).toString(),
     };
+    this.onResponse?.(url, page);
+    return page;
   }
 }
 
