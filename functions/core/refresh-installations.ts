@@ -244,7 +244,7 @@ async function handleInstallation(
     });
     if (leased === undefined) return 'skipped';
 
-    const { outcome, result } = await ecwidSlots.use(() => checkInstallation(deps, settings, leased));
+    const { outcome, result } = await checkInstallation(deps, settings, leased, ecwidSlots);
     const written = await deps.installations.completeCheck({
       storeId,
       owner,
@@ -282,6 +282,7 @@ async function checkInstallation(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
   installation: Installation,
+  ecwidSlots: Semaphore,
 ): Promise<Decision> {
   const now = epochSeconds(deps.clock);
   if (installation.expiresAtEpochSeconds !== undefined && installation.refreshToken === undefined) {
@@ -294,7 +295,8 @@ async function checkInstallation(
         };
   }
 
-  // Tokens are decrypted here, where they are used, and nowhere else.
+  // Tokens are decrypted here, where they are used, and nowhere else. KMS is not Ecwid: its request
+  // does not take one of the slots that bound the requests to Ecwid.
   let sealer: TokenSealer;
   let token: string;
   try {
@@ -312,10 +314,12 @@ async function checkInstallation(
   }
 
   if (installation.expiresAtEpochSeconds === undefined) {
-    const verification = await deps.verifier.verifyToken({ storeId: installation.storeId, accessToken: token });
+    const verification = await ecwidSlots.use(() =>
+      deps.verifier.verifyToken({ storeId: installation.storeId, accessToken: token }),
+    );
     return decideAfterVerification(installation, verification, now, settings, deps.random);
   }
-  return refresh(deps, settings, installation, sealer, token, now);
+  return refresh(deps, settings, installation, sealer, token, now, ecwidSlots);
 }
 
 async function refresh(
@@ -325,15 +329,14 @@ async function refresh(
   sealer: TokenSealer,
   refreshToken: string,
   now: number,
+  ecwidSlots: Semaphore,
 ): Promise<Decision> {
   let grant;
   try {
-    grant = await deps.refresher.refreshToken({
-      storeId: installation.storeId,
-      refreshToken,
-      clientId: settings.clientId,
-      clientSecret: await deps.clientSecret.clientSecret(),
-    });
+    const clientSecret = await deps.clientSecret.clientSecret();
+    grant = await ecwidSlots.use(() =>
+      deps.refresher.refreshToken({ storeId: installation.storeId, refreshToken, clientId: settings.clientId, clientSecret }),
+    );
   } catch (error) {
     const code = isAuthFlowError(error) ? error.code : 'INTERNAL';
     if (code === 'REFRESH_TOKEN_REJECTED') {
