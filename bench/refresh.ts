@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     const fakeUrl = fake.url;
 
     const client = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    const store = new DynamoDbStore(client, { tableName: TABLE, clock: systemClock });
+    const store = new DynamoDbStore(client, { tableName: TABLE });
     const vault = new KmsTokenVault(
       new KMSClient({ endpoint: fake.kms, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
       fake.keyArn,
@@ -179,6 +179,7 @@ async function main(): Promise<void> {
         scope: 'read_store_profile',
         installedAtEpochSeconds: now - 86_400,
         grantCodeHash: `seed-${storeId}`,
+        grantObtainedAtEpochMs: Date.now(),
         nextCheckAtEpochSeconds: due ? now - 1 - (index % 3600) : now + 3600 + (index % 86_400),
       });
       seeded += 1;

@@ -27,6 +27,7 @@ import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-v
 import { TOKEN_ENCRYPTION_CONTEXT } from '../functions/adapters/token-vault-context';
 import { CLIENT_ID_PATTERN, ENVIRONMENT_VARIABLES, SCOPE_PATTERN } from '../functions/runtime/config';
 import { METRICS_NAMESPACE, OUTCOME_METRICS } from '../functions/runtime/metrics';
+import { CALLBACK_TIMEOUT_SECONDS, REFRESH_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { AppFunction } from './app-function';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 
@@ -123,8 +124,6 @@ export interface EcwidAuthStackProps extends StackProps {
 
 type VariableName = keyof typeof ENVIRONMENT_VARIABLES;
 
-/** One refresh run's budget; it stops taking work early enough to finish inside it. */
-const REFRESH_TIMEOUT = Duration.minutes(5);
 
 /** The item-level DynamoDB actions the callback uses; it never queries, scans or touches the index. */
 const CALLBACK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
@@ -170,7 +169,7 @@ export class EcwidAuthStack extends Stack {
       indexName: TABLE_SCHEMA.dueIndex.name,
       partitionKey: { name: TABLE_SCHEMA.dueIndex.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_SCHEMA.dueIndex.sortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
 
     const clientSecret = this.clientSecret(settings.clientSecretArn);
@@ -252,7 +251,7 @@ export class EcwidAuthStack extends Stack {
       // The token request's budget (TOKEN_REQUEST_TIMEOUT_MS), a duplicate callback's wait for the
       // request exchanging the same code, and the DynamoDB and Secrets Manager calls around them,
       // all inside API Gateway's 30 s integration limit.
-      timeout: Duration.seconds(25),
+      timeout: Duration.seconds(CALLBACK_TIMEOUT_SECONDS),
       environment: functionEnvironment,
       logRetention: settings.logRetention,
     });
@@ -272,7 +271,7 @@ export class EcwidAuthStack extends Stack {
     const refresh = new AppFunction(this, 'Refresh', {
       name: 'refresh',
       description: 'Scheduled: refreshes expiring tokens before they expire and verifies the others',
-      timeout: REFRESH_TIMEOUT,
+      timeout: Duration.seconds(REFRESH_TIMEOUT_SECONDS),
       environment: functionEnvironment,
       logRetention: settings.logRetention,
       // A failed run is not retried: the next scheduled run picks up whatever is still due.

@@ -8,7 +8,10 @@ export const TABLE_SCHEMA = {
   timeToLiveAttribute: 'ttlEpochSeconds',
   dueIndex: {
     name: 'due-index',
-    /** A shard of the installations, so due-time queries never concentrate on one partition. */
+    /**
+     * A shard of the installations, so due-time queries never concentrate on one partition. The
+     * index holds keys only: no token is copied into it, and a lease reads the item itself.
+     */
     partitionKey: 'dueShard',
     sortKey: 'dueAtEpochSeconds',
   },
@@ -36,7 +39,7 @@ export function localTableDefinition(tableName: string) {
           { AttributeName: dueIndex.partitionKey, KeyType: 'HASH' as const },
           { AttributeName: dueIndex.sortKey, KeyType: 'RANGE' as const },
         ],
-        Projection: { ProjectionType: 'ALL' as const },
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
       },
     ],
   };

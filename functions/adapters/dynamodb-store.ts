@@ -12,7 +12,6 @@ import { errorName, StorageError, type ErrorCode } from '../core/errors';
 import type {
   CheckResult,
   ClaimResult,
-  Clock,
   CodeClaim,
   CodeClaimOutcome,
   CodeClaimStore,
@@ -58,8 +57,6 @@ const CLEARED_BY_REINSTALL = [
 
 export interface DynamoDbStoreOptions {
   tableName: string;
-  /** Used only to treat items whose TTL has passed as absent, since DynamoDB deletes them late. */
-  clock: Clock;
   dueShardCount?: number;
 }
 
@@ -72,7 +69,6 @@ export interface DynamoDbStoreOptions {
 export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
-  private readonly clock: Clock;
   private readonly dueShardCount: number;
 
   constructor(client: DynamoDBClient, options: DynamoDbStoreOptions) {
@@ -80,7 +76,6 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       marshallOptions: { removeUndefinedValues: true },
     });
     this.tableName = options.tableName;
-    this.clock = options.clock;
     this.dueShardCount = options.dueShardCount ?? DEFAULT_DUE_SHARD_COUNT;
   }
 
@@ -136,11 +131,15 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
 
     // The condition failed: read the item once to say why (rare path, so no extra cost on success).
     const item = await this.getItem(key);
-    if (item === undefined) return 'unknown';
-    if (item.consumedByCodeHash === request.codeHash) return 'consumed';
+    // Past its TTL the item is as good as deleted, whether or not DynamoDB has got round to it.
+    if (item === undefined || (item[TTL] as number) <= request.nowEpochSeconds) return 'unknown';
+    const expired = (item.expiresAtEpochSeconds as number) <= request.nowEpochSeconds;
+    const sameBrowser = item.browserBindingHash === request.browserBindingHash;
+    // A reload of the very callback that spent the state, from the same browser, in time.
+    if (item.consumedByCodeHash === request.codeHash && sameBrowser && !expired) return 'consumed';
     if (item.consumedAtEpochSeconds !== undefined) return 'used';
-    if ((item.expiresAtEpochSeconds as number) <= request.nowEpochSeconds) return 'expired';
-    if (item.browserBindingHash !== request.browserBindingHash) return 'browser_mismatch';
+    if (expired) return 'expired';
+    if (!sameBrowser) return 'browser_mismatch';
     return 'used';
   }
 
@@ -149,30 +148,31 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
   // -------------------------------------------------------------------------------------------
 
   async claimCode(claim: NewCodeClaim): Promise<ClaimResult> {
-    const claimed = await this.conditionally('PutItem', () =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            [PK]: codeKey(claim.codeHash),
-            kind: 'code_claim',
-            status: 'pending',
-            storeId: claim.storeId,
-            claimedAtEpochSeconds: claim.claimedAtEpochSeconds,
-            [TTL]: claim.expiresAtEpochSeconds,
-          },
-          // A claim whose TTL passed is absent even if DynamoDB has not deleted it yet.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
-          ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
-          ExpressionAttributeValues: { ':now': claim.claimedAtEpochSeconds },
-        }),
-      ),
-    );
-    if (claimed) return { claimed: true };
-    const existing = await this.getCodeClaim(claim.codeHash);
-    // Deleted between the two calls (released, or expired): only one request can win a new claim.
-    if (existing === undefined) return this.claimCode(claim);
-    return { claimed: false, existing };
+    for (let attempt = 0; ; attempt += 1) {
+      const claimed = await this.conditionally('PutItem', () =>
+        this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: codeKey(claim.codeHash),
+              kind: 'code_claim',
+              status: 'pending',
+              storeId: claim.storeId,
+              claimedAtEpochSeconds: claim.claimedAtEpochSeconds,
+              [TTL]: claim.expiresAtEpochSeconds,
+            },
+            // A claim blocks for as long as it exists, TTL or not: a code is never sent twice.
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PK },
+          }),
+        ),
+      );
+      if (claimed) return { claimed: true };
+      const existing = await this.getCodeClaim(claim.codeHash);
+      if (existing !== undefined) return { claimed: false, existing };
+      // Released between the two calls: try once more; only one request can win the new claim.
+      if (attempt > 0) throw new StorageError('the code claim kept changing', { detail: { operation: 'PutItem' } });
+    }
   }
 
   async getCodeClaim(codeHash: string): Promise<CodeClaim | undefined> {
@@ -223,7 +223,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
   // Installations
   // -------------------------------------------------------------------------------------------
 
-  async saveInstallation(installation: NewInstallation): Promise<Installation> {
+  async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
     const set: Record<string, unknown> = {
       kind: 'installation',
       storeId: installation.storeId,
@@ -239,27 +239,32 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       updatedAtEpochSeconds: installation.installedAtEpochSeconds,
       status: 'active' satisfies InstallationStatus,
       grantCodeHash: installation.grantCodeHash,
+      grantObtainedAtEpochMs: installation.grantObtainedAtEpochMs,
       nextCheckAtEpochSeconds: installation.nextCheckAtEpochSeconds,
       [dueIndex.partitionKey]: this.dueShard(installation.storeId),
       [dueIndex.sortKey]: installation.nextCheckAtEpochSeconds,
     };
     const expression = updateExpression(set, CLEARED_BY_REINSTALL);
 
-    const result = await this.call('UpdateItem', () =>
-      this.documents.send(
+    let saved: Item | undefined;
+    const written = await this.conditionally('UpdateItem', async () => {
+      const result = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: installationKey(installation.storeId) },
           // One atomic write: the new grant replaces the old one whole (and any lease), and the
           // version moves on so a refresh that read the old grant cannot overwrite this one.
           UpdateExpression: expression.update,
-          ExpressionAttributeNames: expression.names,
-          ExpressionAttributeValues: expression.values,
+          // Two installs of one store crossing: the grant Ecwid issued last wins, whichever lands last.
+          ConditionExpression: 'attribute_not_exists(#obtained) OR #obtained < :obtained',
+          ExpressionAttributeNames: { ...expression.names, '#obtained': 'grantObtainedAtEpochMs' },
+          ExpressionAttributeValues: { ...expression.values, ':obtained': installation.grantObtainedAtEpochMs },
           ReturnValues: 'ALL_NEW',
         }),
-      ),
-    );
-    return toInstallation(result.Attributes as Item);
+      );
+      saved = result.Attributes;
+    });
+    return written ? toInstallation(saved as Item) : undefined;
   }
 
   async getInstallation(storeId: number): Promise<Installation | undefined> {
@@ -312,7 +317,10 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       ),
     );
     return {
-      installations: (page.Items ?? []).map(toInstallation),
+      due: (page.Items ?? []).map((item) => ({
+        storeId: Number(String(item[PK]).slice(INSTALLATION_KEY_PREFIX.length)),
+        dueAtEpochSeconds: item[dueIndex.sortKey] as number,
+      })),
       ...(page.LastEvaluatedKey === undefined ? {} : { cursor: encodeCursor(page.LastEvaluatedKey) }),
     };
   }
@@ -375,6 +383,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       refreshToken: result.refreshedGrant?.refreshToken,
       expiresAtEpochSeconds: result.refreshedGrant?.expiresAtEpochSeconds,
       scope: result.refreshedGrant?.scope,
+      grantObtainedAtEpochMs: result.refreshedGrant?.obtainedAtEpochMs,
     };
     // Absent means "none" for these; for the others (timestamps, the grant) it means "unchanged".
     const clearedWhenAbsent = [
@@ -411,16 +420,12 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
     return `shard-${storeId % this.dueShardCount}`;
   }
 
-  /** A consistent read that treats an item whose TTL has passed as absent. */
+  /** A strongly consistent read. */
   private async getItem(key: Item): Promise<Item | undefined> {
     const result = await this.call('GetItem', () =>
       this.documents.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
     );
-    const item = result.Item;
-    if (item === undefined) return undefined;
-    const ttl = item[TTL];
-    if (typeof ttl === 'number' && ttl <= Math.floor(this.clock.nowEpochMs() / 1000)) return undefined;
-    return item;
+    return result.Item;
   }
 
   /** Runs a conditional write: true when it was applied, false when its condition did not hold. */
@@ -491,8 +496,10 @@ function codeKey(codeHash: string): string {
   return `CODE#${codeHash}`;
 }
 
+const INSTALLATION_KEY_PREFIX = 'STORE#';
+
 function installationKey(storeId: number): string {
-  return `STORE#${storeId}`;
+  return `${INSTALLATION_KEY_PREFIX}${storeId}`;
 }
 
 function toCodeClaim(codeHash: string, item: Item): CodeClaim {
@@ -518,6 +525,7 @@ const OPTIONAL_INSTALLATION_FIELDS = [
   'expiresAtEpochSeconds',
   'statusReason',
   'grantCodeHash',
+  'grantObtainedAtEpochMs',
   'nextCheckAtEpochSeconds',
   'lastRefreshedAtEpochSeconds',
   'lastVerifiedAtEpochSeconds',

@@ -3,6 +3,9 @@ import { AuthFlowError, ConfigurationError, errorName } from '../core/errors';
 import type { ClientSecretSource, Clock, Logger } from '../core/ports';
 import { extractClientSecret } from './client-secret-value';
 
+/** After a failed refresh, the value read before keeps serving this long before the next attempt. */
+const RETRY_AFTER_FAILURE_MS = 60_000;
+
 export interface SecretsManagerClientSecretOptions {
   /** Name or ARN of the secret. */
   secretId: string;
@@ -52,6 +55,8 @@ export class SecretsManagerClientSecret implements ClientSecretSource {
           errorCode: failure.code,
           awsError: failure.detail.awsError,
         });
+        // Try again in a minute, not on every call: each attempt waits out the SDK's retries.
+        this.cached.readAtEpochMs = this.options.clock.nowEpochMs() - this.options.cacheTtlMs + RETRY_AFTER_FAILURE_MS;
         return this.cached.value;
       }
       throw failure;

@@ -19,7 +19,7 @@ export function createCallbackHandler(provide: () => AppDependencies, log: AppLo
       return htmlResponse(200, {
         title: 'Installation cancelled',
         paragraphs: ['You did not grant access, so nothing was installed and nothing was changed in your store.'],
-        links: [{ href: deps.startUrl, label: 'Start the installation again' }],
+        links: [{ href: deps.config.startUrl, label: 'Start the installation again' }],
       });
     }
 

@@ -119,6 +119,14 @@ class InstallAttempt {
       }
     }
 
+    // The stored grant came from this very code: a reload, however late (its claim may be long gone).
+    if (await this.installedByThisCode(this.callback.storeId)) {
+      return { outcome: 'installed', storeId: this.callback.storeId!, replayed: true };
+    }
+    return this.claimAndExchange(clientSecret, { retryIfReleased: true });
+  }
+
+  private async claimAndExchange(clientSecret: string, options: { retryIfReleased: boolean }): Promise<CompleteInstallResult> {
     const nowEpochSeconds = this.nowEpochSeconds();
     const claim = await this.deps.claims.claimCode({
       codeHash: this.codeHash,
@@ -126,7 +134,13 @@ class InstallAttempt {
       claimedAtEpochSeconds: nowEpochSeconds,
       expiresAtEpochSeconds: nowEpochSeconds + this.settings.codeClaimLifetimeSeconds,
     });
-    if (!claim.claimed) return this.settle(claim.existing);
+    if (!claim.claimed) {
+      // A claim released while this request waited belonged to an attempt that never reached
+      // Ecwid: the code is unspent, so this request may claim it (once).
+      return this.settle(claim.existing, () =>
+        options.retryIfReleased ? this.claimAndExchange(clientSecret, { retryIfReleased: false }) : undefined,
+      );
+    }
 
     // The store's data key comes from KMS before the code is spent: if KMS is down, the claim is
     // released and the same callback works once it is back. Without a store id (the legacy
@@ -134,7 +148,7 @@ class InstallAttempt {
     const { storeId } = this.callback;
     const sealer = storeId === undefined ? undefined : await this.beforeExchange(() => this.deps.vault.sealerFor(storeId));
     const grant = await this.exchange(clientSecret);
-    return this.store(grant, sealer);
+    return this.store(grant, this.deps.clock.nowEpochMs(), sealer);
   }
 
   /** Work after the claim and before the exchange: when it fails, the code is still unspent. */
@@ -178,13 +192,17 @@ class InstallAttempt {
     }
   }
 
-  private async store(grant: TokenGrant, sealerBeforeExchange: TokenSealer | undefined): Promise<CompleteInstallResult> {
+  private async store(
+    grant: TokenGrant,
+    obtainedAtEpochMs: number,
+    sealerBeforeExchange: TokenSealer | undefined,
+  ): Promise<CompleteInstallResult> {
     const nowEpochSeconds = this.nowEpochSeconds();
     const expiresAtEpochSeconds =
       grant.expiresInSeconds === undefined ? undefined : nowEpochSeconds + grant.expiresInSeconds;
     try {
       const sealer = sealerBeforeExchange ?? (await this.deps.vault.sealerFor(grant.storeId));
-      await this.deps.installations.saveInstallation({
+      const saved = await this.deps.installations.saveInstallation({
         storeId: grant.storeId,
         tokenKey: sealer.tokenKey,
         accessToken: sealer.seal(grant.accessToken, 'access_token'),
@@ -195,6 +213,7 @@ class InstallAttempt {
         ...(expiresAtEpochSeconds === undefined ? {} : { expiresAtEpochSeconds }),
         installedAtEpochSeconds: nowEpochSeconds,
         grantCodeHash: this.codeHash,
+        grantObtainedAtEpochMs: obtainedAtEpochMs,
         nextCheckAtEpochSeconds: nextCheckAt(
           { expiresAtEpochSeconds },
           nowEpochSeconds,
@@ -202,6 +221,10 @@ class InstallAttempt {
           this.deps.random,
         ),
       });
+      if (saved === undefined) {
+        // Another install of the same store got a later grant and stored it: the store is installed.
+        this.deps.log.info('a later grant for this store is already stored; this one was not', { storeId: grant.storeId });
+      }
     } catch (error) {
       await this.recordOutcome({ status: 'failed', errorCode: error instanceof AuthFlowError ? error.code : 'INTERNAL' });
       throw error;
@@ -214,7 +237,10 @@ class InstallAttempt {
    * The outcome of an earlier attempt with the same code. A pending one is awaited for a moment:
    * a double-clicked link shows the success page, not an error, once the first request finishes.
    */
-  private async settle(claim: CodeClaim): Promise<CompleteInstallResult> {
+  private async settle(
+    claim: CodeClaim,
+    whenReleased: () => Promise<CompleteInstallResult> | undefined = () => undefined,
+  ): Promise<CompleteInstallResult> {
     const { clock } = this.deps;
     const deadlineEpochMs = clock.nowEpochMs() + this.settings.pendingClaimWaitMs;
     let current: CodeClaim | undefined = claim;
@@ -227,6 +253,8 @@ class InstallAttempt {
       await clock.sleep(this.settings.pendingClaimPollMs);
       current = await this.deps.claims.getCodeClaim(this.codeHash);
       if (current === undefined) {
+        const retried = whenReleased();
+        if (retried !== undefined) return retried;
         throw new AuthFlowError('ECWID_UNREACHABLE', 'the earlier attempt with this code could not reach Ecwid');
       }
     }

@@ -1,7 +1,7 @@
 /**
  * Every failure the install and refresh flows can meet, as a machine-readable code.
  *
- * The code decides the HTTP status and the page a merchant sees (see `runtime/http-errors.ts`);
+ * The code decides the HTTP status and the page a merchant sees (see `presentError` in `runtime/http.ts`);
  * the `detail` is for the one log line that explains the failure and never holds a token,
  * an authorization code or a secret.
  */

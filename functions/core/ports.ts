@@ -169,8 +169,10 @@ export interface Installation {
    * the condition of every update that must not lose a race. Taking a lease does not change it.
    */
   version: number;
-  /** Hash of the authorization code that produced the current token. */
+  /** Hash of the authorization code that produced the current grant. */
   grantCodeHash?: string;
+  /** When the current grant came from the token endpoint: an older grant never replaces it. */
+  grantObtainedAtEpochMs?: number;
   /** When the scheduled job should next refresh or verify this token; absent when it should not. */
   nextCheckAtEpochSeconds?: number;
   lastRefreshedAtEpochSeconds?: number;
@@ -192,21 +194,33 @@ export interface NewInstallation {
   expiresAtEpochSeconds?: number;
   installedAtEpochSeconds: number;
   grantCodeHash: string;
+  /** When the token endpoint answered with this grant. */
+  grantObtainedAtEpochMs: number;
   nextCheckAtEpochSeconds: number;
 }
 
 export interface InstallationStore {
-  /** Stores a new token for the store, replacing the previous one, and bumps the version. */
-  saveInstallation(installation: NewInstallation): Promise<Installation>;
+  /**
+   * Stores a new grant for the store, replacing the previous one, and bumps the version; unless the
+   * stored grant was obtained later (two installs of one store crossing), in which case nothing is
+   * written and the result is undefined.
+   */
+  saveInstallation(installation: NewInstallation): Promise<Installation | undefined>;
   /** Strongly consistent read. */
   getInstallation(storeId: number): Promise<Installation | undefined>;
   /** Every installation. For local inspection and operator tooling, not for request paths. */
   listInstallations(): Promise<Installation[]>;
 }
 
+export interface DueEntry {
+  storeId: number;
+  dueAtEpochSeconds: number;
+}
+
 /** One page of due installations from one shard of the due index, earliest due first. */
 export interface DuePage {
-  installations: Installation[];
+  /** Only what the index holds: which store, and since when it is due. The lease reads the rest. */
+  due: DueEntry[];
   /** Where the next page starts; absent on the last page. */
   cursor?: string;
 }
@@ -217,7 +231,13 @@ export interface CheckResult {
   /** Why the status is not `active`; absent clears it. */
   statusReason?: string;
   /** A refreshed grant: written together with everything else, so a rotated refresh token is never lost. */
-  refreshedGrant?: { accessToken: SealedToken; refreshToken?: SealedToken; expiresAtEpochSeconds: number; scope?: string };
+  refreshedGrant?: {
+    accessToken: SealedToken;
+    refreshToken?: SealedToken;
+    expiresAtEpochSeconds: number;
+    scope?: string;
+    obtainedAtEpochMs: number;
+  };
   /** The next check, or absent to take the installation out of the schedule (revoked, gone). */
   nextCheckAtEpochSeconds?: number;
   lastRefreshedAtEpochSeconds?: number;

@@ -4,6 +4,7 @@ import type {
   CheckResult,
   ClientSecretSource,
   Clock,
+  DueEntry,
   DueInstallationStore,
   Installation,
   Logger,
@@ -29,6 +30,12 @@ export interface RefreshJobSettings {
   leaseDurationSeconds: number;
   /** No new installation is started when less than this remains before the deadline. */
   deadlineMarginMs: number;
+  /**
+   * A request to Ecwid is sent only if this much time remains both before the deadline and before
+   * the lease expires: enough for the request and for storing its answer. A rotated refresh token
+   * must never be obtained by a run that could die, or lose its lease, before storing it.
+   */
+  requestReserveMs: number;
   schedule: CheckSchedulePolicy;
   /** After this long without a successful check, an installation needs attention. */
   failureBudgetSeconds: number;
@@ -71,6 +78,8 @@ export type CheckOutcome =
   | 'superseded'
   /** Another run holds the lease, or the installation stopped being due. */
   | 'skipped'
+  /** Too little time was left to send a request and store its answer; a later run takes it. */
+  | 'deferred'
   /** The result could not be stored; the lease expires and a later run takes it again. */
   | 'error';
 
@@ -85,6 +94,7 @@ export const CHECK_OUTCOMES: readonly CheckOutcome[] = [
   'needs_attention',
   'superseded',
   'skipped',
+  'deferred',
   'error',
 ];
 
@@ -94,12 +104,22 @@ export interface RefreshRunSummary {
   startedAt: string;
   durationMs: number;
   outcomes: Record<CheckOutcome, number>;
-  /** Installations handled (every outcome but `skipped`). */
+  /** Installations handled (every outcome but `skipped` and `deferred`). */
   processed: number;
   /** Installations the due-index queries returned. */
   dueRead: number;
   /** The deadline came before the due index was exhausted; the rest waits for the next run. */
   stoppedAtDeadline: boolean;
+  /** The token endpoint refused the app's credentials: the run stopped rather than send every store's token. */
+  stoppedOnRejectedCredentials: boolean;
+}
+
+/** What the workers of one run share. */
+interface Run {
+  owner: string;
+  deadlineEpochMs: number;
+  ecwidSlots: Semaphore;
+  credentialsRejected: boolean;
 }
 
 /**
@@ -113,7 +133,8 @@ export interface RefreshRunSummary {
  *   tokens may revoke the whole grant when an old one is reused.
  * - Writes each result conditionally on the version it leased, so a reinstall that raced the
  *   refresh keeps its newer token.
- * - Stops taking work `deadlineMarginMs` before the deadline; the rest stays due for the next run.
+ * - Stops taking work `deadlineMarginMs` before the deadline, and sends a request only when its answer
+ *   can still be stored before the deadline and the lease run out; the rest stays due for the next run.
  *
  * @see https://api-docs.ecwid.com/reference/get-store-profile (verification)
  * @see RFC 6749 §6 (refresh), RFC 9700 §4.14.2 (refresh token rotation and reuse detection)
@@ -121,36 +142,56 @@ export interface RefreshRunSummary {
 export async function refreshDueInstallations(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
-  run: { runId: string; deadlineEpochMs: number },
+  request: { runId: string; deadlineEpochMs: number },
 ): Promise<RefreshRunSummary> {
   const { clock } = deps;
   const startedEpochMs = clock.nowEpochMs();
   const outcomes = Object.fromEntries(CHECK_OUTCOMES.map((outcome) => [outcome, 0])) as Record<CheckOutcome, number>;
   const feed = new DueFeed(deps.installations, settings.pageSize, () => epochSeconds(clock));
-  const ecwidSlots = new Semaphore(Math.max(1, settings.concurrency));
+  const run: Run = {
+    owner: request.runId,
+    deadlineEpochMs: request.deadlineEpochMs,
+    ecwidSlots: new Semaphore(Math.max(1, settings.concurrency)),
+    credentialsRejected: false,
+  };
   let stoppedAtDeadline = false;
+  let feedFailure: { error: unknown } | undefined;
 
+  // Workers never throw: a failure of one must not cut short the checks of the others, whose
+  // results (rotated refresh tokens among them) still have to be stored.
   const worker = async () => {
-    for (;;) {
+    while (feedFailure === undefined && !run.credentialsRejected) {
       if (clock.nowEpochMs() >= run.deadlineEpochMs - settings.deadlineMarginMs) {
         stoppedAtDeadline = stoppedAtDeadline || !feed.exhausted();
         return;
       }
-      const installation = await feed.next();
-      if (installation === undefined) return;
-      outcomes[await handleInstallation(deps, settings, run.runId, installation, ecwidSlots)] += 1;
+      let due: DueEntry | undefined;
+      try {
+        due = await feed.next();
+      } catch (error) {
+        feedFailure ??= { error };
+        return;
+      }
+      if (due === undefined) return;
+      outcomes[await handleInstallation(deps, settings, run, due.storeId)] += 1;
     }
   };
   await Promise.all(Array.from({ length: 2 * Math.max(1, settings.concurrency) }, worker));
+  // Only now, with every check in flight finished: a run that could not read the due index fails.
+  if (feedFailure !== undefined) throw feedFailure.error;
 
   return {
-    runId: run.runId,
+    runId: request.runId,
     startedAt: new Date(startedEpochMs).toISOString(),
     durationMs: clock.nowEpochMs() - startedEpochMs,
     outcomes,
-    processed: CHECK_OUTCOMES.reduce((sum, outcome) => (outcome === 'skipped' ? sum : sum + outcomes[outcome]), 0),
+    processed: CHECK_OUTCOMES.reduce(
+      (sum, outcome) => (outcome === 'skipped' || outcome === 'deferred' ? sum : sum + outcomes[outcome]),
+      0,
+    ),
     dueRead: feed.read,
     stoppedAtDeadline,
+    stoppedOnRejectedCredentials: run.credentialsRejected,
   };
 }
 
@@ -160,7 +201,7 @@ export async function refreshDueInstallations(
  */
 class DueFeed {
   read = 0;
-  private readonly shards: Array<{ name: string; buffer: Installation[]; cursor?: string; done: boolean }>;
+  private readonly shards: Array<{ name: string; buffer: DueEntry[]; cursor?: string; done: boolean }>;
   private pointer = 0;
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -176,13 +217,13 @@ class DueFeed {
     return this.shards.every((shard) => shard.done && shard.buffer.length === 0);
   }
 
-  next(): Promise<Installation | undefined> {
+  next(): Promise<DueEntry | undefined> {
     const taken = this.lock.then(() => this.take());
     this.lock = taken.catch(() => undefined);
     return taken;
   }
 
-  private async take(): Promise<Installation | undefined> {
+  private async take(): Promise<DueEntry | undefined> {
     for (let visited = 0; visited < this.shards.length; visited += 1) {
       const shard = this.shards[this.pointer]!;
       this.pointer = (this.pointer + 1) % this.shards.length;
@@ -193,13 +234,13 @@ class DueFeed {
           limit: this.pageSize,
           ...(shard.cursor === undefined ? {} : { cursor: shard.cursor }),
         });
-        this.read += page.installations.length;
-        shard.buffer.push(...page.installations);
+        this.read += page.due.length;
+        shard.buffer.push(...page.due);
         shard.cursor = page.cursor;
         shard.done = page.cursor === undefined;
       }
-      const installation = shard.buffer.shift();
-      if (installation !== undefined) return installation;
+      const entry = shard.buffer.shift();
+      if (entry !== undefined) return entry;
     }
     return undefined;
   }
@@ -227,31 +268,40 @@ class Semaphore {
   }
 }
 
+/** How often a check's result is written before giving up, when losing it would lose a rotated grant. */
+const REFRESHED_GRANT_WRITE_ATTEMPTS = 3;
+
 async function handleInstallation(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
-  owner: string,
-  due: Installation,
-  ecwidSlots: Semaphore,
+  run: Run,
+  storeId: number,
 ): Promise<CheckOutcome> {
-  const { storeId } = due;
   try {
+    const leaseExpiresAtEpochSeconds = epochSeconds(deps.clock) + settings.leaseDurationSeconds;
     const leased = await deps.installations.acquireLease({
       storeId,
-      owner,
+      owner: run.owner,
       nowEpochSeconds: epochSeconds(deps.clock),
-      leaseExpiresAtEpochSeconds: epochSeconds(deps.clock) + settings.leaseDurationSeconds,
+      leaseExpiresAtEpochSeconds,
     });
     if (leased === undefined) return 'skipped';
 
-    const { outcome, result } = await checkInstallation(deps, settings, leased, ecwidSlots);
-    const written = await deps.installations.completeCheck({
+    const decision = await checkInstallation(deps, settings, run, leased, leaseExpiresAtEpochSeconds * 1000);
+    // Deferred: nothing was sent, nothing is written; the lease runs out and a later run takes it.
+    if (decision === 'deferred') return 'deferred';
+    const { outcome, result } = decision;
+    const written = await writeResult(deps, () =>
+      deps.installations.completeCheck({
+        storeId,
+        owner: run.owner,
+        version: leased.version,
+        nowEpochSeconds: epochSeconds(deps.clock),
+        result,
+      }),
+      result.refreshedGrant === undefined ? 1 : REFRESHED_GRANT_WRITE_ATTEMPTS,
       storeId,
-      owner,
-      version: leased.version,
-      nowEpochSeconds: epochSeconds(deps.clock),
-      result,
-    });
+    );
     if (!written) {
       deps.log.warn('a newer write superseded this check; its result was dropped', { storeId, outcome });
       return 'superseded';
@@ -275,15 +325,51 @@ async function handleInstallation(
   }
 }
 
+/**
+ * Writes a check's result, retrying when a rotated grant is in hand: the old refresh token is dead
+ * at the server, so a result that is not stored is a store that will need a reinstall.
+ */
+async function writeResult(
+  deps: RefreshJobDependencies,
+  write: () => Promise<boolean>,
+  attempts: number,
+  storeId: number,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= attempts) {
+        if (attempts > 1) {
+          deps.log.error('a refreshed grant could not be stored; the store may need a reinstall', {
+            storeId,
+            errorName: errorName(error),
+          });
+        }
+        throw error;
+      }
+      await deps.clock.sleep(200 * attempt);
+    }
+  }
+}
+
 type Decision = { outcome: CheckOutcome; result: CheckResult };
 
 /** What to do with one leased installation. Never throws for anything Ecwid or the network does. */
 async function checkInstallation(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
+  run: Run,
   installation: Installation,
-  ecwidSlots: Semaphore,
-): Promise<Decision> {
+  leaseExpiresAtEpochMs: number,
+): Promise<Decision | 'deferred'> {
+  /** Sends one request to Ecwid in a slot, or none when too little time remains to store its answer. */
+  const inSlot = <T>(request: () => Promise<T>) =>
+    run.ecwidSlots.use(async () => {
+      const latestEpochMs = Math.min(run.deadlineEpochMs, leaseExpiresAtEpochMs) - settings.requestReserveMs;
+      return deps.clock.nowEpochMs() <= latestEpochMs ? { answer: await request() } : undefined;
+    });
+
   const now = epochSeconds(deps.clock);
   if (installation.expiresAtEpochSeconds !== undefined && installation.refreshToken === undefined) {
     // An expiring token that cannot be refreshed: nothing to do until it dies, then only a reinstall helps.
@@ -314,29 +400,31 @@ async function checkInstallation(
   }
 
   if (installation.expiresAtEpochSeconds === undefined) {
-    const verification = await ecwidSlots.use(() =>
-      deps.verifier.verifyToken({ storeId: installation.storeId, accessToken: token }),
-    );
-    return decideAfterVerification(installation, verification, now, settings, deps.random);
+    const verification = await inSlot(() => deps.verifier.verifyToken({ storeId: installation.storeId, accessToken: token }));
+    if (verification === undefined) return 'deferred';
+    return decideAfterVerification(installation, verification.answer, now, settings, deps.random);
   }
-  return refresh(deps, settings, installation, sealer, token, now, ecwidSlots);
+  return refresh(deps, settings, run, installation, sealer, token, now, inSlot);
 }
 
 async function refresh(
   deps: RefreshJobDependencies,
   settings: RefreshJobSettings,
+  run: Run,
   installation: Installation,
   sealer: TokenSealer,
   refreshToken: string,
   now: number,
-  ecwidSlots: Semaphore,
-): Promise<Decision> {
+  inSlot: <T>(request: () => Promise<T>) => Promise<{ answer: T } | undefined>,
+): Promise<Decision | 'deferred'> {
   let grant;
   try {
     const clientSecret = await deps.clientSecret.clientSecret();
-    grant = await ecwidSlots.use(() =>
+    const refreshed = await inSlot(() =>
       deps.refresher.refreshToken({ storeId: installation.storeId, refreshToken, clientId: settings.clientId, clientSecret }),
     );
+    if (refreshed === undefined) return 'deferred';
+    grant = refreshed.answer;
   } catch (error) {
     const code = isAuthFlowError(error) ? error.code : 'INTERNAL';
     if (code === 'REFRESH_TOKEN_REJECTED') {
@@ -355,6 +443,8 @@ async function refresh(
       return rateLimited(installation, now, settings, (error as AuthFlowError).detail.retryAfterSeconds);
     }
     if (code === 'CLIENT_REJECTED') {
+      // The app's credentials are wrong for every store: stop sending tokens until an operator acts.
+      run.credentialsRejected = true;
       deps.log.error('the token endpoint refused the app credentials; check the client secret', {
         storeId: installation.storeId,
       });
@@ -377,6 +467,7 @@ async function refresh(
         refreshToken: grant.refreshToken === undefined ? installation.refreshToken! : sealer.seal(grant.refreshToken, 'refresh_token'),
         expiresAtEpochSeconds,
         ...(grant.scope === '' ? {} : { scope: grant.scope }),
+        obtainedAtEpochMs: deps.clock.nowEpochMs(),
       },
       lastRefreshedAtEpochSeconds: now,
       nextCheckAtEpochSeconds: nextCheckAt({ expiresAtEpochSeconds }, now, settings.schedule, deps.random),

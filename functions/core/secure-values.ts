@@ -1,11 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { RandomSource } from './ports';
 
 /** 32 bytes: 256 bits of entropy, twice the minimum RFC 9700 §4.7.1 asks of a CSRF value. */
 export const NONCE_BYTES = 32;
-
-/** A base64url nonce of {@link NONCE_BYTES} random bytes is always exactly this long (no padding). */
-export const NONCE_LENGTH = 43;
 
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -25,11 +22,4 @@ export function isWellFormedNonce(value: string | undefined): value is string {
  */
 export function fingerprint(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
-}
-
-/** Constant-time equality of two strings, so a comparison leaks nothing through timing. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -15,31 +15,32 @@ const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
  * Ecwid's REST errors are `{"errorMessage": ..., "errorCode": ...}`:
  * 403 `INVALID_API_TOKEN` (revoked: uninstalled or reinstalled elsewhere), 402
  * `STORE_IS_SUSPENDED` / `NOT_AVAILABLE_ON_CURRENT_PLAN`, 404 `STORE_NOT_FOUND`, 429 `RATE_LIMITED`
- * with `Retry-After`, 500 `INTERNAL_ERROR`. A 401 from a standards OAuth resource server also means
- * the token is not accepted. Other 403s (`INSUFFICIENT_APP_SCOPE`: the profile needs no scope, so
- * something else is wrong; or a bare 403 from a proxy) and every other status are passing failures,
- * retried with backoff.
+ * with `Retry-After`, 500 `INTERNAL_ERROR`. Other 403s (`INSUFFICIENT_APP_SCOPE`: the profile needs
+ * no scope, so something else is wrong), answers without Ecwid's error code, a 200 that is not the
+ * store's profile, and every other status are passing failures, retried with backoff.
  *
  * @see https://api-docs.ecwid.com/reference/errors
  */
 export function interpretProfileResponse(response: ApiHttpResponse, storeId: number): TokenVerification {
   const errorCode = readErrorCode(response.bodyText);
+  // Only Ecwid's own verdicts (its error codes) end a store's checks: a bare 401, 403 or 404 may
+  // come from anything on the way (a proxy, a wrong API URL) and is retried like any failure.
   switch (response.status) {
     case 200:
-      return answersForStore(response.bodyText, storeId)
+      return answeredStoreId(response.bodyText) === storeId
         ? { outcome: 'valid' }
-        : { outcome: 'failed', reason: 'profile_of_another_store' };
+        : { outcome: 'failed', reason: 'unexpected_profile_answer' };
     case 401:
-      return { outcome: 'revoked', errorCode: errorCode ?? 'HTTP_401' };
     case 403:
-      // Only Ecwid's own verdict revokes: a bare 403 may come from anything on the way.
       return errorCode === 'INVALID_API_TOKEN'
         ? { outcome: 'revoked', errorCode }
-        : { outcome: 'failed', reason: errorCode ?? 'http_403' };
+        : { outcome: 'failed', reason: errorCode ?? `http_${response.status}` };
     case 402:
       return { outcome: 'suspended', errorCode: errorCode ?? 'HTTP_402' };
     case 404:
-      return { outcome: 'store_gone', errorCode: errorCode ?? 'STORE_NOT_FOUND' };
+      return errorCode === 'STORE_NOT_FOUND'
+        ? { outcome: 'store_gone', errorCode }
+        : { outcome: 'failed', reason: errorCode ?? 'http_404' };
     case 429:
       return response.retryAfterSeconds === undefined
         ? { outcome: 'rate_limited' }
@@ -58,13 +59,13 @@ function readErrorCode(bodyText: string): string | undefined {
   }
 }
 
-/** A 200 must not be another store's profile; a body without the field is taken at its status. */
-function answersForStore(bodyText: string, storeId: number): boolean {
+/** The store a profile answer is for: the request asks for exactly `generalInfo.storeId`. */
+function answeredStoreId(bodyText: string): number | undefined {
   try {
     const body = JSON.parse(bodyText) as { generalInfo?: { storeId?: unknown } };
-    const answered = body.generalInfo?.storeId;
-    return answered === undefined || Number(answered) === storeId;
+    const answered = Number(body.generalInfo?.storeId);
+    return Number.isSafeInteger(answered) ? answered : undefined;
   } catch {
-    return true;
+    return undefined;
   }
 }

@@ -14,7 +14,7 @@ export function createRefreshHandler(provide: () => AppDependencies, log: AppLog
     const runLog = log.child({ route: 'scheduled refresh', correlationId: context.awsRequestId });
     try {
       const deps = provide();
-      const summary = await refreshDueInstallations({ ...deps, installations: deps.installations, log: runLog }, deps.refreshJobSettings, {
+      const summary = await refreshDueInstallations({ ...deps, log: runLog }, deps.refreshJobSettings, {
         runId: context.awsRequestId,
         deadlineEpochMs: deps.clock.nowEpochMs() + context.getRemainingTimeInMillis(),
       });

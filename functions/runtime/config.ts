@@ -76,14 +76,17 @@ export function readConfig(environment: Environment = process.env): AppConfig {
     if (fallback === undefined) problems.push(`${name} is required`);
     return fallback ?? '';
   };
-  const url = (name: VariableName): string => {
+  /** A base URL paths are appended to (no query, no fragment, no trailing slash), or a whole URL. */
+  const url = (name: VariableName, kind: 'base' | 'whole' = 'base'): string => {
     const value = read(name);
     // Empty: either optional, or already reported as required.
     if (value === '') return '';
     if (!isHttpUrl(value)) {
       problems.push(`${name} must be an absolute https URL (http only for localhost)`);
+    } else if (kind === 'base' && /[?#]/.test(value)) {
+      problems.push(`${name} must not have a query or a fragment: paths are appended to it`);
     }
-    return value.replace(/\/+$/, '');
+    return kind === 'base' ? value.replace(/\/+$/, '') : value;
   };
   const positiveInteger = (name: VariableName): number => {
     const value = Number(read(name));
@@ -101,7 +104,7 @@ export function readConfig(environment: Environment = process.env): AppConfig {
   if (appMarket !== 'true' && appMarket !== 'false') problems.push('APP_MARKET_INSTALLS must be true or false');
 
   const publicUrl = url('PUBLIC_URL');
-  const successUrl = url('SUCCESS_URL');
+  const successUrl = url('SUCCESS_URL', 'whole');
   const config: AppConfig = {
     tableName: read('TABLE_NAME'),
     clientSecretId: read('CLIENT_SECRET_ID'),

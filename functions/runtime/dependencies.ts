@@ -5,46 +5,26 @@ import { DynamoDbStore } from '../adapters/dynamodb-store';
 import { EcwidHttpClient } from '../adapters/ecwid-http-client';
 import { KmsTokenVault } from '../adapters/kms-token-vault';
 import { SecretsManagerClientSecret } from '../adapters/secrets-manager-client-secret';
-import type { BeginInstallSettings } from '../core/begin-install';
-import type { CompleteInstallSettings } from '../core/complete-install';
-import type { RefreshJobSettings } from '../core/refresh-installations';
-import type {
-  ClientSecretSource,
-  Clock,
-  CodeClaimStore,
-  DueInstallationStore,
-  InstallationStore,
-  Logger,
-  RandomSource,
-  StateStore,
-  TokenEndpoint,
-  TokenRefresher,
-  TokenVault,
-  TokenVerifier,
-} from '../core/ports';
+import type { BeginInstallDependencies, BeginInstallSettings } from '../core/begin-install';
+import type { CompleteInstallDependencies, CompleteInstallSettings } from '../core/complete-install';
+import type { RefreshJobDependencies, RefreshJobSettings } from '../core/refresh-installations';
+import type { ClientSecretSource, Clock, DueInstallationStore, InstallationStore, RandomSource } from '../core/ports';
 import { readConfig, type AppConfig } from './config';
 import { LambdaLogger, type AppLogger } from './logger';
 import { rememberSecret } from './redaction';
 import { cryptoRandom, systemClock } from './system';
+import { CALLBACK_TIMEOUT_SECONDS } from './time-budgets';
 
-/** Everything a handler needs, composed once per cold start. */
-export interface AppDependencies {
+/** Everything a handler needs, composed once per cold start: what each flow depends on, and its settings. */
+export interface AppDependencies
+  extends BeginInstallDependencies,
+    Omit<CompleteInstallDependencies, 'installations'>,
+    Omit<RefreshJobDependencies, 'installations'> {
   config: AppConfig;
-  startUrl: string;
   beginInstallSettings: BeginInstallSettings;
   completeInstallSettings: CompleteInstallSettings;
   refreshJobSettings: RefreshJobSettings;
-  states: StateStore;
-  claims: CodeClaimStore;
   installations: InstallationStore & DueInstallationStore;
-  tokenEndpoint: TokenEndpoint;
-  refresher: TokenRefresher;
-  verifier: TokenVerifier;
-  clientSecret: ClientSecretSource;
-  vault: TokenVault;
-  clock: Clock;
-  random: RandomSource;
-  log: Logger;
 }
 
 /** Where the AWS clients connect: Lambda's defaults in AWS, local servers in the local stack. */
@@ -71,8 +51,11 @@ export const rootLogger: AppLogger = LambdaLogger.create(SERVICE_NAME);
 
 /** How long a duplicate callback waits for the request that is exchanging the same code. */
 const PENDING_CLAIM_WAIT_MS = 6_000;
-/** Code claims outlive codes (minutes) by far, so a reload the next morning still shows its outcome. */
-const CODE_CLAIM_LIFETIME_SECONDS = 24 * 60 * 60;
+/**
+ * Code claims outlive codes (minutes) by far: while a claim exists its code is never sent again, and
+ * a reload weeks later still shows its outcome. The TTL then only cleans up.
+ */
+const CODE_CLAIM_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
 
 /** The scheduled job's fixed policy; what operators may tune is in the configuration. */
 const REFRESH_JOB_POLICY = {
@@ -98,7 +81,7 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
   };
   const store = new DynamoDbStore(
     new DynamoDBClient({ ...common, ...(aws.dynamoDbEndpoint === undefined ? {} : { endpoint: aws.dynamoDbEndpoint }) }),
-    { tableName: config.tableName, clock },
+    { tableName: config.tableName },
   );
   const ecwid = new EcwidHttpClient({
     oauthBaseUrl: config.ecwidOAuthUrl,
@@ -113,7 +96,6 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
 
   return {
     config,
-    startUrl: config.startUrl,
     beginInstallSettings: {
       ecwidOAuthUrl: config.ecwidOAuthUrl,
       clientId: config.clientId,
@@ -128,8 +110,8 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
       codeClaimLifetimeSeconds: CODE_CLAIM_LIFETIME_SECONDS,
       pendingClaimWaitMs: PENDING_CLAIM_WAIT_MS,
       pendingClaimPollMs: 200,
-      // Twice the token request budget: an attempt older than that is not coming back.
-      staleClaimAfterSeconds: Math.ceil((2 * config.tokenRequestTimeoutMs) / 1000),
+      // An attempt older than the callback's own timeout is not coming back.
+      staleClaimAfterSeconds: CALLBACK_TIMEOUT_SECONDS + 5,
       checkSchedule: config.checkSchedule,
     },
     refreshJobSettings: {
@@ -140,6 +122,8 @@ export function composeDependencies(config: AppConfig, overrides: CompositionOve
       leaseDurationSeconds: Math.ceil((3 * config.tokenRequestTimeoutMs) / 1000) + 30,
       // Room for the requests in flight to finish before Lambda stops the run.
       deadlineMarginMs: config.tokenRequestTimeoutMs + 5_000,
+      // One request to Ecwid and the write of its answer, with time to spare.
+      requestReserveMs: config.tokenRequestTimeoutMs + 10_000,
       schedule: config.checkSchedule,
       failureBudgetSeconds: config.failureBudgetSeconds,
     },

@@ -50,7 +50,7 @@ export function readCookie(event: ApiEvent, name: string): string | undefined {
 
 /** What an error page needs from the deployment, when its configuration could be read at all. */
 export interface PageContext {
-  startUrl: string | undefined;
+  config: { startUrl: string };
 }
 
 /**
@@ -90,7 +90,7 @@ function correlationId(event: ApiEvent, context: Context): string {
 
 function startUrlOf(provide: () => PageContext): string | undefined {
   try {
-    return provide().startUrl;
+    return provide().config.startUrl;
   } catch {
     return undefined;
   }
@@ -139,8 +139,11 @@ export function presentError(code: ErrorCode): ErrorPresentation {
     case 'ECWID_UNAVAILABLE':
     case 'ECWID_UNREACHABLE':
     case 'ECWID_INVALID_RESPONSE':
-    case 'INSTALL_OUTCOME_UNKNOWN':
       return page(502, NOT_COMPLETED, [TRY_AGAIN_SOON]);
+    case 'INSTALL_OUTCOME_UNKNOWN':
+      return page(502, 'We could not confirm the installation', [
+        'An earlier attempt with this link did not finish. Please start the installation again.',
+      ]);
     case 'ECWID_TIMEOUT':
       return page(504, NOT_COMPLETED, ['Ecwid took too long to answer. ' + TRY_AGAIN_SOON]);
     case 'INSTALL_IN_PROGRESS':

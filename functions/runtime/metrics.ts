@@ -15,6 +15,7 @@ export const OUTCOME_METRICS: Record<CheckOutcome, string> = {
   needs_attention: 'InstallationsNeedingAttention',
   superseded: 'ChecksSuperseded',
   skipped: 'ChecksSkipped',
+  deferred: 'ChecksDeferred',
   error: 'CheckErrors',
 };
 

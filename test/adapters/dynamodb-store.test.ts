@@ -4,25 +4,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store';
 import { StorageError } from '../../functions/core/errors';
 import type { SealedToken } from '../../functions/core/ports';
-import { ManualClock } from '../support/fakes';
+import { rejectionOf } from '../support/rejections';
 
 // The adapter wraps its client in a document client: mock that class, whatever instance it is.
 const dynamo = mockClient(DynamoDBDocumentClient);
-const clock = new ManualClock();
-const store = () => new DynamoDbStore(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), { tableName: 'table', clock });
+const store = () => new DynamoDbStore(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), { tableName: 'table' });
 
 function awsError(name: string): Error {
   return Object.assign(new Error(`${name}: request for key STORE#1 failed`), { name, $metadata: {} });
-}
-
-async function storageErrorOf(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StorageError) return error;
-    throw error;
-  }
-  throw new Error('expected a StorageError');
 }
 
 beforeEach(() => dynamo.reset());
@@ -32,7 +21,7 @@ describe('DynamoDbStore error translation', () => {
     'turns %s into STORAGE_UNAVAILABLE naming the operation, not the AWS message',
     async (name) => {
       dynamo.on(GetCommand).rejects(awsError(name));
-      const error = await storageErrorOf(store().getInstallation(1));
+      const error = await rejectionOf(store().getInstallation(1), StorageError);
       expect(error.code).toBe('STORAGE_UNAVAILABLE');
       expect(error.detail).toEqual({ operation: 'GetItem', awsError: name });
       expect(error.message).toBe('DynamoDB GetItem failed');
@@ -41,7 +30,7 @@ describe('DynamoDbStore error translation', () => {
 
   it('reports a failed write when saving an installation', async () => {
     dynamo.on(UpdateCommand).rejects(awsError('ThrottlingException'));
-    const error = await storageErrorOf(
+    const error = await rejectionOf(
       store().saveInstallation({
         storeId: 1,
         tokenKey: 'wrapped',
@@ -49,8 +38,10 @@ describe('DynamoDbStore error translation', () => {
         scope: 'read_store_profile',
         installedAtEpochSeconds: 1,
         grantCodeHash: 'h',
+        grantObtainedAtEpochMs: 1,
         nextCheckAtEpochSeconds: 2,
       }),
+      StorageError,
     );
     expect(error.detail).toEqual({ operation: 'UpdateItem', awsError: 'ThrottlingException' });
     expect(JSON.stringify(error.detail)).not.toContain('secret_abc');
@@ -61,8 +52,9 @@ describe('DynamoDbStore error translation', () => {
       .on(UpdateCommand)
       .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
     dynamo.on(GetCommand).rejects(awsError('InternalServerError'));
-    const error = await storageErrorOf(
+    const error = await rejectionOf(
       store().consumeState({ stateHash: 'a', browserBindingHash: 'b', codeHash: 'c', nowEpochSeconds: 1 }),
+      StorageError,
     );
     expect(error.detail).toMatchObject({ operation: 'GetItem' });
     expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ ConsistentRead: true });
@@ -70,8 +62,9 @@ describe('DynamoDbStore error translation', () => {
 
   it('refuses to overwrite a state with the same hash', async () => {
     dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
-    const error = await storageErrorOf(
+    const error = await rejectionOf(
       store().saveState({ stateHash: 'a', browserBindingHash: 'b', createdAtEpochSeconds: 1, expiresAtEpochSeconds: 2 }),
+      StorageError,
     );
     expect(error.code).toBe('STORAGE_UNAVAILABLE');
   });

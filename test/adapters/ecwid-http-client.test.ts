@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EcwidHttpClient } from '../../functions/adapters/ecwid-http-client';
+import { EcwidHttpClient, parseRetryAfter } from '../../functions/adapters/ecwid-http-client';
 import { TokenExchangeError } from '../../functions/core/errors';
+import { rejectionOf } from '../support/rejections';
 
 type Responder = (request: IncomingMessage, body: string, response: ServerResponse) => void;
 
@@ -37,16 +38,6 @@ const json = (status: number, body: unknown): Responder => (_request, _body, res
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 };
 
-async function failure(promise: Promise<unknown>): Promise<TokenExchangeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TokenExchangeError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('EcwidHttpClient.exchangeCode', () => {
   it('posts all five parameters form-encoded to the token path of the store', async () => {
     respond = json(200, { access_token: 'secret_abc', token_type: 'Bearer', scope: 'read_store_profile', store_id: 42 });
@@ -77,7 +68,7 @@ describe('EcwidHttpClient.exchangeCode', () => {
 
   it('reports a slow server as a timeout, sending the request once', async () => {
     respond = () => undefined;
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 200 }).exchangeCode(exchange));
+    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 200 }).exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('ECWID_TIMEOUT');
     expect(error.mayHaveReachedServer).toBe(true);
     expect(received).toHaveLength(1);
@@ -88,13 +79,13 @@ describe('EcwidHttpClient.exchangeCode', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.write('{"access_token":');
     };
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 300 }).exchangeCode(exchange));
+    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 300 }).exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('ECWID_TIMEOUT');
   });
 
   it('reports a connection closed mid-request as unavailable, since the code may have arrived', async () => {
     respond = (request) => request.socket.destroy();
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('ECWID_UNAVAILABLE');
     expect(error.mayHaveReachedServer).toBe(true);
   });
@@ -105,7 +96,7 @@ describe('EcwidHttpClient.exchangeCode', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const client = new EcwidHttpClient({ oauthBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
-    const error = await failure(client.exchangeCode(exchange));
+    const error = await rejectionOf(client.exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('ECWID_UNREACHABLE');
     expect(error.mayHaveReachedServer).toBe(false);
   });
@@ -114,7 +105,7 @@ describe('EcwidHttpClient.exchangeCode', () => {
     respond = (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(`"${'x'.repeat(70_000)}"`);
     };
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('ECWID_INVALID_RESPONSE');
   });
 
@@ -122,15 +113,85 @@ describe('EcwidHttpClient.exchangeCode', () => {
     respond = (_request, _body, response) => {
       response.writeHead(307, { location: `${baseUrl}/elsewhere` }).end();
     };
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('ECWID_UNAVAILABLE');
     expect(received).toHaveLength(1);
   });
 
   it('passes a rejection through the strict validation', async () => {
     respond = json(400, { error: 'invalid_grant' });
-    const error = await failure(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange));
+    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
     expect(error.code).toBe('CODE_REJECTED');
     expect(`${error.message}${JSON.stringify(error.detail)}`).not.toMatch(/csecret|the-code/);
+  });
+});
+
+describe('EcwidHttpClient.refreshToken', () => {
+  it('posts the refresh grant form-encoded to the token path of the store', async () => {
+    respond = json(200, { access_token: 'new_access', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rotated' });
+    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    await expect(client.refreshToken({ storeId: 42, refreshToken: 'old_refresh', clientId: 'cid', clientSecret: 'csecret' })).resolves.toEqual({
+      accessToken: 'new_access',
+      scope: '',
+      storeId: 42,
+      expiresInSeconds: 3600,
+      refreshToken: 'rotated',
+    });
+    expect(received[0]!.url).toBe('/ecwid/api/oauth/token/42');
+    expect(received[0]!.contentType).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(received[0]!.body))).toEqual({
+      client_id: 'cid',
+      client_secret: 'csecret',
+      refresh_token: 'old_refresh',
+      grant_type: 'refresh_token',
+    });
+  });
+
+  it('passes Retry-After on to a rate-limited refresh', async () => {
+    respond = (_request, _body, response) => {
+      response.writeHead(429, { 'retry-after': '17', 'content-type': 'application/json' }).end('{}');
+    };
+    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    const error = await rejectionOf(client.refreshToken({ storeId: 42, refreshToken: 'r', clientId: 'c', clientSecret: 's' }), TokenExchangeError);
+    expect(error.code).toBe('ECWID_RATE_LIMITED');
+    expect(error.detail).toMatchObject({ retryAfterSeconds: 17 });
+  });
+});
+
+describe('EcwidHttpClient.verifyToken', () => {
+  it('asks for the profile with the token in the Authorization header only', async () => {
+    const headers: Array<string | undefined> = [];
+    respond = (request, _body, response) => {
+      headers.push(request.headers.authorization);
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ generalInfo: { storeId: 42 } }));
+    };
+    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    await expect(client.verifyToken({ storeId: 42, accessToken: 'secret_token' })).resolves.toEqual({ outcome: 'valid' });
+    expect(received[0]!.method).toBe('GET');
+    const url = new URL(received[0]!.url, 'http://x');
+    expect(url.pathname).toBe('/ecwid/api/v3/42/profile');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ responseFields: 'generalInfo(storeId)' });
+    expect(headers).toEqual(['Bearer secret_token']);
+  });
+
+  it('reports a timeout or a refused connection as a passing failure, never throwing', async () => {
+    respond = () => undefined;
+    const slow = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 200 });
+    await expect(slow.verifyToken({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'failed', reason: 'timeout' });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const unreachable = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
+    await expect(unreachable.verifyToken({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'failed', reason: 'econnrefused' });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates, and nothing else', () => {
+    expect(parseRetryAfter('120')).toBe(120);
+    expect(parseRetryAfter('Thu, 26 Nov 2026 12:00:30 GMT', Date.UTC(2026, 10, 26, 12, 0, 0))).toBe(30);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
   });
 });

@@ -2,8 +2,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { CLIENT_SECRET_PLACEHOLDER } from '../../functions/adapters/client-secret-value';
 import { SecretsManagerClientSecret } from '../../functions/adapters/secrets-manager-client-secret';
-import { AuthFlowError } from '../../functions/core/errors';
 import { capturingLogger, ManualClock } from '../support/fakes';
+import { errorCodeOf } from '../support/rejections';
 
 const secretsManager = mockClient(SecretsManagerClient);
 
@@ -16,16 +16,6 @@ function source(clock = new ManualClock()) {
     log: logs.log,
   });
   return { secret, clock, logs };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AuthFlowError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeEach(() => secretsManager.reset());
@@ -70,7 +60,7 @@ describe('SecretsManagerClientSecret', () => {
     ['broken JSON', '{"clientSecret":'],
   ])('reports %s as not configured', async (_description, value) => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
-    await expect(codeOf(source().secret.clientSecret())).resolves.toBe('NOT_CONFIGURED');
+    await expect(errorCodeOf(source().secret.clientSecret())).resolves.toBe('NOT_CONFIGURED');
   });
 
   it('reports a missing secret as not configured and other failures as unavailable', async () => {
@@ -79,8 +69,8 @@ describe('SecretsManagerClientSecret', () => {
       .rejectsOnce(Object.assign(new Error('missing'), { name: 'ResourceNotFoundException' }))
       .rejectsOnce(Object.assign(new Error('boom'), { name: 'InternalServiceError' }));
     const { secret } = source();
-    await expect(codeOf(secret.clientSecret())).resolves.toBe('NOT_CONFIGURED');
-    await expect(codeOf(secret.clientSecret())).resolves.toBe('SECRET_UNAVAILABLE');
+    await expect(errorCodeOf(secret.clientSecret())).resolves.toBe('NOT_CONFIGURED');
+    await expect(errorCodeOf(secret.clientSecret())).resolves.toBe('SECRET_UNAVAILABLE');
   });
 
   it('keeps serving the last value when a refresh fails, and says so without the value', async () => {
@@ -96,5 +86,12 @@ describe('SecretsManagerClientSecret', () => {
       expect.objectContaining({ level: 'WARN', errorCode: 'SECRET_UNAVAILABLE', awsError: 'ThrottlingException' }),
     ]);
     expect(logs.lines.join('')).not.toContain('still-good');
+    // Not asked again on every call while it is down: a minute later.
+    clock.advanceSeconds(59);
+    await secret.clientSecret();
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    clock.advanceSeconds(1);
+    await secret.clientSecret();
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
   });
 });

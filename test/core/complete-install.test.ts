@@ -2,7 +2,8 @@ import { AuthFlowError, StorageError, TokenExchangeError } from '../../functions
 import type { SealedToken } from '../../functions/core/ports';
 import { fingerprint } from '../../functions/core/secure-values';
 import { grantFor } from '../support/fakes';
-import { deferred, errorCodeOf, installHarness } from './install-harness';
+import { errorCodeOf } from '../support/rejections';
+import { deferred, installHarness } from './install-harness';
 
 const STORE_ID = 1003;
 
@@ -195,6 +196,47 @@ describe('completeInstall', () => {
       expect(harness.tokenEndpoint.requests).toHaveLength(1);
     });
 
+    it('never sends a code again once its grant is stored, even after its claim is gone', async () => {
+      const harness = installHarness();
+      await harness.callback('code=market-code&store_id=77');
+      harness.store.claims.clear();
+      harness.clock.advanceSeconds(60 * 24 * 3600);
+      await expect(harness.callback('code=market-code&store_id=77')).resolves.toEqual({
+        outcome: 'installed',
+        storeId: 77,
+        replayed: true,
+      });
+      expect(harness.tokenEndpoint.requests).toHaveLength(1);
+    });
+
+    it('takes over a code whose first attempt released it while this one waited', async () => {
+      const harness = installHarness();
+      const answer = deferred<void>();
+      harness.tokenEndpoint.answer(async () => {
+        await answer.promise;
+        throw new TokenExchangeError('ECWID_UNREACHABLE', 'refused', { mayHaveReachedServer: false });
+      });
+      const first = harness.callback('code=c1&store_id=5');
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = harness.callback('code=c1&store_id=5');
+      await new Promise((resolve) => setImmediate(resolve));
+      answer.resolve();
+      await expect(errorCodeOf(first)).resolves.toBe('ECWID_UNREACHABLE');
+      await expect(second).resolves.toMatchObject({ outcome: 'installed', replayed: false });
+      expect(harness.tokenEndpoint.requests).toHaveLength(2);
+    });
+
+    it('does not let another browser drive a callback whose state this code already spent', async () => {
+      const harness = installHarness();
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.vault.failure = new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS down');
+      await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('ENCRYPTION_UNAVAILABLE');
+      harness.vault.failure = undefined;
+      await expect(errorCodeOf(harness.callback(query('code-1'), undefined))).resolves.toBe('STATE_USED');
+      expect(harness.tokenEndpoint.requests).toHaveLength(0);
+      await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed' });
+    });
+
     it('reports an attempt that died midway as unknown, and does not send the code again', async () => {
       const harness = installHarness();
       const codeHash = fingerprint('code-1');
@@ -216,6 +258,7 @@ describe('completeInstall', () => {
         scope: 'read_store_profile',
         installedAtEpochSeconds: now,
         grantCodeHash: codeHash,
+        grantObtainedAtEpochMs: harness.clock.nowEpochMs(),
         nextCheckAtEpochSeconds: now + 86_400,
       });
       await expect(harness.callback('code=code-1&store_id=5')).resolves.toEqual({
@@ -320,12 +363,26 @@ describe('completeInstall', () => {
       expect(harness.tokenEndpoint.requests).toHaveLength(0);
     });
 
+    it('keeps the later grant when an earlier one arrives to be stored after it, and still shows success', async () => {
+      const harness = installHarness();
+      const later = grantFor(78);
+      harness.tokenEndpoint.answer(later);
+      harness.clock.advanceSeconds(60);
+      await harness.callback('code=later&store_id=78');
+      // The earlier grant was obtained before `later` but reaches the store only now.
+      harness.clock.advanceSeconds(-30);
+      await expect(harness.callback('code=earlier&store_id=78')).resolves.toMatchObject({ outcome: 'installed', storeId: 78 });
+      const stored = (await harness.store.getInstallation(78))!;
+      await expect(harness.vault.reveal(stored, stored.accessToken, 'access_token')).resolves.toBe(later.accessToken);
+    });
+
     it('replaces the token of a store that installs again', async () => {
       const harness = installHarness();
       const first = grantFor(77);
       const second = grantFor(77);
       harness.tokenEndpoint.answer(first).answer(second);
       await harness.callback('code=first&store_id=77');
+      harness.clock.advanceSeconds(60);
       await harness.callback('code=second&store_id=77');
       const stored = (await harness.store.getInstallation(77))!;
       expect(stored.version).toBe(2);

@@ -6,7 +6,6 @@ import {
   type CompleteInstallDependencies,
   type CompleteInstallSettings,
 } from '../../functions/core/complete-install';
-import { AuthFlowError } from '../../functions/core/errors';
 import { FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
@@ -34,7 +33,7 @@ export const COMPLETE_SETTINGS: CompleteInstallSettings = {
 export function installHarness(settings: Partial<CompleteInstallSettings> = {}) {
   const clock = new ManualClock();
   const random = new SeededRandom();
-  const store = new MemoryStore(clock);
+  const store = new MemoryStore();
   const tokenEndpoint = new ScriptedTokenEndpoint();
   const clientSecret = new FixedClientSecret();
   const vault = new MemoryTokenVault();
@@ -71,17 +70,6 @@ export function installHarness(settings: Partial<CompleteInstallSettings> = {}) 
       return completeInstall(deps, completeSettings, { callback: parseCallbackRequest(query), browserBinding });
     },
   };
-}
-
-/** The code of the error a promise rejects with. */
-export async function errorCodeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AuthFlowError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 /** A promise with its resolve exposed, to hold a fake request open. */

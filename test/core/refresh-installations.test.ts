@@ -9,6 +9,7 @@ import {
 import { FixedClientSecret, ManualClock, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
+import { deferred } from './install-harness';
 
 const DAY = 86_400;
 
@@ -18,6 +19,7 @@ const SETTINGS: RefreshJobSettings = {
   pageSize: 3,
   leaseDurationSeconds: 60,
   deadlineMarginMs: 5_000,
+  requestReserveMs: 3_000,
   schedule: DEFAULT_CHECK_SCHEDULE,
   failureBudgetSeconds: 3 * DAY,
   retryBaseSeconds: 300,
@@ -81,7 +83,7 @@ class ScriptedEcwid {
 
 function setup(settings: Partial<RefreshJobSettings> = {}) {
   const clock = new ManualClock();
-  const store = new MemoryStore(clock);
+  const store = new MemoryStore();
   const ecwid = new ScriptedEcwid();
   const vault = new MemoryTokenVault();
   const deps: RefreshJobDependencies = {
@@ -101,6 +103,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
       runId: `run-${(runs += 1)}`,
       deadlineEpochMs: clock.nowEpochMs() + deadlineInMs,
     });
+  let obtainedAt = clock.nowEpochMs();
   /** Stores an installation as an install would: tokens sealed under a fresh data key of the store. */
   const install = async (
     storeId: number,
@@ -116,6 +119,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
       scope: 'read_store_profile',
       installedAtEpochSeconds: now(),
       grantCodeHash: `code-${storeId}`,
+      grantObtainedAtEpochMs: (obtainedAt += 1),
       nextCheckAtEpochSeconds: now(),
       ...rest,
     });
@@ -442,6 +446,53 @@ describe('refreshDueInstallations', () => {
       await run();
       expect(ecwid.verifications).toEqual([72]);
       expect((await store.getInstallation(71))!).toMatchObject({ status: 'needs_reinstall', statusReason: 'token_unreadable' });
+    });
+
+    it('sends no request whose answer could not be stored before the deadline, and leaves it due', async () => {
+      const { run, install, ecwid, store } = setup();
+      await install(80);
+      // 6 s left, 5 s of margin: the installation is taken, but 3 s are needed to send and store.
+      const summary = await run(6_000, { deadlineMarginMs: 5_000, requestReserveMs: 7_000 });
+      expect(summary.outcomes.deferred).toBe(1);
+      expect(summary.processed).toBe(0);
+      expect(ecwid.verifications).toHaveLength(0);
+      expect((await store.getInstallation(80))!.version).toBe(1);
+    });
+
+    it('stops sending tokens once the token endpoint refuses the app credentials', async () => {
+      const { run, expiring, ecwid, clock } = setup({ concurrency: 1 });
+      for (let storeId = 90; storeId < 96; storeId += 1) {
+        await expiring(storeId);
+        ecwid.onRefresh(storeId, new TokenExchangeError('CLIENT_REJECTED', 'invalid_client'));
+      }
+      clock.advanceSeconds(2700);
+      const summary = await run();
+      expect(summary.stoppedOnRejectedCredentials).toBe(true);
+      expect(ecwid.refreshes.length).toBeLessThanOrEqual(2);
+    });
+
+    it('lets the checks in flight finish and store their results before failing on an unreadable due index', async () => {
+      const { run, expiring, store, ecwid, clock, tokensOf } = setup({ pageSize: 1, concurrency: 1 });
+      await expiring(100);
+      await expiring(101);
+      clock.advanceSeconds(2700);
+      const answer = deferred<void>();
+      ecwid.onRefresh(100, async (request) => {
+        await answer.promise;
+        return { accessToken: 'access_100', refreshToken: 'rotated_100', expiresInSeconds: 3600, scope: '', storeId: request.storeId };
+      });
+      const realFindDue = store.findDue.bind(store);
+      let reads = 0;
+      store.findDue = async (request) => {
+        reads += 1;
+        if (reads > 1) throw new Error('storage down');
+        return realFindDue(request);
+      };
+      const running = run();
+      await new Promise((resolve) => setImmediate(resolve));
+      answer.resolve();
+      await expect(running).rejects.toThrow('storage down');
+      await expect(tokensOf(100)).resolves.toEqual({ accessToken: 'access_100', refreshToken: 'rotated_100' });
     });
 
     it('fails the run when the due index cannot be read, so the failure alarm fires', async () => {

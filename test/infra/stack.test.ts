@@ -172,7 +172,7 @@ describe('the default stack', () => {
           { AttributeName: dueIndex.partitionKey, KeyType: 'HASH' },
           { AttributeName: dueIndex.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ]);
     expect(table.Properties.AttributeDefinitions).toEqual(

@@ -52,12 +52,20 @@ describe('readConfig', () => {
   it.each([
     ['plain http to a remote host', { PUBLIC_URL: 'http://auth.example.com' }, 'PUBLIC_URL'],
     ['a relative success URL', { SUCCESS_URL: '/welcome' }, 'SUCCESS_URL'],
+    ['a public URL with a query', { PUBLIC_URL: 'https://auth.example.com/?a=b' }, 'PUBLIC_URL must not have a query'],
+    ['an OAuth URL with a fragment', { ECWID_OAUTH_URL: 'https://my.ecwid.com/#x' }, 'ECWID_OAUTH_URL must not have a query'],
     ['an unknown switch value', { APP_MARKET_INSTALLS: 'maybe' }, 'APP_MARKET_INSTALLS'],
     ['a comma-separated scope list', { ECWID_SCOPES: 'read_catalog,update_catalog' }, 'ECWID_SCOPES'],
     ['a zero lifetime', { STATE_TTL_SECONDS: '0' }, 'STATE_TTL_SECONDS'],
     ['a non-numeric timeout', { TOKEN_REQUEST_TIMEOUT_MS: 'fast' }, 'TOKEN_REQUEST_TIMEOUT_MS'],
   ])('refuses %s', (_description, override, variable) => {
     expect(problemsOf({ ...TEST_ENVIRONMENT, ...override })).toContain(variable);
+  });
+
+  it('keeps a success URL whole, query and trailing slash included', () => {
+    expect(readConfig({ ...TEST_ENVIRONMENT, SUCCESS_URL: 'https://app.example.com/welcome/?from=ecwid' }).successUrl).toBe(
+      'https://app.example.com/welcome/?from=ecwid',
+    );
   });
 
   it('accepts plain http for loopback hosts, for the local stack', () => {

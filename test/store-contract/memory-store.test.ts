@@ -4,5 +4,5 @@ import { runStoreContract } from './store-contract';
 
 runStoreContract('in-memory store (the core tests use it)', async () => {
   const clock = new ManualClock();
-  return { store: new MemoryStore(clock), clock };
+  return { store: new MemoryStore(), clock };
 });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type {
   CodeClaimStore,
+  DueEntry,
   DueInstallationStore,
-  Installation,
   InstallationStore,
   NewInstallation,
   SealedToken,
@@ -21,6 +21,10 @@ const hash = () => randomBytes(32).toString('hex');
 
 /** Stores keep tokens as opaque strings: any text stands in for a sealed token here. */
 const sealed = (text: string) => text as SealedToken;
+
+/** Grants obtained one after the other, as a test saves them. */
+let obtained = 1_700_000_000_000;
+const nextObtainedAt = () => (obtained += 1);
 
 /**
  * The behaviour every store adapter must have. Run against the in-memory store, dynalite and
@@ -62,11 +66,22 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.consumeState({ ...state, codeHash: hash(), nowEpochSeconds: now() })).resolves.toBe('used');
       });
 
-      it('recognises a reload of the same callback (same code) as consumed', async () => {
+      it('recognises a reload of the same callback (same code, same browser, in time) as consumed', async () => {
         const state = await issueState();
         const codeHash = hash();
         await store.consumeState({ ...state, codeHash, nowEpochSeconds: now() });
         await expect(store.consumeState({ ...state, codeHash, nowEpochSeconds: now() })).resolves.toBe('consumed');
+      });
+
+      it('refuses the same callback from another browser, or once the state expired', async () => {
+        const state = await issueState();
+        const codeHash = hash();
+        await store.consumeState({ ...state, codeHash, nowEpochSeconds: now() });
+        await expect(
+          store.consumeState({ ...state, browserBindingHash: undefined, codeHash, nowEpochSeconds: now() }),
+        ).resolves.toBe('used');
+        clock.advanceSeconds(600);
+        await expect(store.consumeState({ ...state, codeHash, nowEpochSeconds: now() })).resolves.toBe('used');
       });
 
       it('reports a state it never issued as unknown', async () => {
@@ -158,14 +173,14 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.getCodeClaim(settled)).resolves.toMatchObject({ status: 'installed' });
       });
 
-      it('treats a claim past its lifetime as absent even before any TTL deletes it', async () => {
+      it('keeps blocking a code past its claim lifetime: only deletion by the TTL ends a claim', async () => {
         const codeHash = hash();
-        await store.claimCode({ codeHash, claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
-        clock.advanceSeconds(60);
-        await expect(store.getCodeClaim(codeHash)).resolves.toBeUndefined();
+        await store.claimCode({ codeHash, storeId: 4, claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
+        clock.advanceSeconds(120);
+        await expect(store.getCodeClaim(codeHash)).resolves.toMatchObject({ status: 'pending', storeId: 4 });
         await expect(
           store.claimCode({ codeHash, claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 }),
-        ).resolves.toEqual({ claimed: true });
+        ).resolves.toMatchObject({ claimed: false });
       });
     });
 
@@ -176,6 +191,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
       scope: 'read_store_profile read_catalog',
       installedAtEpochSeconds: now(),
       grantCodeHash: hash(),
+      grantObtainedAtEpochMs: nextObtainedAt(),
       nextCheckAtEpochSeconds: now() + 86_400,
       ...overrides,
     });
@@ -207,12 +223,20 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         clock.advanceSeconds(100);
         const second = installation(1002);
         const saved = await store.saveInstallation(second);
-        expect(saved.version).toBe(2);
+        expect(saved!.version).toBe(2);
         const stored = await store.getInstallation(1002);
         expect(stored).toEqual({ ...second, tokenType: 'Bearer', status: 'active', version: 2, updatedAtEpochSeconds: now() });
         expect(stored).not.toHaveProperty('refreshToken');
         expect(stored).not.toHaveProperty('expiresAtEpochSeconds');
         expect(stored).not.toHaveProperty('publicToken');
+      });
+
+      it('keeps the later grant when two installs of one store cross', async () => {
+        const earlier = installation(1003, { grantObtainedAtEpochMs: 5_000 });
+        const later = installation(1003, { grantObtainedAtEpochMs: 6_000 });
+        await store.saveInstallation(later);
+        await expect(store.saveInstallation(earlier)).resolves.toBeUndefined();
+        await expect(store.getInstallation(1003)).resolves.toMatchObject({ accessToken: later.accessToken, version: 1 });
       });
 
       it('reads nothing for a store that never installed', async () => {
@@ -230,13 +254,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
     });
   
     describe('the due index and leases', () => {
-      async function allDue(limit = 100): Promise<Installation[]> {
-        const found: Installation[] = [];
+      async function allDue(limit = 100): Promise<DueEntry[]> {
+        const found: DueEntry[] = [];
         for (const shard of store.dueShards()) {
           let cursor: string | undefined;
           do {
             const page = await store.findDue({ shard, nowEpochSeconds: now(), limit, ...(cursor === undefined ? {} : { cursor }) });
-            found.push(...page.installations);
+            found.push(...page.due);
             cursor = page.cursor;
           } while (cursor !== undefined);
         }
@@ -257,7 +281,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         );
         for (const shard of store.dueShards()) {
           const page = await store.findDue({ shard, nowEpochSeconds: now(), limit: 100 });
-          const times = page.installations.map((item) => item.nextCheckAtEpochSeconds!);
+          const times = page.due.map((entry) => entry.dueAtEpochSeconds);
           expect(times).toEqual([...times].sort((a, b) => a - b));
         }
       });
@@ -290,7 +314,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         const leased = (await lease(10))!;
         const result = {
           status: 'active' as const,
-          refreshedGrant: { accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), expiresAtEpochSeconds: now() + 3600 },
+          refreshedGrant: { accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), expiresAtEpochSeconds: now() + 3600, obtainedAtEpochMs: nextObtainedAt() },
           lastRefreshedAtEpochSeconds: now(),
           nextCheckAtEpochSeconds: now() + 2700,
         };
@@ -321,7 +345,12 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           nowEpochSeconds: now(),
           result: {
             status: 'active',
-            refreshedGrant: { accessToken: sealed('access_from_old_grant'), refreshToken: sealed('refresh_rotated'), expiresAtEpochSeconds: now() + 3600 },
+            refreshedGrant: {
+              accessToken: sealed('access_from_old_grant'),
+              refreshToken: sealed('refresh_rotated'),
+              expiresAtEpochSeconds: now() + 3600,
+              obtainedAtEpochMs: nextObtainedAt(),
+            },
             nextCheckAtEpochSeconds: now() + 10,
           },
         });

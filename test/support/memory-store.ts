@@ -1,7 +1,6 @@
 import type {
   CheckResult,
   ClaimResult,
-  Clock,
   CodeClaim,
   CodeClaimOutcome,
   CodeClaimStore,
@@ -36,10 +35,7 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
   /** Installations the due-index queries returned, for tests of the job's reads. */
   dueRead = 0;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly dueShardCount = 4,
-  ) {}
+  constructor(private readonly dueShardCount = 4) {}
 
   async saveState(record: StateRecord): Promise<void> {
     if (this.states.has(record.stateHash)) throw new Error('state exists');
@@ -49,10 +45,12 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
   async consumeState(request: ConsumeStateRequest): Promise<StateConsumption> {
     const state = this.states.get(request.stateHash);
     if (state === undefined) return 'unknown';
-    if (state.consumedByCodeHash === request.codeHash) return 'consumed';
+    const expired = state.expiresAtEpochSeconds <= request.nowEpochSeconds;
+    const sameBrowser = state.browserBindingHash === request.browserBindingHash;
+    if (state.consumedByCodeHash === request.codeHash && sameBrowser && !expired) return 'consumed';
     if (state.consumedAtEpochSeconds !== undefined) return 'used';
-    if (state.expiresAtEpochSeconds <= request.nowEpochSeconds) return 'expired';
-    if (state.browserBindingHash !== request.browserBindingHash) return 'browser_mismatch';
+    if (expired) return 'expired';
+    if (!sameBrowser) return 'browser_mismatch';
     state.consumedAtEpochSeconds = request.nowEpochSeconds;
     state.consumedByCodeHash = request.codeHash;
     return 'consumed';
@@ -78,7 +76,7 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
 
   private visibleClaim(codeHash: string): CodeClaim | undefined {
     const claim = this.claims.get(codeHash);
-    if (claim === undefined || claim.expiresAtEpochSeconds <= this.nowEpochSeconds()) return undefined;
+    if (claim === undefined) return undefined;
     const { expiresAtEpochSeconds: _expires, ...visible } = claim;
     return structuredClone(visible);
   }
@@ -93,8 +91,9 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
     if (this.claims.get(codeHash)?.status === 'pending') this.claims.delete(codeHash);
   }
 
-  async saveInstallation(installation: NewInstallation): Promise<Installation> {
+  async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
     const previous = this.installations.get(installation.storeId);
+    if ((previous?.grantObtainedAtEpochMs ?? -Infinity) >= installation.grantObtainedAtEpochMs) return undefined;
     this.leases.delete(installation.storeId);
     const saved: Installation = {
       ...installation,
@@ -131,7 +130,7 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
     this.dueRead += page.length;
     const last = page[page.length - 1];
     return {
-      installations: page.map((item) => structuredClone(item)),
+      due: page.map((item) => ({ storeId: item.storeId, dueAtEpochSeconds: item.nextCheckAtEpochSeconds! })),
       ...(due.length > request.limit && last !== undefined ? { cursor: JSON.stringify([last.nextCheckAtEpochSeconds, last.storeId]) } : {}),
     };
   }
@@ -180,12 +179,9 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
       next.expiresAtEpochSeconds = result.refreshedGrant.expiresAtEpochSeconds;
       if (result.refreshedGrant.refreshToken !== undefined) next.refreshToken = result.refreshedGrant.refreshToken;
       if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
+      next.grantObtainedAtEpochMs = result.refreshedGrant.obtainedAtEpochMs;
     }
     this.installations.set(request.storeId, next);
     return true;
-  }
-
-  private nowEpochSeconds(): number {
-    return Math.floor(this.clock.nowEpochMs() / 1000);
   }
 }
