@@ -255,8 +255,9 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
           // One atomic write: the new grant replaces the old one whole (and any lease), and the
           // version moves on so a refresh that read the old grant cannot overwrite this one.
           UpdateExpression: expression.update,
-          // Two installs of one store crossing: the grant Ecwid issued last wins, whichever lands last.
-          ConditionExpression: 'attribute_not_exists(#obtained) OR #obtained < :obtained',
+          // Two installs of one store crossing: the grant Ecwid issued last wins, whichever lands
+          // last (on a tie, the later write).
+          ConditionExpression: 'attribute_not_exists(#obtained) OR #obtained <= :obtained',
           ExpressionAttributeNames: { ...expression.names, '#obtained': 'grantObtainedAtEpochMs' },
           ExpressionAttributeValues: { ...expression.values, ':obtained': installation.grantObtainedAtEpochMs },
           ReturnValues: 'ALL_NEW',

@@ -202,8 +202,8 @@ export interface NewInstallation {
 export interface InstallationStore {
   /**
    * Stores a new grant for the store, replacing the previous one, and bumps the version; unless the
-   * stored grant was obtained later (two installs of one store crossing), in which case nothing is
-   * written and the result is undefined.
+   * stored grant was obtained strictly later (two installs of one store crossing), in which case
+   * nothing is written and the result is undefined.
    */
   saveInstallation(installation: NewInstallation): Promise<Installation | undefined>;
   /** Strongly consistent read. */

@@ -93,7 +93,7 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
 
   async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
     const previous = this.installations.get(installation.storeId);
-    if ((previous?.grantObtainedAtEpochMs ?? -Infinity) >= installation.grantObtainedAtEpochMs) return undefined;
+    if ((previous?.grantObtainedAtEpochMs ?? -Infinity) > installation.grantObtainedAtEpochMs) return undefined;
     this.leases.delete(installation.storeId);
     const saved: Installation = {
       ...installation,
