@@ -102,7 +102,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
         }),
       ),
     );
-    if (!saved) throw new StorageError('a state with this hash already exists', { detail: { operation: 'PutItem' } });
+    if (saved === undefined) throw new StorageError('a state with this hash already exists', { detail: { operation: 'PutItem' } });
   }
 
   async consumeState(request: ConsumeStateRequest): Promise<StateConsumption> {
@@ -127,7 +127,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
         }),
       ),
     );
-    if (spent) return 'consumed';
+    if (spent !== undefined) return 'consumed';
 
     // The condition failed: read the item once to say why (rare path, so no extra cost on success).
     const item = await this.getItem(key);
@@ -167,7 +167,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
           }),
         ),
       );
-      if (claimed) return { claimed: true };
+      if (claimed !== undefined) return { claimed: true };
       const existing = await this.getCodeClaim(claim.codeHash);
       if (existing !== undefined) return { claimed: false, existing };
       // Released between the two calls: try once more; only one request can win the new claim.
@@ -246,9 +246,8 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
     };
     const expression = updateExpression(set, CLEARED_BY_REINSTALL);
 
-    let saved: Item | undefined;
-    const written = await this.conditionally('UpdateItem', async () => {
-      const result = await this.documents.send(
+    const saved = await this.conditionally('UpdateItem', () =>
+      this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: installationKey(installation.storeId) },
@@ -262,10 +261,9 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
           ExpressionAttributeValues: { ...expression.values, ':obtained': installation.grantObtainedAtEpochMs },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      saved = result.Attributes;
-    });
-    return written ? toInstallation(saved as Item) : undefined;
+      ),
+    );
+    return saved === undefined ? undefined : toInstallation(saved.Attributes as Item);
   }
 
   async getInstallation(storeId: number): Promise<Installation | undefined> {
@@ -332,33 +330,28 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
     nowEpochSeconds: number;
     leaseExpiresAtEpochSeconds: number;
   }): Promise<Installation | undefined> {
-    try {
-      const result = await this.call('UpdateItem', () =>
-        this.documents.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { [PK]: installationKey(request.storeId) },
-            UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
-            // Still due (a reinstall reschedules it), and no live lease: one runner at a time.
-            ConditionExpression:
-              'attribute_exists(#pk) AND #due <= :now AND ' +
-              '(attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
-            ExpressionAttributeNames: { '#pk': PK, '#due': dueIndex.sortKey },
-            ExpressionAttributeValues: {
-              ':owner': request.owner,
-              ':until': request.leaseExpiresAtEpochSeconds,
-              ':now': request.nowEpochSeconds,
-            },
-            // The item as it is now: the job works on this copy, not on what the index showed.
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return toInstallation(result.Attributes as Item);
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const leased = await this.conditionally('UpdateItem', () =>
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: installationKey(request.storeId) },
+          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
+          // Still due (a reinstall reschedules it), and no live lease: one runner at a time.
+          ConditionExpression:
+            'attribute_exists(#pk) AND #due <= :now AND ' +
+            '(attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
+          ExpressionAttributeNames: { '#pk': PK, '#due': dueIndex.sortKey },
+          ExpressionAttributeValues: {
+            ':owner': request.owner,
+            ':until': request.leaseExpiresAtEpochSeconds,
+            ':now': request.nowEpochSeconds,
+          },
+          // The item as it is now: the job works on this copy, not on what the index showed.
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return leased === undefined ? undefined : toInstallation(leased.Attributes as Item);
   }
 
   async completeCheck(request: {
@@ -398,7 +391,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
       'leaseExpiresAtEpochSeconds',
     ];
     const expression = updateExpression(set, clearedWhenAbsent);
-    return this.conditionally('UpdateItem', () =>
+    const written = await this.conditionally('UpdateItem', () =>
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -412,6 +405,7 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
         }),
       ),
     );
+    return written !== undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -429,13 +423,12 @@ export class DynamoDbStore implements StateStore, CodeClaimStore, InstallationSt
     return result.Item;
   }
 
-  /** Runs a conditional write: true when it was applied, false when its condition did not hold. */
-  private async conditionally(operation: string, send: () => Promise<unknown>): Promise<boolean> {
+  /** Runs a conditional write: its answer when it was applied, undefined when its condition did not hold. */
+  private async conditionally<T>(operation: string, send: () => Promise<T>): Promise<T | undefined> {
     try {
-      await this.call(operation, send);
-      return true;
+      return await this.call(operation, send);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
