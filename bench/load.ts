@@ -41,7 +41,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { BROWSER_BINDING_COOKIE } from '../functions/runtime/browser-binding';
 import { JsonLogger } from '../functions/runtime/logger';
-import type { Installation } from '../functions/core/ports';
+import type { Installation } from '../functions/core/model';
 import type { FakeEcwid, TokenExchangeRecord } from '../local/fake-ecwid';
 import { startLocalStack, type LocalStack } from '../local/stack';
 

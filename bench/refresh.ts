@@ -20,14 +20,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { TABLE_SCHEMA } from '../functions/adapters/dynamodb-schema';
-import { DynamoDbStore } from '../functions/adapters/dynamodb-store';
-import { EcwidHttpClient } from '../functions/adapters/ecwid-http-client';
+import { TABLE_SCHEMA } from '../functions/adapters/dynamodb/schema';
+import { DynamoDbDueInstallationStore } from '../functions/adapters/dynamodb/due-installation-store';
+import { DynamoDbInstallationStore } from '../functions/adapters/dynamodb/installation-store';
+import { DynamoTable } from '../functions/adapters/dynamodb/table';
+import { EcwidOAuthClient } from '../functions/adapters/ecwid/oauth-client';
+import { EcwidProfileVerifier } from '../functions/adapters/ecwid/profile-verifier';
 import { KmsTokenVault } from '../functions/adapters/kms-token-vault';
-import type { SealedToken } from '../functions/core/ports';
-import { refreshDueInstallations } from '../functions/core/refresh-installations';
-import { readConfig } from '../functions/runtime/config';
-import { composeDependencies } from '../functions/runtime/dependencies';
+import type { SealedToken } from '../functions/core/model';
+import { refreshDueInstallations } from '../functions/core/refresh/refresh-run';
+import { readRefreshConfig } from '../functions/refresh/dependencies';
 import { JsonLogger } from '../functions/runtime/logger';
 import { cryptoRandom, systemClock } from '../functions/runtime/system';
 import { ensureLocalTable, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynalite-server';
@@ -145,7 +147,8 @@ async function main(): Promise<void> {
     const fakeUrl = fake.url;
 
     const client = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    const store = new DynamoDbStore(client, { tableName: TABLE });
+    const table = new DynamoTable(client, TABLE);
+    const store = new DynamoDbInstallationStore(table);
     const vault = new KmsTokenVault(
       new KMSClient({ endpoint: fake.kms, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
       fake.keyArn,
@@ -194,25 +197,24 @@ async function main(): Promise<void> {
     console.log(`Seeded ${seeded} installations (${dueSeeded} due) in ${seedSeconds.toFixed(1)} s`);
 
     // The job exactly as deployed, but with reads counted and a silent log.
-    const config = readConfig({
+    const config = readRefreshConfig({
       TABLE_NAME: TABLE,
       TOKEN_KEY_ID: fake.keyArn,
       CLIENT_SECRET_ID: 'bench',
       ECWID_CLIENT_ID: 'bench-app',
-      PUBLIC_URL: 'https://auth.example.com',
       ECWID_OAUTH_URL: fakeUrl,
       ECWID_API_URL: fakeUrl,
       REFRESH_CONCURRENCY: String(options.concurrency),
     });
-    const settings = composeDependencies(config).refreshJobSettings;
+    const settings = config.job;
     const counts = countReads(client, nowEpochSeconds);
-    const ecwid = new EcwidHttpClient({ oauthBaseUrl: fakeUrl, apiBaseUrl: fakeUrl, timeoutMs: config.tokenRequestTimeoutMs });
+    const http = { timeoutMs: config.tokenRequestTimeoutMs };
     const cpuBefore = process.cpuUsage();
     const summary = await refreshDueInstallations(
       {
-        installations: store,
-        refresher: ecwid,
-        verifier: ecwid,
+        installations: new DynamoDbDueInstallationStore(table),
+        refresher: new EcwidOAuthClient({ oauthBaseUrl: fakeUrl, ...http }),
+        verifier: new EcwidProfileVerifier({ apiBaseUrl: fakeUrl, ...http }),
         clientSecret: { clientSecret: async () => 'bench-secret' },
         vault,
         clock: systemClock,

@@ -6,7 +6,7 @@
  *   ECWID_SCOPES, SUCCESS_URL, APP_MARKET_INSTALLS, LOCAL_DATA_DIR (or --data-dir <folder>),
  *   LOCAL_REFRESH_INTERVAL_SECONDS, FAKE_ECWID_TOKEN_LIFETIME_SECONDS.
  */
-import { rootLogger } from '../functions/runtime/dependencies';
+import { rootLogger } from '../functions/runtime/composition';
 import { startLocalStack } from './stack';
 
 async function main(): Promise<void> {

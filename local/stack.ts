@@ -1,20 +1,29 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDbInstallationStore } from '../functions/adapters/dynamodb/installation-store';
+import { DynamoTable } from '../functions/adapters/dynamodb/table';
+import { KmsTokenVault } from '../functions/adapters/kms-token-vault';
+import { composeAuthorize, readAuthorizeConfig } from '../functions/authorize/dependencies';
 import { createAuthorizeHandler } from '../functions/authorize/handler';
+import { composeCallback, readCallbackConfig } from '../functions/callback/dependencies';
 import { createCallbackHandler } from '../functions/callback/handler';
+import type { Clock, RandomSource, TokenVault } from '../functions/core/ports';
+import type { RefreshRunSummary } from '../functions/core/refresh/refresh-run';
+import { composeRefresh, readRefreshConfig } from '../functions/refresh/dependencies';
 import { createRefreshHandler } from '../functions/refresh/handler';
-import type { RefreshRunSummary } from '../functions/core/refresh-installations';
-import { DynamoDbStore } from '../functions/adapters/dynamodb-store';
-import type { Clock, Installation, RandomSource, TokenVault } from '../functions/core/ports';
-import { readConfig, type AppConfig } from '../functions/runtime/config';
-import { composeDependencies, rootLogger, type AppDependencies } from '../functions/runtime/dependencies';
+import { clientConfig, type AwsClientOptions } from '../functions/runtime/aws-clients';
+import { basics, rootLogger, type CompositionOverrides } from '../functions/runtime/composition';
+import { deploymentUrls } from '../functions/runtime/config';
+import type { Environment } from '../functions/runtime/environment';
 import type { AppLogger } from '../functions/runtime/logger';
-import { renderPage } from '../functions/runtime/pages';
 import { invokeAsApiGateway, lambdaContext, type HttpLambda } from './api-gateway';
 import { ensureLocalTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, type LocalDynamoDb } from './dynalite-server';
 import { FakeEcwid } from './fake-ecwid';
+import { sendJson } from './http-util';
 import { KmsStub } from './kms-stub';
-import { sendHtml, sendJson } from './http-util';
+import { FAKE_ECWID_PATH, serveLocalRoute } from './local-routes';
 import { SecretsManagerStub } from './secrets-manager-stub';
 
 export interface LocalStackOptions {
@@ -44,16 +53,26 @@ export interface LocalStackOptions {
   random?: RandomSource;
 }
 
+/** Where the local stack's routes and its Ecwid are. */
+export interface LocalStackConfig {
+  publicUrl: string;
+  redirectUri: string;
+  startUrl: string;
+  clientId: string;
+  ecwidOAuthUrl: string;
+  ecwidApiUrl: string;
+}
+
 export interface LocalStack {
   url: string;
-  config: AppConfig;
+  config: LocalStackConfig;
   /** The built-in fake Ecwid, unless the stack was pointed at another server. */
   fakeEcwid: FakeEcwid | undefined;
   secretsManager: SecretsManagerStub;
   kms: KmsStub;
   dynamoDb: LocalDynamoDb;
-  /** The same store the functions use, for inspection. */
-  store: DynamoDbStore;
+  /** The installations in the local table, read as the functions read them, for inspection. */
+  store: DynamoDbInstallationStore;
   /** The same token vault the functions use: tests open stored tokens with it. */
   vault: TokenVault;
   /** Runs the scheduled refresh once, as EventBridge would, optionally as if the clock read `atEpochMs`. */
@@ -66,7 +85,6 @@ const LOCAL_REFRESH_TIMEOUT_MS = 5 * 60 * 1000;
 
 export const LOCAL_TABLE_NAME = 'ecwid-app-auth-local';
 const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
-const FAKE_ECWID_PATH = '/fake-ecwid';
 
 /**
  * The whole product on one machine, with no AWS account and no network: dynalite for DynamoDB, a
@@ -111,49 +129,61 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       fakeEcwid.tokenLifetimeSeconds = options.fakeTokenLifetimeSeconds;
     }
 
-    const config = readConfig({
+    const ecwidOAuthUrl = options.ecwidOAuthUrl ?? `${publicUrl}${FAKE_ECWID_PATH}`;
+    const ecwidApiUrl = options.ecwidApiUrl ?? `${publicUrl}${FAKE_ECWID_PATH}`;
+    // One environment for every function, as the stack would set it; each reads only its own variables.
+    const environment: Environment = {
       TABLE_NAME: LOCAL_TABLE_NAME,
       CLIENT_SECRET_ID: LOCAL_SECRET_NAME,
       TOKEN_KEY_ID: kms.keyArn,
       ECWID_CLIENT_ID: options.clientId,
       PUBLIC_URL: publicUrl,
-      ECWID_OAUTH_URL: options.ecwidOAuthUrl ?? `${publicUrl}${FAKE_ECWID_PATH}`,
-      ECWID_API_URL: options.ecwidApiUrl ?? `${publicUrl}${FAKE_ECWID_PATH}`,
+      ECWID_OAUTH_URL: ecwidOAuthUrl,
+      ECWID_API_URL: ecwidApiUrl,
       ECWID_SCOPES: options.scopes.join(' '),
       SUCCESS_URL: options.successUrl,
       APP_MARKET_INSTALLS: options.appMarketInstalls === false ? 'false' : 'true',
       STATE_TTL_SECONDS: options.stateLifetimeSeconds?.toString(),
       TOKEN_REQUEST_TIMEOUT_MS: options.tokenRequestTimeoutMs?.toString(),
-    });
-    const deps = composeDependencies(config, {
-      aws: {
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-        dynamoDbEndpoint: dynamoDb.endpoint,
-        secretsManagerEndpoint,
-        kmsEndpoint,
-      },
+    };
+    const aws: AwsClientOptions = {
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      secretsManagerEndpoint,
+      kmsEndpoint,
+    };
+    const overrides: CompositionOverrides = {
+      aws,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.random === undefined ? {} : { random: options.random }),
       ...(options.log === undefined ? {} : { log: options.log }),
-    });
+    };
+    const { clock } = basics(overrides);
     const log = options.log ?? rootLogger;
+    // Read first: a wrong setting stops the stack before it serves anything.
+    const authorize = composeAuthorize(readAuthorizeConfig(environment), overrides);
+    const callback = composeCallback(readCallbackConfig(environment), overrides);
+    const refresh = composeRefresh(readRefreshConfig(environment), overrides);
     const runRefresh = (atEpochMs?: number) => {
-      const clock = atEpochMs === undefined ? deps.clock : shiftedClock(deps.clock, atEpochMs - deps.clock.nowEpochMs());
+      const runClock = atEpochMs === undefined ? clock : shiftedClock(clock, atEpochMs - clock.nowEpochMs());
       const startedAt = Date.now();
-      return createRefreshHandler(() => ({ ...deps, clock }), log)(
+      return createRefreshHandler(() => ({ ...refresh, clock: runClock }), log)(
         { source: 'local' },
         lambdaContext('refresh', () => LOCAL_REFRESH_TIMEOUT_MS - (Date.now() - startedAt)),
       );
     };
     const routes: Record<string, { functionName: string; handler: HttpLambda }> = {
-      'GET /authorize': { functionName: 'authorize', handler: createAuthorizeHandler(() => deps, log) },
-      'GET /callback': { functionName: 'callback', handler: createCallbackHandler(() => deps, log) },
+      'GET /authorize': { functionName: 'authorize', handler: createAuthorizeHandler(() => authorize, log) },
+      'GET /callback': { functionName: 'callback', handler: createCallbackHandler(() => callback, log) },
     };
+    const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), LOCAL_TABLE_NAME);
+    const store = new DynamoDbInstallationStore(table);
+    const vault = new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), kms.keyArn);
 
     for (const server of servers) {
       server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        route(request, response, { routes, fakeEcwid, deps, publicUrl, runRefresh }).catch(() => {
+        route(request, response, { routes, fakeEcwid, store, publicUrl, runRefresh }).catch(() => {
           if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
           else response.destroy();
         });
@@ -174,13 +204,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       url: publicUrl,
-      config,
+      config: { ...deploymentUrls(publicUrl), clientId: options.clientId, ecwidOAuthUrl, ecwidApiUrl },
       fakeEcwid,
       secretsManager,
       kms,
       dynamoDb,
-      store: deps.installations as DynamoDbStore,
-      vault: deps.vault,
+      store,
+      vault,
       runRefresh,
       close: closeAll,
     };
@@ -196,7 +226,7 @@ async function route(
   context: {
     routes: Record<string, { functionName: string; handler: HttpLambda }>;
     fakeEcwid: FakeEcwid | undefined;
-    deps: AppDependencies;
+    store: DynamoDbInstallationStore;
     publicUrl: string;
     runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
   },
@@ -209,68 +239,13 @@ async function route(
     return;
   }
   if (context.fakeEcwid !== undefined && (await context.fakeEcwid.handle(request, response))) return;
-  if (routeKey === 'GET /__local/installations') {
-    const installations = await context.deps.installations.listInstallations();
-    sendJson(response, 200, installations.map(describeInstallation));
-    return;
-  }
-  if (routeKey === 'POST /__local/refresh') {
-    const at = new URL(request.url ?? '/', 'http://local.invalid').searchParams.get('at');
-    const atEpochMs = at === null ? undefined : Date.parse(at);
-    if (atEpochMs !== undefined && Number.isNaN(atEpochMs)) {
-      sendJson(response, 400, { error: 'invalid_at', message: 'at must be an ISO-8601 instant, e.g. 2026-12-01T09:00:00Z' });
-      return;
-    }
-    sendJson(response, 200, await context.runRefresh(atEpochMs));
-    return;
-  }
-  if (routeKey === 'GET /') {
-    sendHtml(response, 200, landingPage(context.publicUrl, context.fakeEcwid !== undefined));
-    return;
-  }
+  if (await serveLocalRoute(routeKey, request, response, context)) return;
   sendJson(response, 404, { message: 'Not Found' });
-}
-
-/** What the local inspection route shows of an installation: its state, never a token. */
-export function describeInstallation(installation: Installation) {
-  const iso = (epochSeconds: number | undefined) =>
-    epochSeconds === undefined ? null : new Date(epochSeconds * 1000).toISOString();
-  return {
-    storeId: installation.storeId,
-    status: installation.status,
-    statusReason: installation.statusReason ?? null,
-    scope: installation.scope,
-    installedAt: iso(installation.installedAtEpochSeconds),
-    expiresAt: iso(installation.expiresAtEpochSeconds),
-    lastRefreshedAt: iso(installation.lastRefreshedAtEpochSeconds),
-    lastVerifiedAt: iso(installation.lastVerifiedAtEpochSeconds),
-    nextCheckAt: iso(installation.nextCheckAtEpochSeconds),
-    failureCount: installation.failureCount ?? 0,
-  };
 }
 
 /** A clock running at real speed, offset from another. */
 function shiftedClock(base: Clock, offsetMs: number): Clock {
   return { nowEpochMs: () => base.nowEpochMs() + offsetMs, sleep: (durationMs) => base.sleep(durationMs) };
-}
-
-function landingPage(publicUrl: string, builtInFake: boolean): string {
-  return renderPage({
-    title: 'Ecwid app authorization: local stack',
-    paragraphs: [
-      builtInFake
-        ? 'Connect a store to start an app-initiated install: the built-in fake Ecwid shows its consent page, and an approved install is stored in the local database.'
-        : 'Connect a store to start an app-initiated install with the OAuth server you configured.',
-      'The list of installations shows what is stored for each store, never its token.',
-    ],
-    links: [
-      { href: `${publicUrl}/authorize`, label: 'Connect a store' },
-      ...(builtInFake
-        ? [{ href: `${publicUrl}${FAKE_ECWID_PATH}/app-market/install?store_id=1003`, label: 'Simulate an App Market install' }]
-        : []),
-      { href: `${publicUrl}/__local/installations`, label: 'Stored installations' },
-    ],
-  });
 }
 
 async function listen(port: number): Promise<Server[]> {

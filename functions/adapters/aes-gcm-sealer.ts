@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { AuthFlowError } from '../core/errors';
-import type { SealedToken, TokenField, TokenSealer } from '../core/ports';
+import { EncryptionError } from '../core/errors';
+import type { SealedToken, TokenField } from '../core/model';
+import type { TokenSealer } from '../core/ports';
 
 const FORMAT = 'v1';
 const IV_BYTES = 12;
@@ -47,6 +48,6 @@ export class AesGcmSealer implements TokenSealer {
   }
 }
 
-function unreadable(storeId: number, field: TokenField): AuthFlowError {
-  return new AuthFlowError('TOKEN_UNREADABLE', 'a stored token did not decrypt', { detail: { storeId, field } });
+function unreadable(storeId: number, field: TokenField): EncryptionError {
+  return new EncryptionError('TOKEN_UNREADABLE', 'a stored token did not decrypt', { detail: { storeId, field } });
 }

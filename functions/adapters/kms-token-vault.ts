@@ -1,5 +1,5 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { AuthFlowError, errorName } from '../core/errors';
+import { EncryptionError, errorName } from '../core/errors';
 import type { TokenSealer, TokenVault } from '../core/ports';
 import { AesGcmSealer } from './aes-gcm-sealer';
 import { TOKEN_ENCRYPTION_CONTEXT } from './token-vault-context';
@@ -24,7 +24,7 @@ export class KmsTokenVault implements TokenVault {
       ),
     );
     if (result.CiphertextBlob === undefined || result.Plaintext === undefined) {
-      throw new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS returned no data key', { detail: { operation: 'GenerateDataKey' } });
+      throw new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS returned no data key', { detail: { operation: 'GenerateDataKey' } });
     }
     return new AesGcmSealer(storeId, Buffer.from(result.CiphertextBlob).toString('base64'), result.Plaintext);
   }
@@ -40,7 +40,7 @@ export class KmsTokenVault implements TokenVault {
       ),
     );
     if (result.Plaintext === undefined) {
-      throw new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS returned no plaintext', { detail: { operation: 'Decrypt' } });
+      throw new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS returned no plaintext', { detail: { operation: 'Decrypt' } });
     }
     return new AesGcmSealer(installation.storeId, installation.tokenKey, result.Plaintext);
   }
@@ -52,7 +52,7 @@ export class KmsTokenVault implements TokenVault {
     } catch (error) {
       const awsError = errorName(error);
       const code = awsError === 'InvalidCiphertextException' || awsError === 'IncorrectKeyException' ? 'TOKEN_UNREADABLE' : 'ENCRYPTION_UNAVAILABLE';
-      throw new AuthFlowError(code, `KMS ${operation} failed`, { cause: error, detail: { operation, awsError } });
+      throw new EncryptionError(code, `KMS ${operation} failed`, { cause: error, detail: { operation, awsError } });
     }
   }
 }

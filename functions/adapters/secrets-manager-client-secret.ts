@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AuthFlowError, ConfigurationError, errorName } from '../core/errors';
+import { ConfigurationError, errorName, SecretUnavailableError } from '../core/errors';
 import type { ClientSecretSource, Clock, Logger } from '../core/ports';
 import { extractClientSecret } from './client-secret-value';
 
@@ -32,8 +32,8 @@ export class SecretsManagerClientSecret implements ClientSecretSource {
   ) {}
 
   async clientSecret(): Promise<string> {
-    const now = this.options.clock.nowEpochMs();
-    if (this.cached !== undefined && now - this.cached.readAtEpochMs < this.options.cacheTtlMs) {
+    const nowEpochMs = this.options.clock.nowEpochMs();
+    if (this.cached !== undefined && nowEpochMs - this.cached.readAtEpochMs < this.options.cacheTtlMs) {
       return this.cached.value;
     }
     // Concurrent callers share one read.
@@ -50,10 +50,10 @@ export class SecretsManagerClientSecret implements ClientSecretSource {
       secretString = result.SecretString;
     } catch (error) {
       const failure = translate(error);
-      if (this.cached !== undefined && failure.code === 'SECRET_UNAVAILABLE') {
+      if (this.cached !== undefined && failure instanceof SecretUnavailableError) {
         this.options.log.warn('could not refresh the client secret; using the value read before', {
           errorCode: failure.code,
-          awsError: failure.detail.awsError,
+          awsError: errorName(error),
         });
         // Try again in a minute, not on every call: each attempt waits out the SDK's retries.
         this.cached.readAtEpochMs = this.options.clock.nowEpochMs() - this.options.cacheTtlMs + RETRY_AFTER_FAILURE_MS;
@@ -67,12 +67,12 @@ export class SecretsManagerClientSecret implements ClientSecretSource {
   }
 }
 
-function translate(error: unknown): AuthFlowError {
+function translate(error: unknown): ConfigurationError | SecretUnavailableError {
   const awsError = errorName(error);
   if (awsError === 'ResourceNotFoundException') {
     return new ConfigurationError('the client secret does not exist', { cause: error, detail: { awsError } });
   }
-  return new AuthFlowError('SECRET_UNAVAILABLE', 'the client secret could not be read', {
+  return new SecretUnavailableError('the client secret could not be read', {
     cause: error,
     detail: { awsError },
   });

@@ -1,4 +1,5 @@
-import { lambdaDependencies, rootLogger } from '../runtime/dependencies';
+import { composedOnce, rootLogger } from '../runtime/composition';
+import { composeAuthorize, readAuthorizeConfig } from './dependencies';
 import { createAuthorizeHandler } from './handler';
 
-export const handler = createAuthorizeHandler(lambdaDependencies, rootLogger);
+export const handler = createAuthorizeHandler(composedOnce(() => composeAuthorize(readAuthorizeConfig())), rootLogger);

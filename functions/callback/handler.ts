@@ -1,15 +1,15 @@
-import { parseCallbackRequest } from '../core/callback-request';
-import { completeInstall } from '../core/complete-install';
+import { parseCallbackRequest } from '../core/install/callback-request';
+import { completeInstall } from '../core/install/complete-install';
 import { BROWSER_BINDING_COOKIE } from '../runtime/browser-binding';
-import type { AppDependencies } from '../runtime/dependencies';
 import { htmlResponse, httpHandler, readCookie, redirectResponse } from '../runtime/http';
 import type { AppLogger } from '../runtime/logger';
+import type { CallbackDependencies } from './dependencies';
 
 /** `GET /callback`: Ecwid's redirect back. Exchanges the code once and stores the store's token. */
-export function createCallbackHandler(provide: () => AppDependencies, log: AppLogger) {
+export function createCallbackHandler(provide: () => CallbackDependencies, log: AppLogger) {
   return httpHandler({ route: 'GET /callback', log }, provide, async (event, deps, requestLog) => {
     const callback = parseCallbackRequest(event.rawQueryString ?? '');
-    const result = await completeInstall({ ...deps, log: requestLog }, deps.completeInstallSettings, {
+    const result = await completeInstall({ ...deps, log: requestLog }, deps.settings, {
       callback,
       browserBinding: readCookie(event, BROWSER_BINDING_COOKIE),
     });
@@ -19,7 +19,7 @@ export function createCallbackHandler(provide: () => AppDependencies, log: AppLo
       return htmlResponse(200, {
         title: 'Installation cancelled',
         paragraphs: ['You did not grant access, so nothing was installed and nothing was changed in your store.'],
-        links: [{ href: deps.config.startUrl, label: 'Start the installation again' }],
+        links: [{ href: deps.startUrl, label: 'Start the installation again' }],
       });
     }
 
@@ -27,7 +27,7 @@ export function createCallbackHandler(provide: () => AppDependencies, log: AppLo
       lane: callback.lane,
       storeId: result.storeId,
     });
-    const { successUrl } = deps.config;
+    const { successUrl } = deps;
     if (successUrl !== undefined) {
       const location = new URL(successUrl);
       location.searchParams.set('store_id', String(result.storeId));

@@ -1,4 +1,5 @@
-import { lambdaDependencies, rootLogger } from '../runtime/dependencies';
+import { composedOnce, rootLogger } from '../runtime/composition';
+import { composeCallback, readCallbackConfig } from './dependencies';
 import { createCallbackHandler } from './handler';
 
-export const handler = createCallbackHandler(lambdaDependencies, rootLogger);
+export const handler = createCallbackHandler(composedOnce(() => composeCallback(readCallbackConfig())), rootLogger);

@@ -1,12 +1,14 @@
 /**
- * Every failure the install and refresh flows can meet, as a machine-readable code.
+ * Every failure this project throws on purpose, as a machine-readable code, and the error classes
+ * that carry them.
  *
- * The code decides the HTTP status and the page a merchant sees (see `presentError` in `runtime/http.ts`);
- * the `detail` is for the one log line that explains the failure and never holds a token,
- * an authorization code or a secret.
+ * The code decides the HTTP status and the page or JSON a caller sees (see `runtime/http.ts`).
+ * What a caller needs to act on a failure is a typed property of a subclass (`retryAfterSeconds`
+ * of a {@link RateLimitedError}); `detail` only feeds the one log line that explains the failure
+ * and never holds a token, an authorization code or a secret. Nothing reads `detail` back.
  */
 export const ErrorCodes = [
-  /** The callback query is not one Ecwid would send (missing or malformed parameters). */
+  /** The request is not one this app or Ecwid would send (missing or malformed parameters). */
   'INVALID_REQUEST',
   /** Ecwid redirected back with an `error` other than `access_denied`. */
   'ECWID_AUTHORIZATION_ERROR',
@@ -26,7 +28,7 @@ export const ErrorCodes = [
   'REFRESH_TOKEN_REJECTED',
   /** Ecwid refused the app's own credentials (client id or secret): an operator must act. */
   'CLIENT_REJECTED',
-  /** Ecwid answered 429; `detail.retryAfterSeconds` says when to come back, when it said. */
+  /** Ecwid answered 429 (see {@link RateLimitedError}). */
   'ECWID_RATE_LIMITED',
   /** Ecwid answered with a server error, or the connection broke after the request was sent. */
   'ECWID_UNAVAILABLE',
@@ -56,64 +58,134 @@ export const ErrorCodes = [
 
 export type ErrorCode = (typeof ErrorCodes)[number];
 
-/** Safe, structured facts about a failure: never a token, a code or a secret. */
-export type ErrorDetail = Record<string, string | number | boolean | undefined>;
+/** Safe, structured facts about a failure, for its log line only: never a token, a code or a secret. */
+export type ErrorDetail = Readonly<Record<string, string | number | boolean | undefined>>;
+
+interface ErrorOptions {
+  cause?: unknown;
+  detail?: ErrorDetail;
+}
 
 /**
  * The base of every error this project throws on purpose.
  *
- * `code` is the contract with callers; `message` is for humans reading logs; `detail` holds
- * the data a caller or an operator needs (status codes, Ecwid's `error` field, a store id).
+ * `code` is the contract with callers; `message` is for humans reading logs; `detail` holds facts
+ * for the log line (status codes, Ecwid's `error` field, a store id).
  */
-export class AuthFlowError extends Error {
-  override readonly name: string = 'AuthFlowError';
+export class EcwidAppAuthError extends Error {
+  override readonly name: string = 'EcwidAppAuthError';
   readonly code: ErrorCode;
   readonly detail: ErrorDetail;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; detail?: ErrorDetail } = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.detail = options.detail ?? {};
   }
 }
 
-/** A failure of the token endpoint or of the answer it gave. */
-export class TokenExchangeError extends AuthFlowError {
-  override readonly name = 'TokenExchangeError';
+/** The codes a request to Ecwid (its token endpoint or its REST API) can fail with. */
+export type EcwidRequestErrorCode = Extract<
+  ErrorCode,
+  | 'CODE_REJECTED'
+  | 'REFRESH_TOKEN_REJECTED'
+  | 'CLIENT_REJECTED'
+  | 'ECWID_RATE_LIMITED'
+  | 'ECWID_UNAVAILABLE'
+  | 'ECWID_UNREACHABLE'
+  | 'ECWID_TIMEOUT'
+  | 'ECWID_INVALID_RESPONSE'
+>;
+
+/** A failure of a request to Ecwid, or of the answer it gave. */
+export class EcwidRequestError extends EcwidAppAuthError {
+  override readonly name: string = 'EcwidRequestError';
+  declare readonly code: EcwidRequestErrorCode;
   /**
    * False only when the request provably never left this process (the connection was refused or
-   * the host did not resolve). Then the code was not spent and may be tried again.
+   * the host did not resolve). Then an authorization code was not spent and may be tried again.
    */
   readonly mayHaveReachedServer: boolean;
 
   constructor(
-    code: ErrorCode,
+    code: EcwidRequestErrorCode,
     message: string,
-    options: { cause?: unknown; detail?: ErrorDetail; mayHaveReachedServer?: boolean } = {},
+    options: ErrorOptions & { mayHaveReachedServer?: boolean } = {},
   ) {
     super(code, message, options);
     this.mayHaveReachedServer = options.mayHaveReachedServer ?? true;
   }
 }
 
+/** Ecwid answered 429: come back after `retryAfterSeconds`, when it said. */
+export class RateLimitedError extends EcwidRequestError {
+  override readonly name = 'RateLimitedError';
+  /** From the `Retry-After` header, in seconds; undefined when Ecwid did not say. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, options: ErrorOptions & { retryAfterSeconds: number | undefined }) {
+    super('ECWID_RATE_LIMITED', message, {
+      ...options,
+      detail: { ...options.detail, retryAfterSeconds: options.retryAfterSeconds },
+    });
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
 /** A persistence failure, translated from the database client's own errors at the adapter. */
-export class StorageError extends AuthFlowError {
+export class StorageError extends EcwidAppAuthError {
   override readonly name = 'StorageError';
-  constructor(message: string, options: { cause?: unknown; detail?: ErrorDetail } = {}) {
-    super('STORAGE_UNAVAILABLE', message, options);
+  declare readonly code: 'STORAGE_UNAVAILABLE';
+  /** The database operation that failed (`UpdateItem`, ...). */
+  readonly operation: string;
+
+  constructor(message: string, options: ErrorOptions & { operation: string }) {
+    super('STORAGE_UNAVAILABLE', message, { ...options, detail: { operation: options.operation, ...options.detail } });
+    this.operation = options.operation;
   }
 }
 
-/** A missing or invalid setting, found when the configuration is read. */
-export class ConfigurationError extends AuthFlowError {
+/** A key-management failure: KMS unreachable or refusing (`ENCRYPTION_UNAVAILABLE`), or a token that does not open (`TOKEN_UNREADABLE`). */
+export class EncryptionError extends EcwidAppAuthError {
+  override readonly name = 'EncryptionError';
+  declare readonly code: 'ENCRYPTION_UNAVAILABLE' | 'TOKEN_UNREADABLE';
+
+  constructor(code: 'ENCRYPTION_UNAVAILABLE' | 'TOKEN_UNREADABLE', message: string, options: ErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** The client secret could not be read (Secrets Manager unreachable or refusing). */
+export class SecretUnavailableError extends EcwidAppAuthError {
+  override readonly name = 'SecretUnavailableError';
+  declare readonly code: 'SECRET_UNAVAILABLE';
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('SECRET_UNAVAILABLE', message, options);
+  }
+}
+
+/** A missing or invalid setting, found when the configuration (or the client secret) is read. */
+export class ConfigurationError extends EcwidAppAuthError {
   override readonly name = 'ConfigurationError';
-  constructor(message: string, options: { cause?: unknown; detail?: ErrorDetail } = {}) {
-    super('NOT_CONFIGURED', message, options);
+  declare readonly code: 'NOT_CONFIGURED';
+  /** Every problem found, each naming its setting (never its value). */
+  readonly problems: readonly string[];
+
+  constructor(message: string, options: ErrorOptions & { problems?: readonly string[] } = {}) {
+    const problems = options.problems ?? [message];
+    super('NOT_CONFIGURED', message, { ...options, detail: { problems: problems.join('; '), ...options.detail } });
+    this.problems = problems;
   }
 }
 
-export function isAuthFlowError(error: unknown): error is AuthFlowError {
-  return error instanceof AuthFlowError;
+export function isEcwidAppAuthError(error: unknown): error is EcwidAppAuthError {
+  return error instanceof EcwidAppAuthError;
+}
+
+/** The code of anything thrown: its own code, or `INTERNAL` for what this project did not foresee. */
+export function errorCodeOf(error: unknown): ErrorCode {
+  return error instanceof EcwidAppAuthError ? error.code : 'INTERNAL';
 }
 
 /** The `name` of anything thrown (duck-typed: errors from another realm fail `instanceof Error`). */

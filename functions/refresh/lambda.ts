@@ -1,4 +1,5 @@
-import { lambdaDependencies, rootLogger } from '../runtime/dependencies';
+import { composedOnce, rootLogger } from '../runtime/composition';
+import { composeRefresh, readRefreshConfig } from './dependencies';
 import { createRefreshHandler } from './handler';
 
-export const handler = createRefreshHandler(lambdaDependencies, rootLogger);
+export const handler = createRefreshHandler(composedOnce(() => composeRefresh(readRefreshConfig())), rootLogger);

@@ -1,4 +1,3 @@
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Logger } from '../core/ports';
 import { redactingReplacer } from './redaction';
 
@@ -7,43 +6,13 @@ export interface AppLogger extends Logger {
   child(fields: Record<string, unknown>): AppLogger;
 }
 
-/**
- * The Lambda logger: AWS Lambda Powertools' structured JSON logger, every line redacted
- * (see `redaction.ts`) by its JSON replacer.
- *
- * @see https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/
- */
-export class LambdaLogger implements AppLogger {
-  private constructor(private readonly logger: PowertoolsLogger) {}
-
-  static create(serviceName: string): LambdaLogger {
-    return new LambdaLogger(new PowertoolsLogger({ serviceName, jsonReplacerFn: redactingReplacer }));
-  }
-
-  child(fields: Record<string, unknown>): LambdaLogger {
-    const child = this.logger.createChild();
-    child.appendPersistentKeys(fields);
-    return new LambdaLogger(child);
-  }
-
-  info(message: string, fields: Record<string, unknown> = {}): void {
-    this.logger.info(message, fields);
-  }
-
-  warn(message: string, fields: Record<string, unknown> = {}): void {
-    this.logger.warn(message, fields);
-  }
-
-  error(message: string, fields: Record<string, unknown> = {}): void {
-    this.logger.error(message, fields);
-  }
-}
-
 type Level = 'INFO' | 'WARN' | 'ERROR';
 
 /**
- * The same shape of line without Powertools, written where the caller says: tests read what was
- * logged through it. Redacted the same way.
+ * Structured JSON logging, one line per entry: `level`, `message`, `timestamp`, the context of the
+ * logger (service, route, correlation id) and the entry's fields. Every line passes the redaction
+ * (`redaction.ts`) before it is written. On Lambda each line on stdout becomes one log event in the
+ * function's log group; tests pass their own `write` to read what was logged.
  */
 export class JsonLogger implements AppLogger {
   constructor(

@@ -1,23 +1,6 @@
-import type { CheckOutcome, RefreshRunSummary } from '../core/refresh-installations';
-
-/** The CloudWatch namespace of the app's own metrics (the stack's alarms read from it). */
-export const METRICS_NAMESPACE = 'EcwidAppAuth';
-
-/** The metric each outcome of a scheduled check is counted under. */
-export const OUTCOME_METRICS: Record<CheckOutcome, string> = {
-  refreshed: 'TokensRefreshed',
-  verified: 'TokensVerified',
-  needs_reinstall: 'InstallationsNeedingReinstall',
-  suspended: 'StoresSuspended',
-  store_gone: 'StoresGone',
-  rate_limited: 'ChecksRateLimited',
-  retry_later: 'ChecksToRetry',
-  needs_attention: 'InstallationsNeedingAttention',
-  superseded: 'ChecksSuperseded',
-  skipped: 'ChecksSkipped',
-  deferred: 'ChecksDeferred',
-  error: 'CheckErrors',
-};
+import type { CheckOutcome } from '../core/refresh/outcomes';
+import type { RefreshRunSummary } from '../core/refresh/refresh-run';
+import { METRICS_NAMESPACE, OUTCOME_METRICS } from './metric-names';
 
 /**
  * The fields that turn a run's summary log line into CloudWatch metrics (Embedded Metric Format):

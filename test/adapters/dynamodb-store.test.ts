@@ -1,14 +1,14 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store';
+import { dynamoDbStores } from '../support/dynamodb-stores';
 import { StorageError } from '../../functions/core/errors';
-import type { SealedToken } from '../../functions/core/ports';
+import type { SealedToken } from '../../functions/core/model';
 import { rejectionOf } from '../support/rejections';
 
 // The adapter wraps its client in a document client: mock that class, whatever instance it is.
 const dynamo = mockClient(DynamoDBDocumentClient);
-const store = () => new DynamoDbStore(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), { tableName: 'table' });
+const store = () => dynamoDbStores(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), 'table');
 
 function awsError(name: string): Error {
   return Object.assign(new Error(`${name}: request for key STORE#1 failed`), { name, $metadata: {} });
@@ -16,7 +16,7 @@ function awsError(name: string): Error {
 
 beforeEach(() => dynamo.reset());
 
-describe('DynamoDbStore error translation', () => {
+describe('DynamoDB store adapters: error translation', () => {
   it.each(['ProvisionedThroughputExceededException', 'InternalServerError', 'ResourceNotFoundException', 'TimeoutError'])(
     'turns %s into STORAGE_UNAVAILABLE naming the operation, not the AWS message',
     async (name) => {

@@ -53,7 +53,7 @@ describe('beginInstall', () => {
 
   it('keeps a base path in the OAuth URL (a proxy or a local fake mounted under a path)', async () => {
     const harness = installHarness();
-    const { beginInstall } = await import('../../functions/core/begin-install');
+    const { beginInstall } = await import('../../functions/core/install/begin-install');
     const result = await beginInstall(
       { states: harness.store, clock: harness.clock, random: { randomBytes: (n) => new Uint8Array(n) } },
       { ...BEGIN_SETTINGS, ecwidOAuthUrl: 'http://localhost:3000/fake-ecwid/' },

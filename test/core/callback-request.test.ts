@@ -1,13 +1,13 @@
-import { parseCallbackRequest } from '../../functions/core/callback-request';
-import { AuthFlowError } from '../../functions/core/errors';
+import { parseCallbackRequest } from '../../functions/core/install/callback-request';
+import { EcwidAppAuthError } from '../../functions/core/errors';
 
 const STATE = 'q_lxKfdEgACsSLDSOPgnJFBOiFpgVPFtfMrJPY_BYXY';
 
-function refusal(query: string): AuthFlowError {
+function refusal(query: string): EcwidAppAuthError {
   try {
     parseCallbackRequest(query);
   } catch (error) {
-    if (error instanceof AuthFlowError) return error;
+    if (error instanceof EcwidAppAuthError) return error;
     throw error;
   }
   throw new Error(`expected ${query} to be refused`);

@@ -1,5 +1,5 @@
-import { AuthFlowError, StorageError, TokenExchangeError } from '../../functions/core/errors';
-import type { SealedToken } from '../../functions/core/ports';
+import { EcwidRequestError, EncryptionError, SecretUnavailableError, StorageError } from '../../functions/core/errors';
+import type { SealedToken } from '../../functions/core/model';
 import { fingerprint } from '../../functions/core/secure-values';
 import { grantFor } from '../support/fakes';
 import { errorCodeOf } from '../support/rejections';
@@ -214,7 +214,7 @@ describe('completeInstall', () => {
       const answer = deferred<void>();
       harness.tokenEndpoint.answer(async () => {
         await answer.promise;
-        throw new TokenExchangeError('ECWID_UNREACHABLE', 'refused', { mayHaveReachedServer: false });
+        throw new EcwidRequestError('ECWID_UNREACHABLE', 'refused', { mayHaveReachedServer: false });
       });
       const first = harness.callback('code=c1&store_id=5');
       await new Promise((resolve) => setImmediate(resolve));
@@ -229,7 +229,7 @@ describe('completeInstall', () => {
     it('does not let another browser drive a callback whose state this code already spent', async () => {
       const harness = installHarness();
       const { browserBinding, query } = await startedInstall(harness);
-      harness.vault.failure = new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS down');
+      harness.vault.failure = new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS down');
       await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('ENCRYPTION_UNAVAILABLE');
       harness.vault.failure = undefined;
       await expect(errorCodeOf(harness.callback(query('code-1'), undefined))).resolves.toBe('STATE_USED');
@@ -272,10 +272,10 @@ describe('completeInstall', () => {
 
   describe('failed exchanges', () => {
     it.each([
-      ['CODE_REJECTED', new TokenExchangeError('CODE_REJECTED', 'invalid_grant')],
-      ['ECWID_TIMEOUT', new TokenExchangeError('ECWID_TIMEOUT', 'timeout')],
-      ['ECWID_UNAVAILABLE', new TokenExchangeError('ECWID_UNAVAILABLE', '500')],
-      ['ECWID_INVALID_RESPONSE', new TokenExchangeError('ECWID_INVALID_RESPONSE', 'garbage')],
+      ['CODE_REJECTED', new EcwidRequestError('CODE_REJECTED', 'invalid_grant')],
+      ['ECWID_TIMEOUT', new EcwidRequestError('ECWID_TIMEOUT', 'timeout')],
+      ['ECWID_UNAVAILABLE', new EcwidRequestError('ECWID_UNAVAILABLE', '500')],
+      ['ECWID_INVALID_RESPONSE', new EcwidRequestError('ECWID_INVALID_RESPONSE', 'garbage')],
     ])('stores nothing on %s, and shows the same failure on reload without asking Ecwid again', async (code, error) => {
       const harness = installHarness();
       const { browserBinding, query } = await startedInstall(harness);
@@ -290,7 +290,7 @@ describe('completeInstall', () => {
       const harness = installHarness();
       const { browserBinding, query } = await startedInstall(harness);
       harness.tokenEndpoint.answer(
-        new TokenExchangeError('ECWID_UNREACHABLE', 'refused', { mayHaveReachedServer: false }),
+        new EcwidRequestError('ECWID_UNREACHABLE', 'refused', { mayHaveReachedServer: false }),
       );
       await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('ECWID_UNREACHABLE');
       await expect(harness.callback(query('code-1'), browserBinding)).resolves.toMatchObject({ outcome: 'installed' });
@@ -302,7 +302,7 @@ describe('completeInstall', () => {
       const { browserBinding, query } = await startedInstall(harness);
       const realSecret = harness.clientSecret.clientSecret.bind(harness.clientSecret);
       harness.clientSecret.clientSecret = async () => {
-        throw new AuthFlowError('SECRET_UNAVAILABLE', 'down');
+        throw new SecretUnavailableError('down');
       };
       await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('SECRET_UNAVAILABLE');
       expect(harness.tokenEndpoint.requests).toHaveLength(0);
@@ -313,7 +313,7 @@ describe('completeInstall', () => {
     it('gets the data key before spending the code, so a KMS outage costs nothing and the same callback works later', async () => {
       const harness = installHarness();
       const { browserBinding, query } = await startedInstall(harness);
-      harness.vault.failure = new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS down');
+      harness.vault.failure = new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS down');
       await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('ENCRYPTION_UNAVAILABLE');
       expect(harness.tokenEndpoint.requests).toHaveLength(0);
       expect(harness.store.claims.size).toBe(0);
@@ -334,7 +334,7 @@ describe('completeInstall', () => {
       const harness = installHarness();
       const { browserBinding, query } = await startedInstall(harness);
       harness.store.saveInstallation = async () => {
-        throw new StorageError('down');
+        throw new StorageError('down', { operation: 'UpdateItem' });
       };
       await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe('STORAGE_UNAVAILABLE');
       await expect(harness.store.getCodeClaim(fingerprint('code-1'))).resolves.toMatchObject({

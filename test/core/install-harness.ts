@@ -1,11 +1,11 @@
-import { beginInstall, type BeginInstallSettings } from '../../functions/core/begin-install';
-import { parseCallbackRequest } from '../../functions/core/callback-request';
-import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/check-schedule';
+import { beginInstall, type BeginInstallSettings } from '../../functions/core/install/begin-install';
+import { parseCallbackRequest } from '../../functions/core/install/callback-request';
+import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/refresh/schedule';
 import {
   completeInstall,
   type CompleteInstallDependencies,
   type CompleteInstallSettings,
-} from '../../functions/core/complete-install';
+} from '../../functions/core/install/complete-install';
 import { FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';

@@ -1,5 +1,5 @@
-import { TokenExchangeError } from '../../functions/core/errors';
-import { parseTokenResponse, type TokenExpectation, type TokenHttpResponse } from '../../functions/core/token-response';
+import { EcwidRequestError, RateLimitedError } from '../../functions/core/errors';
+import { parseTokenResponse, type TokenExpectation, type TokenHttpResponse } from '../../functions/core/ecwid/token-response';
 
 const JSON_TYPE = 'application/json;charset=utf-8';
 const CODE = { grantType: 'authorization_code' } as const;
@@ -17,11 +17,11 @@ function ok(body: unknown, contentType = JSON_TYPE): TokenHttpResponse {
   return { status: 200, contentType, bodyText: typeof body === 'string' ? body : JSON.stringify(body) };
 }
 
-function failure(response: TokenHttpResponse, expectation: TokenExpectation = CODE): TokenExchangeError {
+function failure(response: TokenHttpResponse, expectation: TokenExpectation = CODE): EcwidRequestError {
   try {
     parseTokenResponse(response, expectation);
   } catch (error) {
-    if (error instanceof TokenExchangeError) return error;
+    if (error instanceof EcwidRequestError) return error;
     throw error;
   }
   throw new Error('expected the answer to be refused');
@@ -107,7 +107,8 @@ describe('parseTokenResponse', () => {
   it('reports 429 as rate limiting, with the Retry-After the server gave', () => {
     const error = failure({ status: 429, contentType: undefined, bodyText: '', retryAfterSeconds: 30 });
     expect(error.code).toBe('ECWID_RATE_LIMITED');
-    expect(error.detail).toMatchObject({ retryAfterSeconds: 30 });
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(30);
   });
 
   describe('refresh answers', () => {

@@ -4,7 +4,7 @@ import { getEvent, handlerHarness, lambdaContext, type Result } from '../support
 
 describe('GET /authorize', () => {
   it('redirects to the consent page and binds the state to the browser with a __Host- cookie', async () => {
-    const { deps, logs } = handlerHarness();
+    const { authorizeDeps: deps, logs } = handlerHarness();
     const handler = createAuthorizeHandler(() => deps, logs.log);
     const result = (await handler(getEvent('/authorize'), lambdaContext)) as Result;
 
@@ -21,7 +21,7 @@ describe('GET /authorize', () => {
   });
 
   it('keeps the binding cookie the browser sent', async () => {
-    const { deps, logs } = handlerHarness();
+    const { authorizeDeps: deps, logs } = handlerHarness();
     const handler = createAuthorizeHandler(() => deps, logs.log);
     const binding = 'b'.repeat(43);
     const result = (await handler(getEvent('/authorize', '', [`other=1`, `__Host-ecwid-install=${binding}`]), lambdaContext)) as Result;
@@ -29,9 +29,9 @@ describe('GET /authorize', () => {
   });
 
   it('answers a readable 503 page when the state cannot be stored', async () => {
-    const { deps, store, logs } = handlerHarness();
+    const { authorizeDeps: deps, store, logs } = handlerHarness();
     store.saveState = async () => {
-      throw new StorageError('DynamoDB PutItem failed', { detail: { operation: 'PutItem', awsError: 'InternalServerError' } });
+      throw new StorageError('DynamoDB PutItem failed', { operation: 'PutItem', detail: { awsError: 'InternalServerError' } });
     };
     const result = (await createAuthorizeHandler(() => deps, logs.log)(getEvent('/authorize'), lambdaContext)) as Result;
     expect(result.statusCode).toBe(503);
@@ -56,7 +56,7 @@ describe('GET /authorize', () => {
     const { logs } = handlerHarness();
     const broken = () => {
       throw new ConfigurationError('invalid configuration: ECWID_CLIENT_ID is required', {
-        detail: { problems: 'ECWID_CLIENT_ID is required' },
+        problems: ['ECWID_CLIENT_ID is required'],
       });
     };
     const result = (await createAuthorizeHandler(broken, logs.log)(getEvent('/authorize'), lambdaContext)) as Result;

@@ -1,14 +1,14 @@
 import { createAuthorizeHandler } from '../../functions/authorize/handler';
 import { createCallbackHandler } from '../../functions/callback/handler';
-import { TokenExchangeError, type ErrorCode } from '../../functions/core/errors';
-import { presentError } from '../../functions/runtime/http';
+import { EcwidRequestError, type EcwidRequestErrorCode } from '../../functions/core/errors';
+import { presentError } from '../../functions/runtime/error-pages';
 import { grantFor } from '../support/fakes';
 import { getEvent, handlerHarness, lambdaContext, type Result } from '../support/handler-harness';
 
 async function harnessWithInstallStarted(environment: Record<string, string> = {}) {
   const harness = handlerHarness(environment);
-  const authorize = createAuthorizeHandler(() => harness.deps, harness.logs.log);
-  const callback = createCallbackHandler(() => harness.deps, harness.logs.log);
+  const authorize = createAuthorizeHandler(() => harness.authorizeDeps, harness.logs.log);
+  const callback = createCallbackHandler(() => harness.callbackDeps, harness.logs.log);
   const started = (await authorize(getEvent('/authorize'), lambdaContext)) as Result;
   const state = new URL(started.headers.location!).searchParams.get('state')!;
   const cookie = started.cookies![0]!.split(';')[0]!;
@@ -81,7 +81,7 @@ describe('GET /callback', () => {
     expect(tokenEndpoint.requests).toHaveLength(0);
   });
 
-  it.each<[ErrorCode, number]>([
+  it.each<[EcwidRequestErrorCode, number]>([
     ['CODE_REJECTED', 400],
     ['ECWID_UNAVAILABLE', 502],
     ['ECWID_INVALID_RESPONSE', 502],
@@ -89,7 +89,7 @@ describe('GET /callback', () => {
     ['CLIENT_REJECTED', 502],
   ])('turns a %s exchange into a %i page and one log line, never the code or the secret', async (code, status) => {
     const { call, state, tokenEndpoint, logs } = await harnessWithInstallStarted();
-    tokenEndpoint.answer(new TokenExchangeError(code, 'exchange failed', { detail: { status: 500 } }));
+    tokenEndpoint.answer(new EcwidRequestError(code, 'exchange failed', { detail: { status: 500 } }));
     const result = await call(`code=the-secret-code&store_id=1003&state=${state}`);
     expect(result.statusCode).toBe(status);
     expect(presentError(code).status).toBe(status);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { TABLE_SCHEMA } from '../../functions/adapters/dynamodb-schema';
+import { TABLE_SCHEMA } from '../../functions/adapters/dynamodb/schema';
 import { CLIENT_SECRET_PLACEHOLDER } from '../../functions/adapters/client-secret-value';
 import { ENVIRONMENT_VARIABLES } from '../../functions/runtime/config';
 import type { AppFunction } from '../../lib/app-function';

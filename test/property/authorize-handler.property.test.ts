@@ -23,7 +23,7 @@ describe('GET /authorize under arbitrary queries and cookies', () => {
   it('always redirects to Ecwid with a fresh state and a well-formed binding cookie, never echoing a hostile one', async () => {
     await fc.assert(
       fc.asyncProperty(requests, async (calls) => {
-        const { deps, store, tokenEndpoint, logs } = handlerHarness();
+        const { authorizeDeps: deps, store, tokenEndpoint, logs } = handlerHarness();
         const authorize = createAuthorizeHandler(() => deps, logs.log);
         const issuedStates = new Set<string>();
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { parseCallbackRequest, type CallbackRequest } from '../../functions/core/callback-request';
-import { AuthFlowError } from '../../functions/core/errors';
+import { parseCallbackRequest, type CallbackRequest } from '../../functions/core/install/callback-request';
+import { EcwidAppAuthError } from '../../functions/core/errors';
 import { callbackQuery, type IssuedStates } from './support/arbitraries';
 import { readCallbackQuery, WELL_FORMED_CODE } from './support/query-reading';
 
@@ -27,14 +27,14 @@ const anyCallbackQuery = fc.oneof(
   { weight: 4, arbitrary: callbackQuery(STATES) },
 );
 
-type Outcome = { returned: CallbackRequest } | { refused: AuthFlowError };
+type Outcome = { returned: CallbackRequest } | { refused: EcwidAppAuthError };
 
 function parse(query: string): Outcome {
   try {
     return { returned: parseCallbackRequest(query) };
   } catch (error) {
-    expect(error).toBeInstanceOf(AuthFlowError);
-    return { refused: error as AuthFlowError };
+    expect(error).toBeInstanceOf(EcwidAppAuthError);
+    return { refused: error as EcwidAppAuthError };
   }
 }
 
@@ -81,7 +81,7 @@ describe('parseCallbackRequest on arbitrary queries', () => {
         const outcome = parse(candidate);
         switch (reading.kind) {
           case 'invalid':
-            expect({ reading: reading.reason, outcome }).toEqual({ reading: reading.reason, outcome: { refused: expect.any(AuthFlowError) } });
+            expect({ reading: reading.reason, outcome }).toEqual({ reading: reading.reason, outcome: { refused: expect.any(EcwidAppAuthError) } });
             break;
           case 'consent_denied':
             expect(outcome).toEqual({ returned: { lane: 'consent_denied' } });

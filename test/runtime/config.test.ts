@@ -1,52 +1,64 @@
+import { readAuthorizeConfig } from '../../functions/authorize/dependencies';
+import { readCallbackConfig } from '../../functions/callback/dependencies';
 import { ConfigurationError } from '../../functions/core/errors';
-import { readConfig } from '../../functions/runtime/config';
+import { readRefreshConfig } from '../../functions/refresh/dependencies';
+import { readVariables } from '../../functions/runtime/config';
+import { FUNCTION_VARIABLES, VARIABLE_DEFAULTS, type VariableName } from '../../functions/runtime/variables';
 import { TEST_ENVIRONMENT } from '../support/handler-harness';
 
-function problemsOf(environment: Record<string, string | undefined>): string {
+const ALL_VARIABLES = Object.keys(VARIABLE_DEFAULTS) as VariableName[];
+
+function problemsOf(environment: Record<string, string | undefined>, names: readonly VariableName[] = ALL_VARIABLES): string {
   try {
-    readConfig(environment);
+    readVariables(names, environment);
   } catch (error) {
-    if (error instanceof ConfigurationError) return String(error.detail.problems);
+    if (error instanceof ConfigurationError) return error.problems.join('; ');
     throw error;
   }
   throw new Error('expected the configuration to be refused');
 }
 
-describe('readConfig', () => {
+describe('the functions\' configuration', () => {
   it('derives the pinned redirect URI and the start URL from the public URL', () => {
-    const config = readConfig({ ...TEST_ENVIRONMENT, PUBLIC_URL: 'https://auth.example.com/' });
-    expect(config.redirectUri).toBe('https://auth.example.com/callback');
-    expect(config.startUrl).toBe('https://auth.example.com/authorize');
+    const environment = { ...TEST_ENVIRONMENT, PUBLIC_URL: 'https://auth.example.com/' };
+    expect(readAuthorizeConfig(environment).beginInstall.redirectUri).toBe('https://auth.example.com/callback');
+    expect(readCallbackConfig(environment).completeInstall.redirectUri).toBe('https://auth.example.com/callback');
+    expect(readCallbackConfig(environment).startUrl).toBe('https://auth.example.com/authorize');
   });
 
   it('applies the documented defaults', () => {
-    const config = readConfig({
-      TABLE_NAME: 't',
-      CLIENT_SECRET_ID: 's',
-      TOKEN_KEY_ID: 'k',
-      ECWID_CLIENT_ID: 'c',
-      PUBLIC_URL: 'https://auth.example.com',
-    });
-    expect(config).toMatchObject({
+    const minimal = { TABLE_NAME: 't', CLIENT_SECRET_ID: 's', TOKEN_KEY_ID: 'k', ECWID_CLIENT_ID: 'c', PUBLIC_URL: 'https://auth.example.com' };
+    expect(readAuthorizeConfig(minimal).beginInstall).toMatchObject({
       ecwidOAuthUrl: 'https://my.ecwid.com',
-      ecwidApiUrl: 'https://app.ecwid.com',
       scopes: ['read_store_profile'],
-      successUrl: undefined,
-      appMarketInstalls: true,
       stateLifetimeSeconds: 600,
+    });
+    expect(readCallbackConfig(minimal)).toMatchObject({
+      successUrl: undefined,
       tokenRequestTimeoutMs: 8000,
       secretCacheTtlMs: 300_000,
-      refreshConcurrency: 16,
-      failureBudgetSeconds: 259_200,
-      checkSchedule: expect.objectContaining({ refreshMarginSeconds: 900, verifyIntervalSeconds: 86_400 }),
+      completeInstall: expect.objectContaining({
+        appMarketInstalls: true,
+        checkSchedule: expect.objectContaining({ refreshMarginSeconds: 900, verifyIntervalSeconds: 86_400 }),
+      }),
+    });
+    expect(readRefreshConfig(minimal)).toMatchObject({
+      ecwidApiUrl: 'https://app.ecwid.com',
+      job: expect.objectContaining({ concurrency: 16, failureBudgetSeconds: 259_200 }),
     });
   });
 
   it('reports every missing variable at once, by name only', () => {
     expect(problemsOf({})).toBe(
-      'ECWID_CLIENT_ID is required; PUBLIC_URL is required; TABLE_NAME is required; CLIENT_SECRET_ID is required; ' +
-        'TOKEN_KEY_ID is required',
+      'TABLE_NAME is required; CLIENT_SECRET_ID is required; TOKEN_KEY_ID is required; ECWID_CLIENT_ID is required; ' +
+        'PUBLIC_URL is required',
     );
+  });
+
+  it('reads only the variables a function uses: authorize needs no secret and no key', () => {
+    expect(problemsOf({}, FUNCTION_VARIABLES.authorize)).toBe('ECWID_CLIENT_ID is required; PUBLIC_URL is required; TABLE_NAME is required');
+    expect(() => readAuthorizeConfig({ TABLE_NAME: 't', ECWID_CLIENT_ID: 'c', PUBLIC_URL: 'https://auth.example.com' })).not.toThrow();
+    expect(problemsOf({}, FUNCTION_VARIABLES.refresh)).not.toContain('PUBLIC_URL');
   });
 
   it.each([
@@ -63,20 +75,18 @@ describe('readConfig', () => {
   });
 
   it('keeps a success URL whole, query and trailing slash included', () => {
-    expect(readConfig({ ...TEST_ENVIRONMENT, SUCCESS_URL: 'https://app.example.com/welcome/?from=ecwid' }).successUrl).toBe(
+    expect(readCallbackConfig({ ...TEST_ENVIRONMENT, SUCCESS_URL: 'https://app.example.com/welcome/?from=ecwid' }).successUrl).toBe(
       'https://app.example.com/welcome/?from=ecwid',
     );
   });
 
   it('accepts plain http for loopback hosts, for the local stack', () => {
-    expect(readConfig({ ...TEST_ENVIRONMENT, PUBLIC_URL: 'http://localhost:3000' }).redirectUri).toBe(
+    expect(readCallbackConfig({ ...TEST_ENVIRONMENT, PUBLIC_URL: 'http://localhost:3000' }).completeInstall.redirectUri).toBe(
       'http://localhost:3000/callback',
     );
   });
 
   it('never echoes a value in its report', () => {
-    expect(problemsOf({ ...TEST_ENVIRONMENT, ECWID_CLIENT_ID: 'has spaces and <b>' })).toBe(
-      'ECWID_CLIENT_ID has invalid characters',
-    );
+    expect(problemsOf({ ...TEST_ENVIRONMENT, ECWID_CLIENT_ID: 'has spaces and <b>' })).toBe('ECWID_CLIENT_ID has invalid characters');
   });
 });

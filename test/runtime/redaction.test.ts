@@ -1,4 +1,4 @@
-import { LambdaLogger } from '../../functions/runtime/logger';
+import { rootLogger } from '../../functions/runtime/composition';
 import { REDACTED, redactingReplacer, redactText, rememberSecret } from '../../functions/runtime/redaction';
 import { capturingLogger } from '../support/fakes';
 
@@ -46,8 +46,7 @@ describe('log redaction', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ correlationId: 'c-1', refreshToken: REDACTED, note: `saw ${REDACTED}` });
   });
 
-  it('is applied by the Lambda (Powertools) logger, which keeps the correlation id of its child', () => {
-    // Powertools writes through a console of its own: warnings to stderr, the rest to stdout.
+  it('is applied by the Lambda functions\' logger, which writes to stdout and keeps the correlation id of its child', () => {
     const written: string[] = [];
     const capture = (chunk: string | Uint8Array) => {
       written.push(String(chunk));
@@ -55,7 +54,7 @@ describe('log redaction', () => {
     };
     const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
     try {
-      LambdaLogger.create('test-service')
+      rootLogger
         .child({ correlationId: 'request-7' })
         .warn('exchange failed', { body: `access_token=${TOKEN}`, authorization: 'Bearer abc' });
     } finally {
@@ -65,7 +64,7 @@ describe('log redaction', () => {
     expect(entry).toMatchObject({
       level: 'WARN',
       message: 'exchange failed',
-      service: 'test-service',
+      service: 'ecwid-app-auth',
       correlationId: 'request-7',
       body: `access_token=${REDACTED}`,
       authorization: REDACTED,

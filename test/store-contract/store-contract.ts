@@ -1,16 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  CodeClaimStore,
-  DueEntry,
-  DueInstallationStore,
-  InstallationStore,
-  NewInstallation,
-  SealedToken,
-  StateStore,
-} from '../../functions/core/ports';
+import type { DueEntry, NewInstallation, SealedToken } from '../../functions/core/model';
+import type { AllStores } from '../support/dynamodb-stores';
 import { ManualClock } from '../support/fakes';
 
-export type ContractStore = StateStore & CodeClaimStore & InstallationStore & DueInstallationStore;
+export type ContractStore = AllStores;
 
 export interface ContractSubject {
   store: ContractStore;

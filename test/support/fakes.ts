@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
-import { TokenExchangeError } from '../../functions/core/errors';
-import type {
-  ClientSecretSource,
-  Clock,
-  CodeExchangeRequest,
-  Logger,
-  RandomSource,
-  TokenEndpoint,
-  TokenGrant,
-} from '../../functions/core/ports';
+import { EcwidRequestError } from '../../functions/core/errors';
+import type { TokenGrant } from '../../functions/core/model';
+import type { ClientSecretSource, Clock, CodeExchangeRequest, Logger, RandomSource, TokenEndpoint } from '../../functions/core/ports';
 import { JsonLogger } from '../../functions/runtime/logger';
 
 /** 2026-11-26T12:00:00Z. */
@@ -79,7 +72,7 @@ export class FixedClientSecret implements ClientSecretSource {
   }
 }
 
-type Answer = TokenGrant | TokenExchangeError | ((request: CodeExchangeRequest) => Promise<TokenGrant>);
+type Answer = TokenGrant | EcwidRequestError | ((request: CodeExchangeRequest) => Promise<TokenGrant>);
 
 /** A token endpoint that records every request and answers from a script (by default: a grant). */
 export class ScriptedTokenEndpoint implements TokenEndpoint {
@@ -95,7 +88,7 @@ export class ScriptedTokenEndpoint implements TokenEndpoint {
   async exchangeCode(request: CodeExchangeRequest): Promise<TokenGrant> {
     this.requests.push(request);
     const next = this.script.shift() ?? grantFor(request.storeId ?? 1003);
-    if (next instanceof TokenExchangeError) throw next;
+    if (next instanceof EcwidRequestError) throw next;
     if (typeof next === 'function') return next(request);
     return next;
   }

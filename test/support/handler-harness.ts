@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { readConfig } from '../../functions/runtime/config';
-import { composeDependencies, type AppDependencies } from '../../functions/runtime/dependencies';
+import { composeAuthorize, readAuthorizeConfig, type AuthorizeDependencies } from '../../functions/authorize/dependencies';
+import { composeCallback, readCallbackConfig, type CallbackDependencies } from '../../functions/callback/dependencies';
 import { capturingLogger, FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom } from './fakes';
 import { MemoryStore } from './memory-store';
 import { MemoryTokenVault } from './memory-token-vault';
@@ -15,15 +15,20 @@ export const TEST_ENVIRONMENT = {
   ECWID_SCOPES: 'read_store_profile read_catalog',
 };
 
-/** App dependencies over in-memory fakes, for handler tests. */
+/** The dependencies of the authorize and callback functions over one set of in-memory fakes, for handler tests. */
 export function handlerHarness(environment: Record<string, string> = {}) {
-  const config = readConfig({ ...TEST_ENVIRONMENT, ...environment });
+  const variables = { ...TEST_ENVIRONMENT, ...environment };
   const clock = new ManualClock();
+  const random = new SeededRandom();
   const store = new MemoryStore();
   const tokenEndpoint = new ScriptedTokenEndpoint();
   const logs = capturingLogger();
-  const deps: AppDependencies = {
-    ...composeDependencies(config, { clock, random: new SeededRandom() }),
+  const authorizeDeps: AuthorizeDependencies = {
+    ...composeAuthorize(readAuthorizeConfig(variables), { clock, random }),
+    states: store,
+  };
+  const callbackDeps: CallbackDependencies = {
+    ...composeCallback(readCallbackConfig(variables), { clock, random }),
     states: store,
     claims: store,
     installations: store,
@@ -32,7 +37,7 @@ export function handlerHarness(environment: Record<string, string> = {}) {
     vault: new MemoryTokenVault(),
     log: logs.log,
   };
-  return { deps, store, tokenEndpoint, clock, logs };
+  return { authorizeDeps, callbackDeps, store, tokenEndpoint, clock, logs };
 }
 
 /** An API Gateway HTTP API (payload 2.0) event for a GET. */

@@ -3,16 +3,18 @@ import type {
   ClaimResult,
   CodeClaim,
   CodeClaimOutcome,
-  CodeClaimStore,
-  ConsumeStateRequest,
-  DueInstallationStore,
   DuePage,
   Installation,
-  InstallationStore,
   NewCodeClaim,
   NewInstallation,
   StateConsumption,
   StateRecord,
+} from '../../functions/core/model';
+import type {
+  CodeClaimStore,
+  ConsumeStateRequest,
+  DueInstallationStore,
+  InstallationStore,
   StateStore,
 } from '../../functions/core/ports';
 

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AesGcmSealer } from '../../functions/adapters/aes-gcm-sealer';
-import { AuthFlowError } from '../../functions/core/errors';
-import type { SealedToken, TokenField, TokenSealer, TokenVault } from '../../functions/core/ports';
+import { EncryptionError } from '../../functions/core/errors';
+import type { SealedToken, TokenField } from '../../functions/core/model';
+import type { TokenSealer, TokenVault } from '../../functions/core/ports';
 
 /**
  * The token vault without KMS: data keys kept in memory, each bound to its store as KMS binds it
@@ -9,7 +10,7 @@ import type { SealedToken, TokenField, TokenSealer, TokenVault } from '../../fun
  */
 export class MemoryTokenVault implements TokenVault {
   /** When set, every call fails with it, as an unreachable KMS would. */
-  failure: AuthFlowError | undefined;
+  failure: EncryptionError | undefined;
   readonly calls = { sealerFor: 0, sealerOf: 0 };
   private readonly keys = new Map<string, { storeId: number; dataKey: Buffer }>();
 
@@ -27,7 +28,7 @@ export class MemoryTokenVault implements TokenVault {
     if (this.failure !== undefined) throw this.failure;
     const entry = this.keys.get(installation.tokenKey);
     if (entry === undefined || entry.storeId !== installation.storeId) {
-      throw new AuthFlowError('TOKEN_UNREADABLE', 'the data key does not belong to this store');
+      throw new EncryptionError('TOKEN_UNREADABLE', 'the data key does not belong to this store');
     }
     return new AesGcmSealer(installation.storeId, installation.tokenKey, entry.dataKey);
   }

@@ -1,4 +1,5 @@
-import type { Installation, TokenVault } from '../../functions/core/ports';
+import type { Installation } from '../../functions/core/model';
+import type { TokenVault } from '../../functions/core/ports';
 
 /** An installation's tokens in the clear, opened with the vault that sealed them (tests only). */
 export async function storedTokens(vault: TokenVault, installation: Installation) {

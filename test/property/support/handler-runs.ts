@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createAuthorizeHandler } from '../../../functions/authorize/handler';
 import { createCallbackHandler } from '../../../functions/callback/handler';
 import { ErrorCodes } from '../../../functions/core/errors';
-import { presentError } from '../../../functions/runtime/http';
+import { presentError } from '../../../functions/runtime/error-pages';
 import { renderPage } from '../../../functions/runtime/pages';
 import { getEvent, handlerHarness, lambdaContext, type Result } from '../../support/handler-harness';
 import { BINDING_COOKIE, type HttpCall, type IssuedStates } from './arbitraries';
@@ -37,8 +37,8 @@ export function eventFor(path: string, call: HttpCall): APIGatewayProxyEventV2 {
 /** The real handlers over a fresh in-memory harness, with three states issued by its own `/authorize`. */
 export async function startedFlow(deployment: Deployment) {
   const harness = handlerHarness(ENVIRONMENTS[deployment]);
-  const authorize = createAuthorizeHandler(() => harness.deps, harness.logs.log);
-  const callback = createCallbackHandler(() => harness.deps, harness.logs.log);
+  const authorize = createAuthorizeHandler(() => harness.authorizeDeps, harness.logs.log);
+  const callback = createCallbackHandler(() => harness.callbackDeps, harness.logs.log);
 
   const begin = async (cookies?: string[]) => {
     const result = (await authorize(getEvent('/authorize', '', cookies), lambdaContext)) as Result;

@@ -12,7 +12,7 @@
  *   and the whole query is at most `MAX_QUERY_LENGTH` characters (the app's one policy constant);
  * - a raw query starting with "?" is refused: it can only come from a URL with "??".
  */
-import { MAX_QUERY_LENGTH } from '../../../functions/core/callback-request';
+import { MAX_QUERY_LENGTH } from '../../../functions/core/install/callback-request';
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 

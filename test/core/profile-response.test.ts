@@ -1,5 +1,5 @@
-import type { TokenVerification } from '../../functions/core/ports';
-import { interpretProfileResponse } from '../../functions/core/token-verification';
+import type { TokenVerification } from '../../functions/core/model';
+import { interpretProfileResponse } from '../../functions/core/ecwid/profile-response';
 
 const profileOf = (storeId: unknown) => JSON.stringify({ generalInfo: { storeId } });
 const ecwidError = (errorCode: string) => JSON.stringify({ errorMessage: 'message', errorCode });

@@ -1,4 +1,4 @@
-import type { TokenVerification } from './ports';
+import type { TokenVerification } from '../model';
 
 /** The parts of the REST API's answer that decide what it says about a token. */
 export interface ApiHttpResponse {

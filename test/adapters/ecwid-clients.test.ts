@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EcwidHttpClient, parseRetryAfter } from '../../functions/adapters/ecwid-http-client';
-import { TokenExchangeError } from '../../functions/core/errors';
+import { parseRetryAfter } from '../../functions/adapters/ecwid/http';
+import { EcwidOAuthClient } from '../../functions/adapters/ecwid/oauth-client';
+import { EcwidProfileVerifier } from '../../functions/adapters/ecwid/profile-verifier';
+import { EcwidRequestError, RateLimitedError } from '../../functions/core/errors';
 import { rejectionOf } from '../support/rejections';
 
 type Responder = (request: IncomingMessage, body: string, response: ServerResponse) => void;
@@ -38,10 +40,10 @@ const json = (status: number, body: unknown): Responder => (_request, _body, res
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 };
 
-describe('EcwidHttpClient.exchangeCode', () => {
+describe('EcwidOAuthClient.exchangeCode', () => {
   it('posts all five parameters form-encoded to the token path of the store', async () => {
     respond = json(200, { access_token: 'secret_abc', token_type: 'Bearer', scope: 'read_store_profile', store_id: 42 });
-    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    const client = new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 });
     await expect(client.exchangeCode({ ...exchange, storeId: 42 })).resolves.toEqual({
       accessToken: 'secret_abc',
       scope: 'read_store_profile',
@@ -62,13 +64,13 @@ describe('EcwidHttpClient.exchangeCode', () => {
 
   it('uses the path without a store id when the redirect named none', async () => {
     respond = json(200, { access_token: 'secret_abc', token_type: 'bearer', scope: '', store_id: 42 });
-    await new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange);
+    await new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange);
     expect(received[0]!.url).toBe('/ecwid/api/oauth/token');
   });
 
   it('reports a slow server as a timeout, sending the request once', async () => {
     respond = () => undefined;
-    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 200 }).exchangeCode(exchange), TokenExchangeError);
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 200 }).exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('ECWID_TIMEOUT');
     expect(error.mayHaveReachedServer).toBe(true);
     expect(received).toHaveLength(1);
@@ -79,13 +81,13 @@ describe('EcwidHttpClient.exchangeCode', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.write('{"access_token":');
     };
-    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 300 }).exchangeCode(exchange), TokenExchangeError);
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 300 }).exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('ECWID_TIMEOUT');
   });
 
   it('reports a connection closed mid-request as unavailable, since the code may have arrived', async () => {
     respond = (request) => request.socket.destroy();
-    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('ECWID_UNAVAILABLE');
     expect(error.mayHaveReachedServer).toBe(true);
   });
@@ -95,8 +97,8 @@ describe('EcwidHttpClient.exchangeCode', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const client = new EcwidHttpClient({ oauthBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
-    const error = await rejectionOf(client.exchangeCode(exchange), TokenExchangeError);
+    const client = new EcwidOAuthClient({ oauthBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
+    const error = await rejectionOf(client.exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('ECWID_UNREACHABLE');
     expect(error.mayHaveReachedServer).toBe(false);
   });
@@ -105,7 +107,7 @@ describe('EcwidHttpClient.exchangeCode', () => {
     respond = (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(`"${'x'.repeat(70_000)}"`);
     };
-    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('ECWID_INVALID_RESPONSE');
   });
 
@@ -113,23 +115,23 @@ describe('EcwidHttpClient.exchangeCode', () => {
     respond = (_request, _body, response) => {
       response.writeHead(307, { location: `${baseUrl}/elsewhere` }).end();
     };
-    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('ECWID_UNAVAILABLE');
     expect(received).toHaveLength(1);
   });
 
   it('passes a rejection through the strict validation', async () => {
     respond = json(400, { error: 'invalid_grant' });
-    const error = await rejectionOf(new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), TokenExchangeError);
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), EcwidRequestError);
     expect(error.code).toBe('CODE_REJECTED');
     expect(`${error.message}${JSON.stringify(error.detail)}`).not.toMatch(/csecret|the-code/);
   });
 });
 
-describe('EcwidHttpClient.refreshToken', () => {
+describe('EcwidOAuthClient.refreshToken', () => {
   it('posts the refresh grant form-encoded to the token path of the store', async () => {
     respond = json(200, { access_token: 'new_access', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rotated' });
-    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    const client = new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 });
     await expect(client.refreshToken({ storeId: 42, refreshToken: 'old_refresh', clientId: 'cid', clientSecret: 'csecret' })).resolves.toEqual({
       accessToken: 'new_access',
       scope: '',
@@ -151,21 +153,21 @@ describe('EcwidHttpClient.refreshToken', () => {
     respond = (_request, _body, response) => {
       response.writeHead(429, { 'retry-after': '17', 'content-type': 'application/json' }).end('{}');
     };
-    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
-    const error = await rejectionOf(client.refreshToken({ storeId: 42, refreshToken: 'r', clientId: 'c', clientSecret: 's' }), TokenExchangeError);
+    const client = new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 });
+    const error = await rejectionOf(client.refreshToken({ storeId: 42, refreshToken: 'r', clientId: 'c', clientSecret: 's' }), RateLimitedError);
     expect(error.code).toBe('ECWID_RATE_LIMITED');
-    expect(error.detail).toMatchObject({ retryAfterSeconds: 17 });
+    expect(error.retryAfterSeconds).toBe(17);
   });
 });
 
-describe('EcwidHttpClient.verifyToken', () => {
+describe('EcwidProfileVerifier.verifyToken', () => {
   it('asks for the profile with the token in the Authorization header only', async () => {
     const headers: Array<string | undefined> = [];
     respond = (request, _body, response) => {
       headers.push(request.headers.authorization);
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ generalInfo: { storeId: 42 } }));
     };
-    const client = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    const client = new EcwidProfileVerifier({ apiBaseUrl: baseUrl, timeoutMs: 2_000 });
     await expect(client.verifyToken({ storeId: 42, accessToken: 'secret_token' })).resolves.toEqual({ outcome: 'valid' });
     expect(received[0]!.method).toBe('GET');
     const url = new URL(received[0]!.url, 'http://x');
@@ -176,13 +178,13 @@ describe('EcwidHttpClient.verifyToken', () => {
 
   it('reports a timeout or a refused connection as a passing failure, never throwing', async () => {
     respond = () => undefined;
-    const slow = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: baseUrl, timeoutMs: 200 });
+    const slow = new EcwidProfileVerifier({ apiBaseUrl: baseUrl, timeoutMs: 200 });
     await expect(slow.verifyToken({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'failed', reason: 'timeout' });
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const unreachable = new EcwidHttpClient({ oauthBaseUrl: baseUrl, apiBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
+    const unreachable = new EcwidProfileVerifier({ apiBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
     await expect(unreachable.verifyToken({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'failed', reason: 'econnrefused' });
   });
 });

@@ -1,6 +1,6 @@
-import type { Clock, RandomSource, StateStore } from './ports';
-import { fingerprint, isWellFormedNonce, newNonce } from './secure-values';
-import { joinUrl } from './urls';
+import type { Clock, RandomSource, StateStore } from '../ports';
+import { fingerprint, isWellFormedNonce, newNonce } from '../secure-values';
+import { joinUrl } from '../urls';
 
 export interface BeginInstallSettings {
   /** Ecwid's OAuth origin, `https://my.ecwid.com` in production. */

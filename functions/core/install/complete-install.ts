@@ -1,23 +1,26 @@
-import type { CallbackRequest } from './callback-request';
-import { nextCheckAt, type CheckSchedulePolicy } from './check-schedule';
-import { AuthFlowError, errorName, TokenExchangeError, type ErrorCode } from './errors';
+/**
+ * The callback's half of the install: one file on purpose, a little over the usual size. Its
+ * invariants (the state spent before the claim, the claim before the exchange, the data key before
+ * the code is spent, a reload answered from the first outcome) only read as a whole; split, each
+ * piece would hide why the next one is safe.
+ */
+import { EcwidAppAuthError, EcwidRequestError, errorCodeOf, errorName } from '../errors';
+import type { CodeClaim, CodeClaimOutcome, StateConsumption, TokenGrant } from '../model';
 import type {
   ClientSecretSource,
   Clock,
-  CodeClaim,
-  CodeClaimOutcome,
   CodeClaimStore,
   InstallationStore,
   Logger,
   RandomSource,
-  StateConsumption,
   StateStore,
   TokenEndpoint,
-  TokenGrant,
   TokenSealer,
   TokenVault,
-} from './ports';
-import { fingerprint, isWellFormedNonce } from './secure-values';
+} from '../ports';
+import { nextCheckAt, type CheckSchedulePolicy } from '../refresh/schedule';
+import { fingerprint, isWellFormedNonce } from '../secure-values';
+import type { CallbackRequest } from './callback-request';
 
 export interface CompleteInstallSettings {
   clientId: string;
@@ -69,7 +72,7 @@ type CodeLane = Extract<CallbackRequest, { code: string }>;
  *
  * @see https://api-docs.ecwid.com/docs/get-access-token
  * @see RFC 9700 §4.7.1 (state), RFC 6749 §4.1.2 (single-use codes)
- * @throws AuthFlowError with the code of the failure (see `errors.ts`).
+ * @throws EcwidAppAuthError with the code of the failure (see `errors.ts`).
  */
 export async function completeInstall(
   deps: CompleteInstallDependencies,
@@ -81,12 +84,12 @@ export async function completeInstall(
     case 'consent_denied':
       return { outcome: 'cancelled' };
     case 'ecwid_error':
-      throw new AuthFlowError('ECWID_AUTHORIZATION_ERROR', 'Ecwid redirected back with an error', {
+      throw new EcwidAppAuthError('ECWID_AUTHORIZATION_ERROR', 'Ecwid redirected back with an error', {
         detail: { ecwidError: callback.error },
       });
     case 'app_market':
       if (!settings.appMarketInstalls) {
-        throw new AuthFlowError('APP_MARKET_INSTALLS_DISABLED', 'a callback without state was refused by configuration');
+        throw new EcwidAppAuthError('APP_MARKET_INSTALLS_DISABLED', 'a callback without state was refused by configuration');
       }
       return new InstallAttempt(deps, settings, callback).run(undefined);
     case 'app_initiated':
@@ -181,12 +184,11 @@ class InstallAttempt {
         ...(this.callback.storeId === undefined ? {} : { storeId: this.callback.storeId }),
       });
     } catch (error) {
-      if (error instanceof TokenExchangeError && !error.mayHaveReachedServer) {
+      if (error instanceof EcwidRequestError && !error.mayHaveReachedServer) {
         // The code never left this process: it is still good, so a reload may try it again.
         await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash));
       } else {
-        const errorCode: ErrorCode = error instanceof AuthFlowError ? error.code : 'INTERNAL';
-        await this.recordOutcome({ status: 'failed', errorCode });
+        await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });
       }
       throw error;
     }
@@ -226,7 +228,7 @@ class InstallAttempt {
         this.deps.log.info('a later grant for this store is already stored; this one was not', { storeId: grant.storeId });
       }
     } catch (error) {
-      await this.recordOutcome({ status: 'failed', errorCode: error instanceof AuthFlowError ? error.code : 'INTERNAL' });
+      await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });
       throw error;
     }
     await this.recordOutcome({ status: 'installed', storeId: grant.storeId });
@@ -255,7 +257,7 @@ class InstallAttempt {
       if (current === undefined) {
         const retried = whenReleased();
         if (retried !== undefined) return retried;
-        throw new AuthFlowError('ECWID_UNREACHABLE', 'the earlier attempt with this code could not reach Ecwid');
+        throw new EcwidAppAuthError('ECWID_UNREACHABLE', 'the earlier attempt with this code could not reach Ecwid');
       }
     }
 
@@ -263,17 +265,17 @@ class InstallAttempt {
       case 'installed':
         return { outcome: 'installed', storeId: current.storeId, replayed: true };
       case 'failed':
-        throw new AuthFlowError(current.errorCode, 'an earlier attempt with this code failed', {
+        throw new EcwidAppAuthError(current.errorCode, 'an earlier attempt with this code failed', {
           detail: { replayed: true },
         });
       case 'pending': {
         const ageSeconds = this.nowEpochSeconds() - current.claimedAtEpochSeconds;
         if (this.isStale(current)) {
-          throw new AuthFlowError('INSTALL_OUTCOME_UNKNOWN', 'an earlier attempt with this code never finished', {
+          throw new EcwidAppAuthError('INSTALL_OUTCOME_UNKNOWN', 'an earlier attempt with this code never finished', {
             detail: { ageSeconds },
           });
         }
-        throw new AuthFlowError('INSTALL_IN_PROGRESS', 'another request is exchanging this code', {
+        throw new EcwidAppAuthError('INSTALL_IN_PROGRESS', 'another request is exchanging this code', {
           detail: { ageSeconds },
         });
       }
@@ -303,7 +305,7 @@ class InstallAttempt {
       await action();
     } catch (error) {
       this.deps.log.warn(`could not ${what}`, {
-        errorCode: error instanceof AuthFlowError ? error.code : 'INTERNAL',
+        errorCode: errorCodeOf(error),
         errorName: errorName(error),
       });
     }
@@ -314,15 +316,15 @@ class InstallAttempt {
   }
 }
 
-function stateRefusal(consumption: Exclude<StateConsumption, 'consumed'>): AuthFlowError {
+function stateRefusal(consumption: Exclude<StateConsumption, 'consumed'>): EcwidAppAuthError {
   switch (consumption) {
     case 'unknown':
-      return new AuthFlowError('STATE_UNKNOWN', 'the state is not one this app issued');
+      return new EcwidAppAuthError('STATE_UNKNOWN', 'the state is not one this app issued');
     case 'used':
-      return new AuthFlowError('STATE_USED', 'the state was already used');
+      return new EcwidAppAuthError('STATE_USED', 'the state was already used');
     case 'expired':
-      return new AuthFlowError('STATE_EXPIRED', 'the state expired');
+      return new EcwidAppAuthError('STATE_EXPIRED', 'the state expired');
     case 'browser_mismatch':
-      return new AuthFlowError('STATE_BROWSER_MISMATCH', 'the state was issued to another browser');
+      return new EcwidAppAuthError('STATE_BROWSER_MISMATCH', 'the state was issued to another browser');
   }
 }

@@ -1,4 +1,4 @@
-import { AuthFlowError } from './errors';
+import { EcwidAppAuthError } from '../errors';
 
 /**
  * What a callback asks for, decided from its query alone.
@@ -28,7 +28,7 @@ export const MAX_QUERY_LENGTH = 4096;
  * Parses the raw query string of a callback. Unknown parameters (`iss`, tracking tags) are ignored;
  * a meaningful parameter given twice is refused because no single reading of it is safe.
  *
- * @throws AuthFlowError `INVALID_REQUEST` when the query is not one Ecwid would send.
+ * @throws EcwidAppAuthError `INVALID_REQUEST` when the query is not one Ecwid would send.
  */
 export function parseCallbackRequest(rawQueryString: string): CallbackRequest {
   if (rawQueryString.length > MAX_QUERY_LENGTH) {
@@ -73,6 +73,6 @@ export function parseStoreId(value: string | null | undefined): number | undefin
   return storeId;
 }
 
-function invalid(message: string, detail: Record<string, string | number>): AuthFlowError {
-  return new AuthFlowError('INVALID_REQUEST', message, { detail });
+function invalid(message: string, detail: Record<string, string | number>): EcwidAppAuthError {
+  return new EcwidAppAuthError('INVALID_REQUEST', message, { detail });
 }

@@ -1,4 +1,4 @@
-import type { RandomSource } from './ports';
+import type { RandomSource } from '../ports';
 
 /** When the scheduled job looks at a token again. */
 export interface CheckSchedulePolicy {
@@ -30,11 +30,11 @@ export function nextCheckAt(
   random: RandomSource,
 ): number {
   if (token.expiresAtEpochSeconds !== undefined) {
-    const jitter = Math.floor(randomFraction(random) * (policy.refreshJitterSeconds + 1));
-    return Math.max(nowEpochSeconds, token.expiresAtEpochSeconds - policy.refreshMarginSeconds - jitter);
+    const jitterSeconds = Math.floor(randomFraction(random) * (policy.refreshJitterSeconds + 1));
+    return Math.max(nowEpochSeconds, token.expiresAtEpochSeconds - policy.refreshMarginSeconds - jitterSeconds);
   }
-  const spread = (randomFraction(random) * 2 - 1) * policy.verifyJitterRatio * policy.verifyIntervalSeconds;
-  return nowEpochSeconds + Math.max(1, Math.round(policy.verifyIntervalSeconds + spread));
+  const spreadSeconds = (randomFraction(random) * 2 - 1) * policy.verifyJitterRatio * policy.verifyIntervalSeconds;
+  return nowEpochSeconds + Math.max(1, Math.round(policy.verifyIntervalSeconds + spreadSeconds));
 }
 
 /** A uniform number in [0, 1) from four random bytes. */

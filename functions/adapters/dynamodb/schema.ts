@@ -6,6 +6,15 @@ export const TABLE_SCHEMA = {
   partitionKey: 'pk',
   /** Epoch seconds after which DynamoDB may delete the item (lazily: reads still check expiry). */
   timeToLiveAttribute: 'ttlEpochSeconds',
+  /**
+   * What starts the partition key of each kind of item, before the item's own key. IAM conditions
+   * (`dynamodb:LeadingKeys`) limit each function to the kinds it touches by these prefixes.
+   */
+  keyPrefixes: {
+    state: 'STATE#',
+    codeClaim: 'CODE#',
+    installation: 'STORE#',
+  },
   dueIndex: {
     name: 'due-index',
     /**

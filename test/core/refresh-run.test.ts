@@ -1,11 +1,9 @@
-import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/check-schedule';
-import { AuthFlowError, TokenExchangeError } from '../../functions/core/errors';
-import type { NewInstallation, TokenGrant, TokenRefreshRequest, TokenVerification } from '../../functions/core/ports';
-import {
-  refreshDueInstallations,
-  type RefreshJobDependencies,
-  type RefreshJobSettings,
-} from '../../functions/core/refresh-installations';
+import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/refresh/schedule';
+import { EcwidRequestError, EncryptionError } from '../../functions/core/errors';
+import type { NewInstallation, TokenGrant, TokenVerification } from '../../functions/core/model';
+import type { TokenRefreshRequest } from '../../functions/core/ports';
+import type { RefreshJobDependencies, RefreshJobSettings } from '../../functions/core/refresh/job';
+import { refreshDueInstallations } from '../../functions/core/refresh/refresh-run';
 import { FixedClientSecret, ManualClock, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
@@ -29,7 +27,7 @@ const SETTINGS: RefreshJobSettings = {
   assumedTokenLifetimeSeconds: 3600,
 };
 
-type RefreshAnswer = TokenGrant | TokenExchangeError | ((request: TokenRefreshRequest) => Promise<TokenGrant>);
+type RefreshAnswer = TokenGrant | EcwidRequestError | ((request: TokenRefreshRequest) => Promise<TokenGrant>);
 
 /** A token server and REST API answering from per-store scripts; records every call. */
 class ScriptedEcwid {
@@ -60,7 +58,7 @@ class ScriptedEcwid {
   async refreshToken(request: TokenRefreshRequest): Promise<TokenGrant> {
     this.refreshes.push(request);
     const next = this.refreshAnswers.get(request.storeId)?.shift();
-    if (next instanceof TokenExchangeError) throw next;
+    if (next instanceof EcwidRequestError) throw next;
     if (typeof next === 'function') return next(request);
     this.counter += 1;
     return (
@@ -307,7 +305,7 @@ describe('refreshDueInstallations', () => {
     it('marks the installation for reinstall when the grant is revoked (invalid_grant)', async () => {
       const { run, expiring, store, ecwid, clock } = setup();
       await expiring(13);
-      ecwid.onRefresh(13, new TokenExchangeError('REFRESH_TOKEN_REJECTED', 'invalid_grant'));
+      ecwid.onRefresh(13, new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'invalid_grant'));
       clock.advanceSeconds(2700);
       expect((await run()).outcomes.needs_reinstall).toBe(1);
       const stored = (await store.getInstallation(13))!;
@@ -320,8 +318,8 @@ describe('refreshDueInstallations', () => {
       await expiring(14);
       ecwid.onRefresh(
         14,
-        new TokenExchangeError('ECWID_TIMEOUT', 'timeout'),
-        new TokenExchangeError('REFRESH_TOKEN_REJECTED', 'invalid_grant'),
+        new EcwidRequestError('ECWID_TIMEOUT', 'timeout'),
+        new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'invalid_grant'),
       );
       clock.advanceSeconds(3600 - 900);
       expect((await run()).outcomes.retry_later).toBe(1);
@@ -428,7 +426,7 @@ describe('refreshDueInstallations', () => {
     it('retries later when KMS cannot open the data key, without touching the token', async () => {
       const { run, install, store, ecwid, vault, now } = setup();
       await install(70);
-      vault.failure = new AuthFlowError('ENCRYPTION_UNAVAILABLE', 'KMS down');
+      vault.failure = new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS down');
       expect((await run()).outcomes.retry_later).toBe(1);
       expect(ecwid.verifications).toHaveLength(0);
       const stored = (await store.getInstallation(70))!;
@@ -463,7 +461,7 @@ describe('refreshDueInstallations', () => {
       const { run, expiring, ecwid, clock } = setup({ concurrency: 1 });
       for (let storeId = 90; storeId < 96; storeId += 1) {
         await expiring(storeId);
-        ecwid.onRefresh(storeId, new TokenExchangeError('CLIENT_REJECTED', 'invalid_client'));
+        ecwid.onRefresh(storeId, new EcwidRequestError('CLIENT_REJECTED', 'invalid_client'));
       }
       clock.advanceSeconds(2700);
       const summary = await run();

@@ -1,5 +1,5 @@
-import { TokenExchangeError } from './errors';
-import type { TokenGrant } from './ports';
+import { EcwidRequestError, RateLimitedError } from '../errors';
+import type { TokenGrant } from '../model';
 
 /** The parts of an HTTP answer the validation needs; kept apart from the request that produced it. */
 export interface TokenHttpResponse {
@@ -33,11 +33,11 @@ const OAUTH_ERROR_PATTERN = /^[a-z0-9_]{1,64}$/;
  * A refresh answer may also omit `scope` (RFC 6749 §5.1: unchanged scope); it then comes back empty
  * and the caller keeps the scope it had.
  *
- * @throws TokenExchangeError
+ * @throws EcwidRequestError
  *   - `CODE_REJECTED` for a 4xx refusal of an authorization code (`invalid_grant`: expired or used);
  *   - `REFRESH_TOKEN_REJECTED` for `invalid_grant` on a refresh: the grant is gone;
  *   - `CLIENT_REJECTED` for a 401 or `invalid_client` (the app's credentials are wrong);
- *   - `ECWID_RATE_LIMITED` for 429, with `detail.retryAfterSeconds` when the server said;
+ *   - a `RateLimitedError` (`ECWID_RATE_LIMITED`) for 429, with `retryAfterSeconds` when the server said;
  *   - `ECWID_UNAVAILABLE` for 5xx, 408 and any other status;
  *   - `ECWID_INVALID_RESPONSE` for a 200 that is not a usable token response.
  */
@@ -113,30 +113,28 @@ export function readOAuthError(bodyText: string): string | undefined {
   return undefined;
 }
 
-function refusal(response: TokenHttpResponse, grantType: TokenExpectation['grantType']): TokenExchangeError {
+function refusal(response: TokenHttpResponse, grantType: TokenExpectation['grantType']): EcwidRequestError {
   const oauthError = readOAuthError(response.bodyText);
   const detail = { status: response.status, oauthError };
   const { status } = response;
   if (status === 429) {
-    return new TokenExchangeError('ECWID_RATE_LIMITED', 'the token endpoint is rate limiting', {
-      detail: { ...detail, retryAfterSeconds: response.retryAfterSeconds },
-    });
+    return new RateLimitedError('the token endpoint is rate limiting', { detail, retryAfterSeconds: response.retryAfterSeconds });
   }
   if (status === 401 || oauthError === 'invalid_client' || oauthError === 'unauthorized_client') {
-    return new TokenExchangeError('CLIENT_REJECTED', 'the token endpoint refused the app credentials', { detail });
+    return new EcwidRequestError('CLIENT_REJECTED', 'the token endpoint refused the app credentials', { detail });
   }
   const clientError = status >= 400 && status < 500 && status !== 408;
   if (clientError && grantType === 'authorization_code') {
-    return new TokenExchangeError('CODE_REJECTED', 'the token endpoint refused the authorization code', { detail });
+    return new EcwidRequestError('CODE_REJECTED', 'the token endpoint refused the authorization code', { detail });
   }
   if (clientError && oauthError === 'invalid_grant') {
-    return new TokenExchangeError('REFRESH_TOKEN_REJECTED', 'the token endpoint refused the refresh token', { detail });
+    return new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'the token endpoint refused the refresh token', { detail });
   }
-  return new TokenExchangeError('ECWID_UNAVAILABLE', `the token endpoint answered ${status}`, { detail });
+  return new EcwidRequestError('ECWID_UNAVAILABLE', `the token endpoint answered ${status}`, { detail });
 }
 
-function invalidAnswer(message: string, detail: Record<string, string | number>): TokenExchangeError {
-  return new TokenExchangeError('ECWID_INVALID_RESPONSE', message, { detail });
+function invalidAnswer(message: string, detail: Record<string, string | number>): EcwidRequestError {
+  return new EcwidRequestError('ECWID_INVALID_RESPONSE', message, { detail });
 }
 
 function isJsonContentType(contentType: string | undefined): boolean {

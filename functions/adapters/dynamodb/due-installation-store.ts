@@ -1,0 +1,129 @@
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DuePage, Installation } from '../../core/model';
+import type { AcquireLeaseRequest, CompleteCheckRequest, DueInstallationStore, FindDueRequest } from '../../core/ports';
+import { dueShardNames, dueShardOf, toInstallation } from './installation-item';
+import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './schema';
+import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
+
+const { partitionKey: PK, dueIndex } = TABLE_SCHEMA;
+
+/** Attributes a check result clears when it has no value for them; the others it leaves unchanged. */
+const CLEARED_WHEN_ABSENT = [
+  'statusReason',
+  'nextCheckAtEpochSeconds',
+  dueIndex.partitionKey,
+  dueIndex.sortKey,
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'leaseOwner',
+  'leaseExpiresAtEpochSeconds',
+];
+
+/**
+ * The scheduled job's view of the installations: the sharded due index (keys only: no token is
+ * copied into it), and a lease on each installation item.
+ */
+export class DynamoDbDueInstallationStore implements DueInstallationStore {
+  constructor(
+    private readonly table: DynamoTable,
+    private readonly dueShardCount = DEFAULT_DUE_SHARD_COUNT,
+  ) {}
+
+  dueShards(): readonly string[] {
+    return dueShardNames(this.dueShardCount);
+  }
+
+  async findDue(request: FindDueRequest): Promise<DuePage> {
+    const page = await this.table.call('Query', () =>
+      this.table.documents.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          IndexName: dueIndex.name,
+          // Only what is due is read: the key condition bounds the sort key, no filter throws items away.
+          KeyConditionExpression: '#shard = :shard AND #due <= :now',
+          ExpressionAttributeNames: { '#shard': dueIndex.partitionKey, '#due': dueIndex.sortKey },
+          ExpressionAttributeValues: { ':shard': request.shard, ':now': request.nowEpochSeconds },
+          Limit: request.limit,
+          ...(request.cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(request.cursor) }),
+        }),
+      ),
+    );
+    return {
+      due: (page.Items ?? []).map((item) => ({
+        storeId: itemKeys.storeIdOf(String(item[PK])),
+        dueAtEpochSeconds: item[dueIndex.sortKey] as number,
+      })),
+      ...(page.LastEvaluatedKey === undefined ? {} : { cursor: encodeCursor(page.LastEvaluatedKey) }),
+    };
+  }
+
+  async acquireLease(request: AcquireLeaseRequest): Promise<Installation | undefined> {
+    const leased = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
+          // Still due (a reinstall reschedules it), and no live lease: one runner at a time.
+          ConditionExpression:
+            'attribute_exists(#pk) AND #due <= :now AND ' +
+            '(attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
+          ExpressionAttributeNames: { '#pk': PK, '#due': dueIndex.sortKey },
+          ExpressionAttributeValues: {
+            ':owner': request.owner,
+            ':until': request.leaseExpiresAtEpochSeconds,
+            ':now': request.nowEpochSeconds,
+          },
+          // The item as it is now: the job works on this copy, not on what the index showed.
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return leased === undefined ? undefined : toInstallation(leased.Attributes as Item);
+  }
+
+  async completeCheck(request: CompleteCheckRequest): Promise<boolean> {
+    const { result } = request;
+    const set: Record<string, unknown> = {
+      status: result.status,
+      updatedAtEpochSeconds: request.nowEpochSeconds,
+      statusReason: result.statusReason,
+      nextCheckAtEpochSeconds: result.nextCheckAtEpochSeconds,
+      [dueIndex.partitionKey]: result.nextCheckAtEpochSeconds === undefined ? undefined : dueShardOf(request.storeId, this.dueShardCount),
+      [dueIndex.sortKey]: result.nextCheckAtEpochSeconds,
+      failureCount: result.failure?.count,
+      firstFailureAtEpochSeconds: result.failure?.firstAtEpochSeconds,
+      lastRefreshedAtEpochSeconds: result.lastRefreshedAtEpochSeconds,
+      lastVerifiedAtEpochSeconds: result.lastVerifiedAtEpochSeconds,
+      accessToken: result.refreshedGrant?.accessToken,
+      refreshToken: result.refreshedGrant?.refreshToken,
+      expiresAtEpochSeconds: result.refreshedGrant?.expiresAtEpochSeconds,
+      scope: result.refreshedGrant?.scope,
+      grantObtainedAtEpochMs: result.refreshedGrant?.obtainedAtEpochMs,
+    };
+    const expression = versionedUpdate(set, CLEARED_WHEN_ABSENT);
+    const written = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          UpdateExpression: expression.update,
+          // Only over the version this run leased, and only while it still holds the lease: a
+          // reinstall in between keeps its newer token, and so does a run that took over an expired lease.
+          ConditionExpression: '#version = :expectedVersion AND leaseOwner = :owner',
+          ExpressionAttributeNames: expression.names,
+          ExpressionAttributeValues: { ...expression.values, ':expectedVersion': request.version, ':owner': request.owner },
+        }),
+      ),
+    );
+    return written !== undefined;
+  }
+}
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Item {
+  return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Item;
+}

@@ -1,0 +1,100 @@
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Installation, InstallationStatus, NewInstallation } from '../../core/model';
+import type { InstallationStore } from '../../core/ports';
+import { dueShardOf, toInstallation } from './installation-item';
+import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './schema';
+import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
+
+const { partitionKey: PK, dueIndex } = TABLE_SCHEMA;
+
+/** Attributes of the previous grant and its checks: a reinstall removes those the new grant does not set. */
+const CLEARED_BY_REINSTALL = [
+  'publicToken',
+  'ownerEmail',
+  'refreshToken',
+  'expiresAtEpochSeconds',
+  'statusReason',
+  'lastRefreshedAtEpochSeconds',
+  'lastVerifiedAtEpochSeconds',
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'leaseOwner',
+  'leaseExpiresAtEpochSeconds',
+] as const;
+
+/** Installations (`STORE#{storeId}` items): written whole by an install, read by id. */
+export class DynamoDbInstallationStore implements InstallationStore {
+  constructor(
+    private readonly table: DynamoTable,
+    private readonly dueShardCount = DEFAULT_DUE_SHARD_COUNT,
+  ) {}
+
+  async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
+    const set: Record<string, unknown> = {
+      kind: 'installation',
+      storeId: installation.storeId,
+      tokenKey: installation.tokenKey,
+      accessToken: installation.accessToken,
+      tokenType: 'Bearer',
+      scope: installation.scope,
+      publicToken: installation.publicToken,
+      ownerEmail: installation.ownerEmail,
+      refreshToken: installation.refreshToken,
+      expiresAtEpochSeconds: installation.expiresAtEpochSeconds,
+      installedAtEpochSeconds: installation.installedAtEpochSeconds,
+      updatedAtEpochSeconds: installation.installedAtEpochSeconds,
+      status: 'active' satisfies InstallationStatus,
+      grantCodeHash: installation.grantCodeHash,
+      grantObtainedAtEpochMs: installation.grantObtainedAtEpochMs,
+      nextCheckAtEpochSeconds: installation.nextCheckAtEpochSeconds,
+      [dueIndex.partitionKey]: dueShardOf(installation.storeId, this.dueShardCount),
+      [dueIndex.sortKey]: installation.nextCheckAtEpochSeconds,
+    };
+    const expression = versionedUpdate(set, CLEARED_BY_REINSTALL);
+
+    const saved = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(installation.storeId) },
+          // One atomic write: the new grant replaces the old one whole (and any lease), and the
+          // version moves on so a refresh that read the old grant cannot overwrite this one.
+          UpdateExpression: expression.update,
+          // Two installs of one store crossing: the grant Ecwid issued last wins, whichever lands
+          // last (on a tie, the later write).
+          ConditionExpression: 'attribute_not_exists(#obtained) OR #obtained <= :obtained',
+          ExpressionAttributeNames: { ...expression.names, '#obtained': 'grantObtainedAtEpochMs' },
+          ExpressionAttributeValues: { ...expression.values, ':obtained': installation.grantObtainedAtEpochMs },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return saved === undefined ? undefined : toInstallation(saved.Attributes as Item);
+  }
+
+  async getInstallation(storeId: number): Promise<Installation | undefined> {
+    const item = await this.table.getItem(itemKeys.installation(storeId));
+    return item === undefined ? undefined : toInstallation(item);
+  }
+
+  async listInstallations(): Promise<Installation[]> {
+    const installations: Installation[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.table.call('Scan', () =>
+        this.table.documents.send(
+          new ScanCommand({
+            TableName: this.table.tableName,
+            FilterExpression: 'kind = :installation',
+            ExpressionAttributeValues: { ':installation': 'installation' },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) installations.push(toInstallation(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return installations.sort((a, b) => a.storeId - b.storeId);
+  }
+}

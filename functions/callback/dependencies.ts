@@ -1,0 +1,92 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDbCodeClaimStore } from '../adapters/dynamodb/code-claim-store';
+import { DynamoDbInstallationStore } from '../adapters/dynamodb/installation-store';
+import { DynamoDbStateStore } from '../adapters/dynamodb/state-store';
+import { DynamoTable } from '../adapters/dynamodb/table';
+import { EcwidOAuthClient } from '../adapters/ecwid/oauth-client';
+import { KmsTokenVault } from '../adapters/kms-token-vault';
+import type { CompleteInstallDependencies, CompleteInstallSettings } from '../core/install/complete-install';
+import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
+import { clientConfig } from '../runtime/aws-clients';
+import { clientSecretSource } from '../runtime/client-secret';
+import { basics, type CompositionOverrides } from '../runtime/composition';
+import { deploymentUrls, readVariables } from '../runtime/config';
+import type { Environment } from '../runtime/environment';
+import { CALLBACK_TIMEOUT_SECONDS } from '../runtime/time-budgets';
+import { FUNCTION_VARIABLES } from '../runtime/variables';
+
+/** How long a duplicate callback waits for the request that is exchanging the same code. */
+const PENDING_CLAIM_WAIT_MS = 6_000;
+/**
+ * Code claims outlive codes (minutes) by far: while a claim exists its code is never sent again, and
+ * a reload weeks later still shows its outcome. The TTL then only cleans up.
+ */
+const CODE_CLAIM_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
+
+/** What `GET /callback` knows about its deployment, read once from its own environment variables. */
+export function readCallbackConfig(environment?: Environment) {
+  const variables = readVariables(FUNCTION_VARIABLES.callback, environment);
+  const { redirectUri, startUrl } = deploymentUrls(variables.PUBLIC_URL);
+  return {
+    tableName: variables.TABLE_NAME,
+    clientSecretId: variables.CLIENT_SECRET_ID,
+    tokenKeyId: variables.TOKEN_KEY_ID,
+    ecwidOAuthUrl: variables.ECWID_OAUTH_URL,
+    tokenRequestTimeoutMs: variables.TOKEN_REQUEST_TIMEOUT_MS,
+    secretCacheTtlMs: variables.SECRET_CACHE_TTL_SECONDS * 1000,
+    startUrl,
+    /** Where a completed install is sent (with `store_id`); a built-in page when absent. */
+    successUrl: variables.SUCCESS_URL,
+    completeInstall: {
+      clientId: variables.ECWID_CLIENT_ID,
+      redirectUri,
+      appMarketInstalls: variables.APP_MARKET_INSTALLS,
+      codeClaimLifetimeSeconds: CODE_CLAIM_LIFETIME_SECONDS,
+      pendingClaimWaitMs: PENDING_CLAIM_WAIT_MS,
+      pendingClaimPollMs: 200,
+      // An attempt older than the callback's own timeout is not coming back.
+      staleClaimAfterSeconds: CALLBACK_TIMEOUT_SECONDS + 5,
+      checkSchedule: {
+        ...DEFAULT_CHECK_SCHEDULE,
+        refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
+        verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
+      },
+    } satisfies CompleteInstallSettings,
+  };
+}
+
+export type CallbackConfig = ReturnType<typeof readCallbackConfig>;
+
+export interface CallbackDependencies extends CompleteInstallDependencies {
+  settings: CompleteInstallSettings;
+  startUrl: string;
+  successUrl: string | undefined;
+}
+
+/**
+ * The callback's dependencies: the three stores over DynamoDB, the token endpoint, the client
+ * secret from Secrets Manager and data keys from KMS. No I/O happens here.
+ */
+export function composeCallback(config: CallbackConfig, overrides: CompositionOverrides = {}): CallbackDependencies {
+  const { clock, random, log, aws } = basics(overrides);
+  const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), config.tableName);
+  return {
+    states: new DynamoDbStateStore(table),
+    claims: new DynamoDbCodeClaimStore(table),
+    installations: new DynamoDbInstallationStore(table),
+    tokenEndpoint: new EcwidOAuthClient({
+      oauthBaseUrl: config.ecwidOAuthUrl,
+      timeoutMs: config.tokenRequestTimeoutMs,
+      ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
+    }),
+    clientSecret: clientSecretSource({ aws, secretId: config.clientSecretId, cacheTtlMs: config.secretCacheTtlMs, clock, log }),
+    vault: new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), config.tokenKeyId),
+    clock,
+    random,
+    log,
+    settings: config.completeInstall,
+    startUrl: config.startUrl,
+    successUrl: config.successUrl,
+  };
+}

@@ -1,0 +1,188 @@
+import { errorCodeOf, errorName } from '../errors';
+import type { Installation, TokenGrant } from '../model';
+import type { TokenSealer } from '../ports';
+import type { RefreshJobDependencies, RefreshJobSettings, RunContext } from './job';
+import {
+  decideAfterPassingFailure,
+  decideAfterRefreshFailure,
+  decideAfterUnreadableToken,
+  decideAfterVerification,
+  decideWithoutRequest,
+  planRefreshedGrant,
+  type Decision,
+} from './policy';
+import type { CheckOutcome } from './outcomes';
+
+/** How often a check's result is written before giving up, when losing it would lose a rotated grant. */
+const REFRESHED_GRANT_WRITE_ATTEMPTS = 3;
+
+/** Too little time was left to send a request and store its answer: nothing was sent. */
+const DEFERRED = Symbol('deferred');
+
+/**
+ * The handling of one due installation by one run: lease it, decide (verify or refresh, through
+ * the pure policy), and write the result over the leased version. One instance per attempt, like
+ * the install flow's `InstallAttempt`. Never throws: every failure is an outcome.
+ */
+export class InstallationCheck {
+  private leaseExpiresAtEpochMs = 0;
+
+  constructor(
+    private readonly deps: RefreshJobDependencies,
+    private readonly settings: RefreshJobSettings,
+    private readonly run: RunContext,
+    private readonly storeId: number,
+  ) {}
+
+  async perform(): Promise<CheckOutcome> {
+    const { deps, storeId } = this;
+    try {
+      const nowEpochSeconds = this.nowEpochSeconds();
+      const leaseExpiresAtEpochSeconds = nowEpochSeconds + this.settings.leaseDurationSeconds;
+      this.leaseExpiresAtEpochMs = leaseExpiresAtEpochSeconds * 1000;
+      const leased = await deps.installations.acquireLease({
+        storeId,
+        owner: this.run.owner,
+        nowEpochSeconds,
+        leaseExpiresAtEpochSeconds,
+      });
+      if (leased === undefined) return 'skipped';
+
+      const decision = await this.decide(leased);
+      // Deferred: nothing was sent, nothing is written; the lease runs out and a later run takes it.
+      if (decision === DEFERRED) return 'deferred';
+      const written = await this.write(leased, decision);
+      if (!written) {
+        deps.log.warn('a newer write superseded this check; its result was dropped', { storeId, outcome: decision.outcome });
+        return 'superseded';
+      }
+      if (decision.result.status !== leased.status || decision.outcome === 'needs_reinstall') {
+        deps.log.warn('installation status changed', {
+          storeId,
+          from: leased.status,
+          to: decision.result.status,
+          reason: decision.result.statusReason,
+        });
+      }
+      return decision.outcome;
+    } catch (error) {
+      deps.log.error('could not handle a due installation; a later run will', {
+        storeId,
+        errorName: errorName(error),
+        errorCode: errorCodeOf(error),
+      });
+      return 'error';
+    }
+  }
+
+  /** What to do with the leased installation. Never throws for anything Ecwid, KMS or the network does. */
+  private async decide(installation: Installation): Promise<Decision | typeof DEFERRED> {
+    const nowEpochSeconds = this.nowEpochSeconds();
+    const withoutRequest = decideWithoutRequest(installation, nowEpochSeconds);
+    if (withoutRequest !== undefined) return withoutRequest;
+
+    // Tokens are decrypted here, where they are used, and nowhere else. KMS is not Ecwid: its request
+    // does not take one of the slots that bound the requests to Ecwid.
+    let sealer: TokenSealer;
+    let token: string;
+    const expiring = installation.expiresAtEpochSeconds !== undefined;
+    try {
+      sealer = await this.deps.vault.sealerOf(installation);
+      token = expiring ? sealer.open(installation.refreshToken!, 'refresh_token') : sealer.open(installation.accessToken, 'access_token');
+    } catch (error) {
+      if (errorCodeOf(error) === 'TOKEN_UNREADABLE') return decideAfterUnreadableToken();
+      return decideAfterPassingFailure(installation, 'encryption_unavailable', nowEpochSeconds, this.settings, this.deps.random);
+    }
+    return expiring ? this.refresh(installation, sealer, token, nowEpochSeconds) : this.verify(installation, token, nowEpochSeconds);
+  }
+
+  private async verify(installation: Installation, accessToken: string, nowEpochSeconds: number): Promise<Decision | typeof DEFERRED> {
+    const verification = await this.inSlot(() => this.deps.verifier.verifyToken({ storeId: installation.storeId, accessToken }));
+    if (verification === DEFERRED) return DEFERRED;
+    return decideAfterVerification(installation, verification, nowEpochSeconds, this.settings, this.deps.random);
+  }
+
+  private async refresh(
+    installation: Installation,
+    sealer: TokenSealer,
+    refreshToken: string,
+    nowEpochSeconds: number,
+  ): Promise<Decision | typeof DEFERRED> {
+    let grant: TokenGrant | typeof DEFERRED;
+    try {
+      const clientSecret = await this.deps.clientSecret.clientSecret();
+      grant = await this.inSlot(() =>
+        this.deps.refresher.refreshToken({ storeId: installation.storeId, refreshToken, clientId: this.settings.clientId, clientSecret }),
+      );
+    } catch (error) {
+      const { credentialsRejected, ...decision } = decideAfterRefreshFailure(installation, error, nowEpochSeconds, this.settings, this.deps.random);
+      if (credentialsRejected) {
+        this.run.credentialsRejected = true;
+        this.deps.log.error('the token endpoint refused the app credentials; check the client secret', { storeId: installation.storeId });
+      }
+      return decision;
+    }
+    if (grant === DEFERRED) return DEFERRED;
+
+    const plan = planRefreshedGrant(installation, grant, nowEpochSeconds, this.settings, this.deps.random);
+    return {
+      outcome: 'refreshed',
+      result: {
+        status: 'active',
+        refreshedGrant: {
+          accessToken: sealer.seal(grant.accessToken, 'access_token'),
+          // Rotation: store the new refresh token with the new access token; keep the old one only
+          // when the server sent none.
+          refreshToken: grant.refreshToken === undefined ? installation.refreshToken! : sealer.seal(grant.refreshToken, 'refresh_token'),
+          expiresAtEpochSeconds: plan.expiresAtEpochSeconds,
+          ...(plan.scope === undefined ? {} : { scope: plan.scope }),
+          obtainedAtEpochMs: this.deps.clock.nowEpochMs(),
+        },
+        lastRefreshedAtEpochSeconds: nowEpochSeconds,
+        nextCheckAtEpochSeconds: plan.nextCheckAtEpochSeconds,
+      },
+    };
+  }
+
+  /** Sends one request to Ecwid in a slot, or none when too little time remains to store its answer. */
+  private inSlot<T>(request: () => Promise<T>): Promise<T | typeof DEFERRED> {
+    return this.run.ecwidSlots.use(async () => {
+      const latestEpochMs = Math.min(this.run.deadlineEpochMs, this.leaseExpiresAtEpochMs) - this.settings.requestReserveMs;
+      return this.deps.clock.nowEpochMs() <= latestEpochMs ? request() : DEFERRED;
+    });
+  }
+
+  /**
+   * Writes a check's result, retrying when a rotated grant is in hand: the old refresh token is dead
+   * at the server, so a result that is not stored is a store that will need a reinstall.
+   */
+  private async write(leased: Installation, decision: Decision): Promise<boolean> {
+    const attempts = decision.result.refreshedGrant === undefined ? 1 : REFRESHED_GRANT_WRITE_ATTEMPTS;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.deps.installations.completeCheck({
+          storeId: this.storeId,
+          owner: this.run.owner,
+          version: leased.version,
+          nowEpochSeconds: this.nowEpochSeconds(),
+          result: decision.result,
+        });
+      } catch (error) {
+        if (attempt >= attempts) {
+          if (attempts > 1) {
+            this.deps.log.error('a refreshed grant could not be stored; the store may need a reinstall', {
+              storeId: this.storeId,
+              errorName: errorName(error),
+            });
+          }
+          throw error;
+        }
+        await this.deps.clock.sleep(200 * attempt);
+      }
+    }
+  }
+
+  private nowEpochSeconds(): number {
+    return Math.floor(this.deps.clock.nowEpochMs() / 1000);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The names of the app's own CloudWatch metrics. Imports types only: the CDK side reads it for its
+ * alarms without loading the job.
+ */
+import type { CheckOutcome } from '../core/refresh/outcomes';
+
+/** The CloudWatch namespace of the app's own metrics (the stack's alarms read from it). */
+export const METRICS_NAMESPACE = 'EcwidAppAuth';
+
+/** The metric each outcome of a scheduled check is counted under. */
+export const OUTCOME_METRICS: Record<CheckOutcome, string> = {
+  refreshed: 'TokensRefreshed',
+  verified: 'TokensVerified',
+  needs_reinstall: 'InstallationsNeedingReinstall',
+  suspended: 'StoresSuspended',
+  store_gone: 'StoresGone',
+  rate_limited: 'ChecksRateLimited',
+  retry_later: 'ChecksToRetry',
+  needs_attention: 'InstallationsNeedingAttention',
+  superseded: 'ChecksSuperseded',
+  skipped: 'ChecksSkipped',
+  deferred: 'ChecksDeferred',
+  error: 'CheckErrors',
+};
+

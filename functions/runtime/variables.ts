@@ -1,0 +1,67 @@
+/**
+ * The environment variables the functions read: each one's default, and which function reads
+ * which. The CDK construct sets exactly a function's own variables, from these lists, so a
+ * function that starts reading a variable it is not given fails its type check, not its cold start.
+ * No imports: the CDK app reads this without loading any SDK.
+ */
+
+/** Every variable, with its default; `undefined` marks a required one. */
+export const VARIABLE_DEFAULTS = {
+  TABLE_NAME: undefined,
+  CLIENT_SECRET_ID: undefined,
+  TOKEN_KEY_ID: undefined,
+  ECWID_CLIENT_ID: undefined,
+  PUBLIC_URL: undefined,
+  ECWID_OAUTH_URL: 'https://my.ecwid.com',
+  ECWID_API_URL: 'https://app.ecwid.com',
+  ECWID_SCOPES: 'read_store_profile',
+  SUCCESS_URL: '',
+  APP_MARKET_INSTALLS: 'true',
+  STATE_TTL_SECONDS: '600',
+  TOKEN_REQUEST_TIMEOUT_MS: '8000',
+  SECRET_CACHE_TTL_SECONDS: '300',
+  REFRESH_CONCURRENCY: '16',
+  REFRESH_MARGIN_SECONDS: '900',
+  VERIFY_INTERVAL_SECONDS: '86400',
+  FAILURE_BUDGET_SECONDS: '259200',
+} as const satisfies Record<string, string | undefined>;
+
+export type VariableName = keyof typeof VARIABLE_DEFAULTS;
+
+/** The variables each function reads, and no others. */
+export const FUNCTION_VARIABLES = {
+  authorize: ['ECWID_CLIENT_ID', 'PUBLIC_URL', 'TABLE_NAME', 'ECWID_OAUTH_URL', 'ECWID_SCOPES', 'STATE_TTL_SECONDS'],
+  callback: [
+    'ECWID_CLIENT_ID',
+    'PUBLIC_URL',
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'ECWID_OAUTH_URL',
+    'SUCCESS_URL',
+    'APP_MARKET_INSTALLS',
+    'TOKEN_REQUEST_TIMEOUT_MS',
+    'SECRET_CACHE_TTL_SECONDS',
+    'REFRESH_MARGIN_SECONDS',
+    'VERIFY_INTERVAL_SECONDS',
+  ],
+  refresh: [
+    'ECWID_CLIENT_ID',
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'ECWID_OAUTH_URL',
+    'ECWID_API_URL',
+    'TOKEN_REQUEST_TIMEOUT_MS',
+    'SECRET_CACHE_TTL_SECONDS',
+    'REFRESH_CONCURRENCY',
+    'REFRESH_MARGIN_SECONDS',
+    'VERIFY_INTERVAL_SECONDS',
+    'FAILURE_BUDGET_SECONDS',
+  ],
+} as const satisfies Record<string, readonly VariableName[]>;
+
+export type FunctionName = keyof typeof FUNCTION_VARIABLES;
+
+/** The variables function `F` reads. */
+export type VariablesOf<F extends FunctionName> = (typeof FUNCTION_VARIABLES)[F][number];
