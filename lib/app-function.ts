@@ -1,23 +1,33 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  FUNCTION_VARIABLES,
+  type FunctionName,
+  type VARIABLE_DEFAULTS,
+  type VariableName,
+} from '../functions/runtime/variables';
+import { functionCode } from './function-code';
 
-const PROJECT_ROOT = path.join(__dirname, '..');
-
-/** Environment-only credentials: all a Lambda function needs (see the module's own comment). */
-const LAMBDA_CREDENTIALS = './functions/runtime/lambda-credentials.ts';
+/**
+ * The value of every variable the functions read, for one deployment: a variable forgotten here is a
+ * type error. An optional one (its default is empty, like `SUCCESS_URL`) may be undefined: it is then
+ * left out, and the function applies its default.
+ */
+export type DeploymentVariables = {
+  readonly [N in VariableName]: (typeof VARIABLE_DEFAULTS)[N] extends '' ? string | undefined : string;
+};
 
 export interface AppFunctionProps {
   /** The directory under `functions/` whose `lambda.ts` exports `handler`. */
-  readonly name: string;
+  readonly name: FunctionName;
   readonly description: string;
   /** The whole invocation budget, including every downstream call the function may wait for. */
   readonly timeout: Duration;
-  readonly environment: Record<string, string>;
+  /** The deployment's variables; the function is given only those it reads. */
+  readonly variables: DeploymentVariables;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Retries of a failed asynchronous invocation. @default Lambda's own (2) */
@@ -26,13 +36,13 @@ export interface AppFunctionProps {
 
 /**
  * One Lambda function of the app, with the defaults every function shares: Node.js 24 on arm64,
- * 256 MB, its own log group, its own role (allowed only to write to that group; the stack grants
- * the rest), and a minified bundle built by the local esbuild (never Docker) that includes the
- * AWS SDK, so the SDK version is the one pinned by package-lock.json.
+ * 256 MB, its own log group, its own role (allowed only to write to that group; grants add the rest),
+ * exactly the environment variables it reads, and a minified bundle that includes the AWS SDK, so
+ * the SDK version is the one pinned by package-lock.json (see `function-code.ts`).
  */
 export class AppFunction extends Construct {
   /** The function itself: grant to it, integrate it. */
-  readonly lambda: NodejsFunction;
+  readonly lambda: LambdaFunction;
   /** Where the function logs; nothing else writes there. */
   readonly logGroup: logs.LogGroup;
 
@@ -49,13 +59,11 @@ export class AppFunction extends Construct {
       description: `Runs the ${props.name} function`,
     });
     this.logGroup.grantWrite(role);
-    this.lambda = new NodejsFunction(this, 'Function', {
+    this.lambda = new LambdaFunction(this, 'Function', {
       description: props.description,
       role,
-      entry: path.join(PROJECT_ROOT, 'functions', props.name, 'lambda.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      code: functionCode(props.name),
+      handler: 'index.handler',
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
@@ -63,25 +71,19 @@ export class AppFunction extends Construct {
       logGroup: this.logGroup,
       ...(props.retryAttempts === undefined ? {} : { retryAttempts: props.retryAttempts }),
       environment: {
-        ...props.environment,
+        ...functionEnvironment(props.name, props.variables),
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        // Prefer the ES module builds of dependencies: esbuild tree-shakes them far better.
-        mainFields: ['module', 'main'],
-        // Everything is bundled but the SDK's event-stream codec, which it loads only on demand with a
-        // dynamic import, for streaming operations DynamoDB, KMS and Secrets Manager do not have
-        // (~15 KB). Were it ever loaded, the runtime's own copy of the SDK would provide it.
-        externalModules: ['@smithy/core/event-streams'],
-        esbuildArgs: {
-          '--alias': `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}`,
-        },
       },
     });
   }
+}
+
+/** The variables function `name` reads, with their values; an optional one without a value is left out. */
+export function functionEnvironment(name: FunctionName, variables: DeploymentVariables): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const variable of FUNCTION_VARIABLES[name]) {
+    const value = variables[variable];
+    if (value !== undefined) environment[variable] = value;
+  }
+  return environment;
 }

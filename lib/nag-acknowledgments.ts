@@ -13,7 +13,7 @@ export interface NagAcknowledgedResources {
 /**
  * Records, on the exact resources concerned, why the AwsSolutions findings that remain are accepted,
  * so `cdk synth -c nag=true` and the cdk-nag test report only what is new. Every other finding is
- * fixed in the stack. Acknowledgments are metadata on the construct tree: they change nothing in
+ * fixed in the construct. Acknowledgments are metadata on the construct tree: they change nothing in
  * the template.
  *
  * Acknowledge by the bare rule id (`AwsSolutions-APIG4`, or `AwsSolutions-IAM5[Resource::...]` for

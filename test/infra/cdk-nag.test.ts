@@ -2,6 +2,7 @@ import { App, Stack, Validations, type PolicyViolation } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { EcwidAppAuth } from '../../lib/ecwid-app-auth';
 import { EcwidAuthStack } from '../../lib/ecwid-auth-stack';
 import { addRequestedChecks, readStackContext } from '../../lib/stack-context';
 
@@ -75,9 +76,9 @@ describe('cdk-nag AwsSolutions checks', () => {
     const { stack } = check();
     const found = acknowledgments(stack);
     expect(Object.fromEntries(Object.entries(found).map(([path, rules]) => [path, Object.keys(rules)]))).toEqual({
-      'HttpApi/GET--authorize': ['AwsSolutions-APIG4'],
-      'HttpApi/GET--callback': ['AwsSolutions-APIG4'],
-      ClientSecret: ['AwsSolutions-SMG4'],
+      'EcwidAuth/Api/HttpApi/GET--authorize': ['AwsSolutions-APIG4'],
+      'EcwidAuth/Api/HttpApi/GET--callback': ['AwsSolutions-APIG4'],
+      'EcwidAuth/ClientSecret': ['AwsSolutions-SMG4'],
     });
     for (const rules of Object.values(found)) {
       for (const reason of Object.values(rules)) expect(reason.length).toBeGreaterThan(80);
@@ -86,7 +87,19 @@ describe('cdk-nag AwsSolutions checks', () => {
 
   it('acknowledge nothing about a secret the stack does not create', () => {
     const { stack } = check({ clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123' });
-    expect(Object.keys(acknowledgments(stack)).sort()).toEqual(['HttpApi/GET--authorize', 'HttpApi/GET--callback']);
+    expect(Object.keys(acknowledgments(stack)).sort()).toEqual([
+      'EcwidAuth/Api/HttpApi/GET--authorize',
+      'EcwidAuth/Api/HttpApi/GET--callback',
+    ]);
+  });
+
+  it('find nothing unacknowledged in the construct embedded in a host stack: the acknowledgments travel with it', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const host = new Stack(app, 'Host');
+    new EcwidAppAuth(host, 'EcwidAuth', { ecwidClientId: CLIENT_ID });
+    const checks = new AwsSolutionsChecks(app, { verbose: true });
+    app.synth();
+    expect(checks.validateScope(host).violations.map(describeViolation)).toEqual([]);
   });
 
   it('run on synth when context "nag" is true, and fail it on an unacknowledged error', () => {

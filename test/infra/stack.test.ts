@@ -1,88 +1,48 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { TABLE_SCHEMA } from '../../functions/adapters/dynamodb/schema';
 import { CLIENT_SECRET_PLACEHOLDER } from '../../functions/adapters/client-secret-value';
-import { ENVIRONMENT_VARIABLES } from '../../functions/runtime/config';
-import type { AppFunction } from '../../lib/app-function';
-import { EcwidAuthStack } from '../../lib/ecwid-auth-stack';
-import { readStackContext } from '../../lib/stack-context';
-
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
-
-interface Synthesized {
-  app: App;
-  stack: EcwidAuthStack;
-  template: Template;
-}
+import { FUNCTION_VARIABLES, type FunctionName } from '../../functions/runtime/variables';
+import type { EcwidAuthStack } from '../../lib/ecwid-auth-stack';
+import {
+  appFunction,
+  at,
+  environmentOf,
+  expectExactly,
+  functionId,
+  logicalId,
+  resource,
+  statementsOf,
+  synth,
+  tokenKeyStatement,
+  type Resource,
+  type Synthesized,
+} from './template';
 
 const CLIENT_ID = 'custom-app-12345-1';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123';
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
-
-/** Builds the stack the way bin/app.ts does: from context alone. Bundling only when asked, since it takes seconds. */
-function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}): Synthesized {
-  const app = new App({
-    context: { ...context, 'aws:cdk:bundling-stacks': options.bundle === true ? ['**'] : [] },
-  });
-  const stack = new EcwidAuthStack(app, 'Test', readStackContext(app.node).props);
-  return { app, stack, template: Template.fromStack(stack) };
-}
-
-function logicalId(stack: EcwidAuthStack, construct: IConstruct): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
-}
-
-function functionId(stack: EcwidAuthStack, id: 'Authorize' | 'Callback' | 'Refresh'): string {
-  return logicalId(stack, (stack.node.findChild(id) as AppFunction).lambda);
-}
-
-function resource(template: Template, id: string): Resource {
-  return template.toJSON().Resources[id] as Resource;
-}
-
-function environmentOf(template: Template, id: string): Record<string, unknown> {
-  return resource(template, id).Properties.Environment.Variables;
-}
-
-/** Every IAM statement attached to a function's role. */
-function statementsOf(template: Template, fnId: string): unknown[] {
-  const roleId = resource(template, fnId).Properties.Role['Fn::GetAtt'][0];
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((policy) => policy.Properties.Roles.some((role: { Ref?: string }) => role.Ref === roleId))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-}
+const FUNCTION_NAMES = ['authorize', 'callback', 'refresh'] as const satisfies readonly FunctionName[];
 
 function tableArn(stack: EcwidAuthStack) {
-  return { 'Fn::GetAtt': [logicalId(stack, stack.node.findChild('Table')), 'Arn'] };
+  return { 'Fn::GetAtt': [logicalId(stack.auth.table), 'Arn'] };
 }
 
 function tokenKeyArn(stack: EcwidAuthStack) {
-  return { 'Fn::GetAtt': [logicalId(stack, stack.node.findChild('TokenKey')), 'Arn'] };
+  return { 'Fn::GetAtt': [logicalId(stack.auth.tokenKey), 'Arn'] };
+}
+
+function httpApiId(stack: EcwidAuthStack): string {
+  return logicalId(at(stack.auth, 'Api/HttpApi'));
 }
 
 /** Writing to the function's own log group: the first statement of every function's role. */
-function logWriteStatement(stack: EcwidAuthStack, id: 'Authorize' | 'Callback' | 'Refresh') {
-  const logGroup = (stack.node.findChild(id) as AppFunction).logGroup;
+function logWriteStatement(stack: EcwidAuthStack, name: FunctionName) {
   return {
     Effect: 'Allow',
     Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    Resource: { 'Fn::GetAtt': [logicalId(stack, logGroup), 'Arn'] },
-  };
-}
-
-/** One KMS action on the token key, only with this app's encryption context and a store id in it. */
-function tokenKeyStatement(stack: EcwidAuthStack, action: string) {
-  return {
-    Effect: 'Allow',
-    Action: action,
-    Resource: tokenKeyArn(stack),
-    Condition: {
-      StringEquals: { 'kms:EncryptionContext:app': 'ecwid-app-auth' },
-      Null: { 'kms:EncryptionContext:storeId': 'false' },
-    },
+    Resource: { 'Fn::GetAtt': [logicalId(appFunction(stack, name).logGroup), 'Arn'] },
   };
 }
 
@@ -116,8 +76,8 @@ describe('the default stack', () => {
       }),
     );
     expect(targets).toEqual({
-      'GET /authorize': functionId(stack, 'Authorize'),
-      'GET /callback': functionId(stack, 'Callback'),
+      'GET /authorize': functionId(stack, 'authorize'),
+      'GET /callback': functionId(stack, 'callback'),
     });
   });
 
@@ -131,9 +91,9 @@ describe('the default stack', () => {
   });
 
   it('gives the callback time for the token request, within the 30 s API Gateway allows', () => {
-    expect(resource(template, functionId(stack, 'Authorize')).Properties.Timeout).toBe(10);
-    const callbackTimeoutSeconds = resource(template, functionId(stack, 'Callback')).Properties.Timeout as number;
-    const environment = environmentOf(template, functionId(stack, 'Callback'));
+    expect(resource(template, functionId(stack, 'authorize')).Properties.Timeout).toBe(10);
+    const callbackTimeoutSeconds = resource(template, functionId(stack, 'callback')).Properties.Timeout as number;
+    const environment = environmentOf(template, functionId(stack, 'callback'));
     const tokenRequestSeconds = Number(environment.TOKEN_REQUEST_TIMEOUT_MS) / 1000;
     expect(callbackTimeoutSeconds).toBe(25);
     expect(callbackTimeoutSeconds).toBeGreaterThan(2 * tokenRequestSeconds);
@@ -141,8 +101,8 @@ describe('the default stack', () => {
   });
 
   it('logs each function to its own log group, kept 30 days', () => {
-    const logGroupIds = (['Authorize', 'Callback', 'Refresh'] as const).map(
-      (id) => resource(template, functionId(stack, id)).Properties.LoggingConfig.LogGroup.Ref,
+    const logGroupIds = FUNCTION_NAMES.map(
+      (name) => resource(template, functionId(stack, name)).Properties.LoggingConfig.LogGroup.Ref,
     );
     expect(new Set(logGroupIds).size).toBe(3);
     for (const id of logGroupIds) expect(resource(template, id).Properties.RetentionInDays).toBe(30);
@@ -191,16 +151,16 @@ describe('the default stack', () => {
   });
 
   it('lets authorize log and put items into the table, and nothing else (no KMS)', () => {
-    expect(statementsOf(template, functionId(stack, 'Authorize'))).toEqual([
-      logWriteStatement(stack, 'Authorize'),
+    expectExactly(statementsOf(template, functionId(stack, 'authorize')), [
+      logWriteStatement(stack, 'authorize'),
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(stack) },
     ]);
   });
 
   it('lets callback read, write and delete table items, read the secret and generate data keys, and nothing else', () => {
-    const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
-    expect(statementsOf(template, functionId(stack, 'Callback'))).toEqual([
-      logWriteStatement(stack, 'Callback'),
+    const secretId = logicalId(stack.auth.clientSecret);
+    expectExactly(statementsOf(template, functionId(stack, 'callback')), [
+      logWriteStatement(stack, 'callback'),
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -211,14 +171,14 @@ describe('the default stack', () => {
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: { Ref: secretId },
       },
-      tokenKeyStatement(stack, 'kms:GenerateDataKey'),
+      tokenKeyStatement(tokenKeyArn(stack), 'kms:GenerateDataKey'),
     ]);
   });
 
   it('lets refresh query the due index, update single items, read the secret and unwrap data keys, and nothing else', () => {
-    const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
-    expect(statementsOf(template, functionId(stack, 'Refresh'))).toEqual([
-      logWriteStatement(stack, 'Refresh'),
+    const secretId = logicalId(stack.auth.clientSecret);
+    expectExactly(statementsOf(template, functionId(stack, 'refresh')), [
+      logWriteStatement(stack, 'refresh'),
       {
         Effect: 'Allow',
         Action: 'dynamodb:Query',
@@ -230,7 +190,7 @@ describe('the default stack', () => {
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: { Ref: secretId },
       },
-      tokenKeyStatement(stack, 'kms:Decrypt'),
+      tokenKeyStatement(tokenKeyArn(stack), 'kms:Decrypt'),
     ]);
   });
 
@@ -258,7 +218,7 @@ describe('the default stack', () => {
   });
 
   it('runs the refresh every 5 minutes from EventBridge, never retrying a failed run', () => {
-    const refreshId = functionId(stack, 'Refresh');
+    const refreshId = functionId(stack, 'refresh');
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
@@ -281,9 +241,9 @@ describe('the default stack', () => {
       'EcwidAppAuth/InstallationsNeedingReinstall',
     ]);
     expect(byMetric['AWS/Lambda/Errors']!.Dimensions).toEqual([
-      { Name: 'FunctionName', Value: { Ref: functionId(stack, 'Refresh') } },
+      { Name: 'FunctionName', Value: { Ref: functionId(stack, 'refresh') } },
     ]);
-    const topicId = logicalId(stack, stack.node.findChild('AlarmTopic'));
+    const topicId = logicalId(stack.auth.alarmTopic);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
         Threshold: 1,
@@ -305,48 +265,58 @@ describe('the default stack', () => {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
     }
-    for (const id of ['Authorize', 'Callback', 'Refresh'] as const) {
-      expect(resource(template, functionId(stack, id)).Properties.Role).toEqual({
-        'Fn::GetAtt': [logicalId(stack, (stack.node.findChild(id) as AppFunction).lambda.role!), 'Arn'],
+    for (const name of FUNCTION_NAMES) {
+      expect(resource(template, functionId(stack, name)).Properties.Role).toEqual({
+        'Fn::GetAtt': [logicalId(appFunction(stack, name).lambda.role!), 'Arn'],
       });
     }
   });
 
-  it('gives every function every variable the config reads, the secret and the token key only by ARN', () => {
-    const secretId = logicalId(stack, stack.node.findChild('ClientSecret'));
-    const expectedNames = [
-      ...Object.keys(ENVIRONMENT_VARIABLES).filter((name) => name !== 'SUCCESS_URL'),
-      'NODE_OPTIONS',
-    ];
-    for (const id of ['Authorize', 'Callback', 'Refresh'] as const) {
-      const environment = environmentOf(template, functionId(stack, id));
-      expect(Object.keys(environment).sort()).toEqual(expectedNames.sort());
-      expect(environment).toMatchObject({
-        CLIENT_SECRET_ID: { Ref: secretId },
-        TOKEN_KEY_ID: tokenKeyArn(stack),
-        ECWID_CLIENT_ID: CLIENT_ID,
-        ECWID_SCOPES: 'read_store_profile',
-        ECWID_OAUTH_URL: 'https://my.ecwid.com',
-        ECWID_API_URL: 'https://app.ecwid.com',
-        APP_MARKET_INSTALLS: 'true',
-        STATE_TTL_SECONDS: '600',
-        TOKEN_REQUEST_TIMEOUT_MS: '8000',
-        SECRET_CACHE_TTL_SECONDS: '300',
-        REFRESH_CONCURRENCY: '16',
-      });
+  it('gives each function exactly the variables it reads, the secret and the token key only by ARN', () => {
+    const secretId = logicalId(stack.auth.clientSecret);
+    const expected: Record<string, unknown> = {
+      TABLE_NAME: { Ref: logicalId(stack.auth.table) },
+      CLIENT_SECRET_ID: { Ref: secretId },
+      TOKEN_KEY_ID: tokenKeyArn(stack),
+      ECWID_CLIENT_ID: CLIENT_ID,
+      PUBLIC_URL: { 'Fn::GetAtt': [httpApiId(stack), 'ApiEndpoint'] },
+      ECWID_SCOPES: 'read_store_profile',
+      ECWID_OAUTH_URL: 'https://my.ecwid.com',
+      ECWID_API_URL: 'https://app.ecwid.com',
+      APP_MARKET_INSTALLS: 'true',
+      STATE_TTL_SECONDS: '600',
+      TOKEN_REQUEST_TIMEOUT_MS: '8000',
+      SECRET_CACHE_TTL_SECONDS: '300',
+      REFRESH_CONCURRENCY: '16',
+      REFRESH_MARGIN_SECONDS: '900',
+      VERIFY_INTERVAL_SECONDS: '86400',
+      FAILURE_BUDGET_SECONDS: '259200',
+    };
+    for (const name of FUNCTION_NAMES) {
+      const environment = environmentOf(template, functionId(stack, name));
+      // SUCCESS_URL only when one is set (below).
+      const own = FUNCTION_VARIABLES[name].filter((variable) => variable !== 'SUCCESS_URL');
+      expect(Object.keys(environment).sort()).toEqual([...own, 'NODE_OPTIONS'].sort());
+      for (const variable of own) expect(environment[variable]).toEqual(expected[variable]);
       expect(JSON.stringify(environment)).not.toContain(CLIENT_SECRET_PLACEHOLDER);
     }
   });
 
+  it('gives authorize neither the secret nor the token key, and the refresh no public URL', () => {
+    expect(environmentOf(template, functionId(stack, 'authorize'))).not.toHaveProperty('CLIENT_SECRET_ID');
+    expect(environmentOf(template, functionId(stack, 'authorize'))).not.toHaveProperty('TOKEN_KEY_ID');
+    expect(environmentOf(template, functionId(stack, 'refresh'))).not.toHaveProperty('PUBLIC_URL');
+  });
+
   it("uses the HTTP API's own endpoint as the public URL and the redirect URI", () => {
-    const apiId = logicalId(stack, stack.node.findChild('HttpApi'));
+    const apiId = httpApiId(stack);
     const endpoint = { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] };
-    expect(environmentOf(template, functionId(stack, 'Callback')).PUBLIC_URL).toEqual(endpoint);
+    expect(environmentOf(template, functionId(stack, 'callback')).PUBLIC_URL).toEqual(endpoint);
     template.hasOutput('RedirectUri', { Value: { 'Fn::Join': ['', [endpoint, '/callback']] } });
     template.hasOutput('AuthorizeUrl', { Value: { 'Fn::Join': ['', [endpoint, '/authorize']] } });
     template.hasOutput('ApiEndpoint', { Value: endpoint });
-    template.hasOutput('TableName', { Value: { Ref: logicalId(stack, stack.node.findChild('Table')) } });
-    template.hasOutput('ClientSecretArn', { Value: { Ref: logicalId(stack, stack.node.findChild('ClientSecret')) } });
+    template.hasOutput('TableName', { Value: { Ref: logicalId(stack.auth.table) } });
+    template.hasOutput('ClientSecretArn', { Value: { Ref: logicalId(stack.auth.clientSecret) } });
     expect(template.findOutputs('CustomDomainTarget')).toEqual({});
   });
 
@@ -381,8 +351,8 @@ describe('the default stack', () => {
 
   it('bundles each function with the AWS SDK inside and a source map without sources', () => {
     const assembly = synthesized.app.synth();
-    for (const id of ['Authorize', 'Callback', 'Refresh'] as const) {
-      const s3Key = resource(template, functionId(stack, id)).Properties.Code.S3Key as string;
+    for (const name of FUNCTION_NAMES) {
+      const s3Key = resource(template, functionId(stack, name)).Properties.Code.S3Key as string;
       const assetHash = s3Key.replace(/\.zip$/, '');
       const directory = path.join(assembly.directory, `asset.${assetHash}`);
       const bundle = fs.readFileSync(path.join(directory, 'index.js'), 'utf8');
@@ -390,7 +360,7 @@ describe('the default stack', () => {
         sources: string[];
         sourcesContent?: unknown;
       };
-      expect(sourceMap.sources).toContainEqual(expect.stringMatching(`functions/${id.toLowerCase()}/lambda.ts$`));
+      expect(sourceMap.sources).toContainEqual(expect.stringMatching(`functions/${name}/lambda.ts$`));
       expect(sourceMap.sourcesContent).toBeUndefined();
       // Booleans, not toMatch: a failure would print the whole bundle.
       expect(/require\("@aws-sdk\/(client-dynamodb|lib-dynamodb|client-secrets-manager|client-kms)"\)/.test(bundle)).toBe(false);
@@ -403,14 +373,14 @@ describe('the stack with settings from context', () => {
   it('warns, and still synthesizes, when the client id is not set', () => {
     const { stack, template } = synth();
     Annotations.fromStack(stack).hasWarning('/Test', Match.stringLikeRegexp('ecwidClientId'));
-    expect(environmentOf(template, functionId(stack, 'Authorize')).ECWID_CLIENT_ID).toBe('');
+    expect(environmentOf(template, functionId(stack, 'authorize')).ECWID_CLIENT_ID).toBe('');
   });
 
   it('uses an existing secret by its ARN, and creates none', () => {
     const { stack, template } = synth({ ecwidClientId: CLIENT_ID, clientSecretArn: SECRET_ARN });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    expect(environmentOf(template, functionId(stack, 'Callback')).CLIENT_SECRET_ID).toBe(SECRET_ARN);
-    expect(statementsOf(template, functionId(stack, 'Callback'))).toContainEqual({
+    expect(environmentOf(template, functionId(stack, 'callback')).CLIENT_SECRET_ID).toBe(SECRET_ARN);
+    expect(statementsOf(template, functionId(stack, 'callback'))).toContainEqual({
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
       Resource: SECRET_ARN,
@@ -421,7 +391,7 @@ describe('the stack with settings from context', () => {
   it('grants on any suffix when the secret ARN is partial', () => {
     const partialArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client_secret';
     const { stack, template } = synth({ clientSecretArn: partialArn });
-    expect(statementsOf(template, functionId(stack, 'Callback'))).toContainEqual(
+    expect(statementsOf(template, functionId(stack, 'callback'))).toContainEqual(
       expect.objectContaining({ Resource: `${partialArn}-??????` }),
     );
   });
@@ -433,12 +403,12 @@ describe('the stack with settings from context', () => {
       DomainNameConfigurations: [Match.objectLike({ CertificateArn: CERTIFICATE_ARN, EndpointType: 'REGIONAL' })],
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
-      ApiId: { Ref: logicalId(stack, stack.node.findChild('HttpApi')) },
-      DomainName: { Ref: logicalId(stack, stack.node.findChild('CustomDomain')) },
+      ApiId: { Ref: httpApiId(stack) },
+      DomainName: { Ref: logicalId(at(stack.auth, 'Api/CustomDomain')) },
       Stage: '$default',
     });
-    for (const id of ['Authorize', 'Callback'] as const) {
-      expect(environmentOf(template, functionId(stack, id)).PUBLIC_URL).toBe('https://auth.example.com');
+    for (const name of ['authorize', 'callback'] as const) {
+      expect(environmentOf(template, functionId(stack, name)).PUBLIC_URL).toBe('https://auth.example.com');
     }
     template.hasOutput('RedirectUri', { Value: 'https://auth.example.com/callback' });
     template.hasOutput('CustomDomainTarget', {
@@ -452,17 +422,17 @@ describe('the stack with settings from context', () => {
       domainName: 'auth.example.com',
       certificateArn: CERTIFICATE_ARN,
     });
-    expect(environmentOf(template, functionId(stack, 'Callback')).PUBLIC_URL).toBe('https://shop.example.com/ecwid');
+    expect(environmentOf(template, functionId(stack, 'callback')).PUBLIC_URL).toBe('https://shop.example.com/ecwid');
     template.hasOutput('RedirectUri', { Value: 'https://shop.example.com/ecwid/callback' });
   });
 
   it('passes a success URL only when one is set', () => {
     const withUrl = synth({ successUrl: 'https://example.com/installed?from=ecwid' });
-    expect(environmentOf(withUrl.template, functionId(withUrl.stack, 'Callback')).SUCCESS_URL).toBe(
+    expect(environmentOf(withUrl.template, functionId(withUrl.stack, 'callback')).SUCCESS_URL).toBe(
       'https://example.com/installed?from=ecwid',
     );
     const withoutUrl = synth({ successUrl: '' });
-    expect(environmentOf(withoutUrl.template, functionId(withoutUrl.stack, 'Callback'))).not.toHaveProperty(
+    expect(environmentOf(withoutUrl.template, functionId(withoutUrl.stack, 'callback'))).not.toHaveProperty(
       'SUCCESS_URL',
     );
   });
@@ -477,10 +447,9 @@ describe('the stack with settings from context', () => {
       logRetentionDays: '90',
       ecwidScopes: '  read_store_profile   read_catalog ',
     });
-    const environment = environmentOf(template, functionId(stack, 'Authorize'));
-    expect(environment.APP_MARKET_INSTALLS).toBe('false');
-    expect(environment.ECWID_SCOPES).toBe('read_store_profile read_catalog');
-    expect(environment.REFRESH_CONCURRENCY).toBe('4');
+    expect(environmentOf(template, functionId(stack, 'callback')).APP_MARKET_INSTALLS).toBe('false');
+    expect(environmentOf(template, functionId(stack, 'authorize')).ECWID_SCOPES).toBe('read_store_profile read_catalog');
+    expect(environmentOf(template, functionId(stack, 'refresh')).REFRESH_CONCURRENCY).toBe('4');
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
@@ -496,7 +465,8 @@ describe('the stack with settings from context', () => {
       ecwidOAuthUrl: 'https://oauth.staging.example.com/',
       ecwidApiUrl: 'https://api.staging.example.com',
     });
-    expect(environmentOf(template, functionId(stack, 'Callback'))).toMatchObject({
+    expect(environmentOf(template, functionId(stack, 'callback')).ECWID_OAUTH_URL).toBe('https://oauth.staging.example.com');
+    expect(environmentOf(template, functionId(stack, 'refresh'))).toMatchObject({
       ECWID_OAUTH_URL: 'https://oauth.staging.example.com',
       ECWID_API_URL: 'https://api.staging.example.com',
     });
@@ -508,7 +478,7 @@ describe('the stack with settings from context', () => {
     [{ ecwidClientId: 'my app' }, /ecwidClientId/],
     [{ publicUrl: 'http://auth.example.com' }, /publicUrl .* must be an https URL/],
     [{ publicUrl: 'https://auth.example.com/?x=1' }, /publicUrl .* query/],
-    [{ successUrl: 'not a url' }, /successUrl .* is not a URL/],
+    [{ successUrl: 'not a url' }, /successUrl "not a url" must be an absolute https URL/],
     [{ ecwidOAuthUrl: 'http://my.ecwid.com' }, /ecwidOAuthUrl/],
     [{ domainName: 'auth.example.com' }, /domainName and certificateArn must be given together/],
     [{ domainName: 'auth_example', certificateArn: CERTIFICATE_ARN }, /domainName "auth_example"/],

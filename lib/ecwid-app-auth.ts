@@ -1,0 +1,155 @@
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
+import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
+import { CALLBACK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
+import { AppFunction, type DeploymentVariables } from './app-function';
+import { AuthStorage } from './auth-storage';
+import { InstallApi } from './install-api';
+import { acknowledgeNagFindings } from './nag-acknowledgments';
+import { RefreshJob } from './refresh-job';
+import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
+
+/** Secrets Manager appends a hyphen and six random characters to the name in a secret's complete ARN. */
+const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
+
+/**
+ * The install flow of a public Ecwid app, for any CDK stack: `GET /authorize` and `GET /callback`
+ * behind an HTTP API, a scheduled refresh that keeps every installation's token fresh, one DynamoDB
+ * table (tokens envelope-encrypted under a KMS key), the client secret in Secrets Manager, and alarms
+ * on one SNS topic.
+ *
+ * Register `redirectUri` with Ecwid, put the client secret into `clientSecret`, subscribe to
+ * `alarmTopic`. The functions ship already bundled: synth needs neither esbuild nor Docker.
+ */
+export class EcwidAppAuth extends Construct {
+  /** The origin merchants reach the routes at (`publicUrl`, else `https://{domainName}`, else `apiEndpoint`). */
+  readonly apiUrl: string;
+  /** `{apiUrl}/callback`: the redirect URI to register with Ecwid. */
+  readonly redirectUri: string;
+  /** `{apiUrl}/authorize`: where an install starts. */
+  readonly authorizeUrl: string;
+  /** The HTTP API's own endpoint, whatever fronts it. */
+  readonly apiEndpoint: string;
+  /** States, code claims and installations (retained). Read installations with `grantInstallationsRead`. */
+  readonly table: dynamodb.ITable;
+  /** Wraps the data keys that encrypt stored tokens (retained: the tokens are unreadable without it). */
+  readonly tokenKey: kms.IKey;
+  /** The secret that must hold the Ecwid client secret. */
+  readonly clientSecret: ISecret;
+  /** Alarms for ops: failing refresh runs, installations that need a reinstall or attention. */
+  readonly alarmTopic: ITopic;
+  /** With `domainName`: the regional domain name to point the domain's CNAME at. */
+  readonly customDomainTarget?: string;
+
+  private readonly storage: AuthStorage;
+
+  constructor(scope: Construct, id: string, props: EcwidAppAuthProps = {}) {
+    super(scope, id);
+    const settings = resolveSettings(props);
+
+    this.storage = new AuthStorage(this, 'Storage');
+    this.table = this.storage.table;
+    this.tokenKey = this.storage.tokenKey;
+    this.clientSecret = this.createOrImportClientSecret(settings.clientSecretArn);
+    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Ecwid app auth alarms', enforceSSL: true });
+
+    const api = new InstallApi(this, 'Api', {
+      customDomain: settings.customDomain,
+      publicUrl: settings.publicUrl,
+      throttle: settings.throttle,
+      logRetention: settings.logRetention,
+    });
+    this.apiUrl = api.url;
+    this.redirectUri = `${api.url}/callback`;
+    this.authorizeUrl = `${api.url}/authorize`;
+    this.apiEndpoint = api.httpApi.apiEndpoint;
+    if (api.customDomain !== undefined) this.customDomainTarget = api.customDomain.regionalDomainName;
+
+    const variables = this.deploymentVariables(settings, api.url);
+    const authorize = new AppFunction(this, 'Authorize', {
+      name: 'authorize',
+      description: 'Starts an install: stores a state and redirects the merchant to Ecwid',
+      timeout: Duration.seconds(10),
+      variables,
+      logRetention: settings.logRetention,
+    });
+    this.storage.grantStateWrites(authorize.lambda);
+
+    const callback = new AppFunction(this, 'Callback', {
+      name: 'callback',
+      description: 'Completes an install: exchanges the code for a token and stores the installation',
+      // The token request's budget (TOKEN_REQUEST_TIMEOUT_MS), a duplicate callback's wait for the
+      // request exchanging the same code, and the DynamoDB and Secrets Manager calls around them,
+      // all inside API Gateway's 30 s integration limit.
+      timeout: Duration.seconds(CALLBACK_TIMEOUT_SECONDS),
+      variables,
+      logRetention: settings.logRetention,
+    });
+    this.storage.grantInstallWrites(callback.lambda);
+    this.clientSecret.grantRead(callback.lambda);
+
+    const refreshJob = new RefreshJob(this, 'RefreshJob', {
+      variables,
+      logRetention: settings.logRetention,
+      scheduleMinutes: settings.refreshScheduleMinutes,
+      alarmTopic: this.alarmTopic,
+    });
+    this.storage.grantRefreshJob(refreshJob.function.lambda);
+    this.clientSecret.grantRead(refreshJob.function.lambda);
+
+    const publicRoutes = [api.addRoute('/authorize', authorize.lambda), api.addRoute('/callback', callback.lambda)];
+    acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret });
+  }
+
+  /**
+   * Lets `grantee` read installation items (`GetItem`, or `Query` by partition key) and nothing
+   * else in the table: no state, no code claim. No KMS access: the tokens in them stay sealed.
+   */
+  grantInstallationsRead(grantee: IGrantable): Grant {
+    return this.storage.grantInstallationsRead(grantee);
+  }
+
+  /** Every function's variables, from the settings; each function is given only its own. */
+  private deploymentVariables(settings: Settings, publicUrl: string): DeploymentVariables {
+    return {
+      TABLE_NAME: this.table.tableName,
+      CLIENT_SECRET_ID: this.clientSecret.secretArn,
+      TOKEN_KEY_ID: this.tokenKey.keyArn,
+      ECWID_CLIENT_ID: settings.clientId,
+      PUBLIC_URL: publicUrl,
+      ECWID_OAUTH_URL: settings.ecwidOAuthUrl,
+      ECWID_API_URL: settings.ecwidApiUrl,
+      ECWID_SCOPES: settings.scopes,
+      SUCCESS_URL: settings.successUrl,
+      APP_MARKET_INSTALLS: String(settings.appMarketInstalls),
+      STATE_TTL_SECONDS: VARIABLE_DEFAULTS.STATE_TTL_SECONDS,
+      TOKEN_REQUEST_TIMEOUT_MS: VARIABLE_DEFAULTS.TOKEN_REQUEST_TIMEOUT_MS,
+      SECRET_CACHE_TTL_SECONDS: VARIABLE_DEFAULTS.SECRET_CACHE_TTL_SECONDS,
+      REFRESH_CONCURRENCY: String(settings.refreshConcurrency),
+      REFRESH_MARGIN_SECONDS: VARIABLE_DEFAULTS.REFRESH_MARGIN_SECONDS,
+      VERIFY_INTERVAL_SECONDS: VARIABLE_DEFAULTS.VERIFY_INTERVAL_SECONDS,
+      FAILURE_BUDGET_SECONDS: VARIABLE_DEFAULTS.FAILURE_BUDGET_SECONDS,
+    };
+  }
+
+  private createOrImportClientSecret(existingArn: string | undefined): ISecret {
+    if (existingArn !== undefined) {
+      return COMPLETE_SECRET_ARN.test(existingArn)
+        ? Secret.fromSecretCompleteArn(this, 'ClientSecret', existingArn)
+        : Secret.fromSecretPartialArn(this, 'ClientSecret', existingArn);
+    }
+    return new Secret(this, 'ClientSecret', {
+      description:
+        'The Ecwid app client secret: replace the placeholder with the value from the Ecwid app settings ' +
+        '(the bare secret, or JSON {"clientSecret": "..."}). Until then the app answers "not set up yet".',
+      secretStringValue: SecretValue.unsafePlainText(CLIENT_SECRET_PLACEHOLDER),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+  SecurityPolicy,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface InstallApiProps {
+  /** A regional custom domain, with its ACM certificate in the stack's region. @default - none */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+  /** The origin merchants reach the API at, without a trailing slash. @default - the custom domain, else the API's endpoint */
+  readonly publicUrl?: string;
+  /** Requests per second and burst, for all routes together. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The HTTP API merchants' browsers reach: one `$default` stage, throttled, deployed automatically,
+ * writing JSON access logs; optionally behind a custom domain. Routes are added by their users.
+ */
+export class InstallApi extends Construct {
+  readonly httpApi: HttpApi;
+  /** The origin merchants reach the routes at, without a trailing slash. */
+  readonly url: string;
+  readonly customDomain: DomainName | undefined;
+
+  constructor(scope: Construct, id: string, props: InstallApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      apiName: Stack.of(this).stackName,
+      description: 'Ecwid app install flow',
+      createDefaultStage: false,
+    });
+    this.customDomain =
+      props.customDomain === undefined
+        ? undefined
+        : new DomainName(this, 'CustomDomain', {
+            domainName: props.customDomain.domainName,
+            certificate: Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+            securityPolicy: SecurityPolicy.TLS_1_2,
+          });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat() },
+      ...(this.customDomain === undefined ? {} : { domainMapping: { domainName: this.customDomain } }),
+    });
+    // The API resource does not depend on the functions, so they can be given its endpoint.
+    this.url =
+      props.publicUrl ??
+      (props.customDomain === undefined ? this.httpApi.apiEndpoint : `https://${props.customDomain.domainName}`);
+  }
+
+  /** Routes `method path` to `handler`, with the event payload format 2.0. */
+  addRoute(path: string, handler: IFunction, method: HttpMethod = HttpMethod.GET): HttpRoute {
+    const [route] = this.httpApi.addRoutes({
+      path,
+      methods: [method],
+      integration: new HttpLambdaIntegration('Integration', handler, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    return route!;
+  }
+}
+
+/**
+ * One JSON object per request. The query string is left out on purpose: it carries authorization
+ * codes and states.
+ */
+function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      requestTime: '$context.requestTime',
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      responseLength: '$context.responseLength',
+      responseLatency: '$context.responseLatency',
+      integrationLatency: '$context.integrationLatency',
+      integrationError: '$context.integrationErrorMessage',
+    }),
+  );
+}

@@ -1,0 +1,137 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { itemKeys } from '../../functions/adapters/dynamodb/table';
+import { AuthStorage, INSTALLATION_KEY_PREFIX } from '../../lib/auth-storage';
+import { EcwidAppAuth } from '../../lib/ecwid-app-auth';
+import type { EcwidAppAuthProps } from '../../lib/settings';
+import { at, expectExactly, logicalId, statementsOf, statementsOfRole, tokenKeyStatement } from './template';
+
+const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
+
+interface Host {
+  stack: Stack;
+  auth: EcwidAppAuth;
+  ownFunction: LambdaFunction;
+}
+
+/** A stack of a host app: the construct next to one of the host's own functions. */
+function host(props: EcwidAppAuthProps = { ecwidClientId: 'host-app-1' }): Host {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Host');
+  const auth = new EcwidAppAuth(stack, 'EcwidAuth', props);
+  const ownFunction = new LambdaFunction(stack, 'Reader', {
+    runtime: Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: Code.fromInline('exports.handler = async () => ({});'),
+  });
+  return { stack, auth, ownFunction };
+}
+
+describe('EcwidAppAuth in a host stack', () => {
+  it('exposes where the API is: by default its own endpoint, the redirect URI and the start URL under it', () => {
+    const { stack, auth } = host();
+    const endpoint = { 'Fn::GetAtt': [logicalId(at(auth, 'Api/HttpApi')), 'ApiEndpoint'] };
+    expect(stack.resolve(auth.apiEndpoint)).toEqual(endpoint);
+    expect(stack.resolve(auth.apiUrl)).toEqual(endpoint);
+    expect(stack.resolve(auth.redirectUri)).toEqual({ 'Fn::Join': ['', [endpoint, '/callback']] });
+    expect(stack.resolve(auth.authorizeUrl)).toEqual({ 'Fn::Join': ['', [endpoint, '/authorize']] });
+    expect(auth.customDomainTarget).toBeUndefined();
+  });
+
+  it('exposes the custom domain as the API URL, and the name its CNAME points at', () => {
+    const { stack, auth } = host({ domainName: 'auth.example.com', certificateArn: CERTIFICATE_ARN });
+    expect(auth.apiUrl).toBe('https://auth.example.com');
+    expect(auth.redirectUri).toBe('https://auth.example.com/callback');
+    expect(auth.authorizeUrl).toBe('https://auth.example.com/authorize');
+    expect(stack.resolve(auth.customDomainTarget)).toEqual({
+      'Fn::GetAtt': [logicalId(at(auth, 'Api/CustomDomain')), 'RegionalDomainName'],
+    });
+  });
+
+  it('exposes the table, the token key, the client secret and the alarm topic it deploys', () => {
+    const { stack, auth } = host();
+    const template = Template.fromStack(stack);
+    const idOf = (type: string) => {
+      const ids = Object.keys(template.findResources(type));
+      expect(ids).toHaveLength(1);
+      return ids[0]!;
+    };
+    expect(stack.resolve(auth.table.tableName)).toEqual({ Ref: idOf('AWS::DynamoDB::Table') });
+    expect(stack.resolve(auth.tokenKey.keyArn)).toEqual({ 'Fn::GetAtt': [idOf('AWS::KMS::Key'), 'Arn'] });
+    expect(stack.resolve(auth.clientSecret.secretArn)).toEqual({ Ref: idOf('AWS::SecretsManager::Secret') });
+    expect(stack.resolve(auth.alarmTopic.topicArn)).toEqual({ Ref: idOf('AWS::SNS::Topic') });
+  });
+
+  it("lets a host function read installation items, and nothing else: no state, no code claim, no KMS", () => {
+    const { stack, auth, ownFunction } = host();
+    auth.grantInstallationsRead(ownFunction);
+    const template = Template.fromStack(stack);
+    expectExactly(statementsOf(template, logicalId(ownFunction)), [
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Resource: { 'Fn::GetAtt': [logicalId(auth.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } },
+      },
+    ]);
+  });
+
+  it('restricts that read to the keys installation items have, and no other item has', () => {
+    const isInstallationKey = (key: string) => key.startsWith(INSTALLATION_KEY_PREFIX);
+    expect(itemKeys.installation(1234567)).toBe(`${INSTALLATION_KEY_PREFIX}1234567`);
+    expect(isInstallationKey(itemKeys.state('a'.repeat(43)))).toBe(false);
+    expect(isInstallationKey(itemKeys.codeClaim('a'.repeat(43)))).toBe(false);
+  });
+
+  it('validates its props at construction, naming the setting', () => {
+    expect(() => host({ publicUrl: 'http://auth.example.com' })).toThrow(/publicUrl "http:\/\/auth.example.com" must be an https URL/);
+  });
+});
+
+describe('AuthStorage grants, each named after what its user does', () => {
+  function storageWithRole() {
+    const stack = new Stack(new App(), 'Storage');
+    const storage = new AuthStorage(stack, 'Storage');
+    const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    const statements = () => statementsOfRole(Template.fromStack(stack), logicalId(role));
+    const tableArn = { 'Fn::GetAtt': [logicalId(storage.table), 'Arn'] };
+    const keyArn = { 'Fn::GetAtt': [logicalId(storage.tokenKey), 'Arn'] };
+    return { storage, role, statements, tableArn, keyArn };
+  }
+
+  it('state writes: putting items, nothing else', () => {
+    const { storage, role, statements, tableArn } = storageWithRole();
+    storage.grantStateWrites(role);
+    expectExactly(statements(), [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn }]);
+  });
+
+  it('install writes: single items, and new data keys under this app’s encryption context', () => {
+    const { storage, role, statements, tableArn, keyArn } = storageWithRole();
+    storage.grantInstallWrites(role);
+    expectExactly(statements(), [
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: tableArn,
+      },
+      tokenKeyStatement(keyArn, 'kms:GenerateDataKey'),
+    ]);
+  });
+
+  it('refresh job: querying the due index, updating single items, unwrapping data keys', () => {
+    const { storage, role, statements, tableArn, keyArn } = storageWithRole();
+    storage.grantRefreshJob(role);
+    expectExactly(statements(), [
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn, '/index/due-index']] } },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn },
+      tokenKeyStatement(keyArn, 'kms:Decrypt'),
+    ]);
+  });
+
+  it('names its token key alias after the stack', () => {
+    const { storage } = storageWithRole();
+    Template.fromStack(Stack.of(storage)).hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/Storage-tokens' });
+  });
+});
