@@ -1,22 +1,49 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { AccountRootPrincipal, Effect, Grant, PolicyDocument, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../functions/adapters/dynamodb/schema';
-import { TOKEN_ENCRYPTION_CONTEXT } from '../functions/adapters/token-vault-context';
+import { TOKEN_KEY_CONDITIONS } from '../functions/adapters/token-vault-context';
 
 /** The partition key prefix of installation items, as the store adapters write them. */
 export const INSTALLATION_KEY_PREFIX = TABLE_SCHEMA.keyPrefixes.installation;
 
+/** The kinds of item in the table, by the prefix of their partition key. */
+type ItemKind = keyof typeof TABLE_SCHEMA.keyPrefixes;
+
 /**
- * What every use of the token key must carry: this app's encryption context, with a store id. The
- * functions always send both, so a call without them is not one of theirs.
+ * What the account may do with the token key through IAM: administer it, never use it. No
+ * `kms:Encrypt`, `kms:Decrypt`, `kms:GenerateDataKey*`, `kms:ReEncrypt*` and no `kms:CreateGrant`
+ * (a grant would hand those out): a principal with `kms:*` in its IAM policy still cannot open a
+ * token. Only the roles the storage grants to, named in the key policy, can.
  */
-const TOKEN_KEY_CONDITIONS = {
-  StringEquals: { [`kms:EncryptionContext:${TOKEN_ENCRYPTION_CONTEXT.appKey}`]: TOKEN_ENCRYPTION_CONTEXT.appValue },
-  Null: { [`kms:EncryptionContext:${TOKEN_ENCRYPTION_CONTEXT.storeKey}`]: 'false' },
-};
+const KEY_ADMINISTRATION_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:EnableKeyRotation',
+  'kms:DisableKeyRotation',
+  'kms:RotateKeyOnDemand',
+  'kms:UpdateKeyDescription',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:RevokeGrant',
+  'kms:RetireGrant',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+];
 
 /**
  * What the app keeps: one DynamoDB table for states, code claims and installations, and the KMS key
@@ -30,7 +57,8 @@ export class AuthStorage extends Construct {
   readonly table: dynamodb.Table;
   readonly tokenKey: kms.Key;
 
-  constructor(scope: Construct, id: string) {
+  /** @param props.keyAliasName the token key's alias (`alias/...`), unique in the account and region */
+  constructor(scope: Construct, id: string, props: { readonly keyAliasName: string }) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -51,39 +79,52 @@ export class AuthStorage extends Construct {
     this.tokenKey = new kms.Key(this, 'TokenKey', {
       description: 'Wraps the per-install data keys that encrypt the Ecwid tokens stored in the table',
       enableKeyRotation: true,
-      alias: `alias/${Stack.of(this).stackName}-tokens`,
+      alias: props.keyAliasName,
       removalPolicy: RemovalPolicy.RETAIN,
+      // The whole policy, not the CDK's default (the account's root may do anything, `kms:*`).
+      policy: new PolicyDocument({
+        statements: [
+          new PolicyStatement({
+            sid: 'AccountAdministersTheKeyButCannotUseIt',
+            principals: [new AccountRootPrincipal()],
+            actions: KEY_ADMINISTRATION_ACTIONS,
+            resources: ['*'],
+          }),
+        ],
+      }),
     });
   }
 
-  /** What starting an install needs: putting a state item. No reads, no KMS. */
+  /** What starting an install needs: putting a state item. No other item, no reads, no KMS. */
   grantStateWrites(grantee: IGrantable): Grant {
-    return this.onTable(grantee, ['dynamodb:PutItem']);
+    return this.onItems(grantee, ['state'], ['dynamodb:PutItem']);
   }
 
   /**
-   * What completing an install needs: reading, writing and deleting single items (state, code claim,
-   * installation), and a new data key per install; it never unwraps one, queries or touches the index.
+   * What completing an install needs: spending a state, claiming a code (the only deletes anywhere:
+   * releasing a claim), writing the installation, and a new data key per install; it never unwraps
+   * one, queries or touches the index.
    */
   grantInstallWrites(grantee: IGrantable): Grant {
-    return this.onTable(grantee, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']).combine(
-      this.onTokenKey(grantee, 'kms:GenerateDataKey'),
-    );
+    return this.onItems(grantee, ['state', 'codeClaim', 'installation'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      .combine(this.onItems(grantee, ['codeClaim'], ['dynamodb:PutItem', 'dynamodb:DeleteItem']))
+      .combine(this.onTokenKey(grantee, ['kms:GenerateDataKey']));
   }
 
   /**
-   * What the scheduled refresh needs: querying the due index, conditional updates of single items
-   * (leases and results; nothing else is written or read), and unwrapping an installation's data key
-   * to re-encrypt the refreshed token with it, never a new key.
+   * What the scheduled refresh needs: querying the due index, conditional updates of installation
+   * items (leases and results; nothing else is written or read), and unwrapping an installation's data
+   * key to re-encrypt the refreshed token with it, never a new key.
    */
   grantRefreshJob(grantee: IGrantable): Grant {
     return Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:Query'],
       resourceArns: [`${this.table.tableArn}/index/${TABLE_SCHEMA.dueIndex.name}`],
+      conditions: leadingKeys([`${TABLE_SCHEMA.dueIndex.shardPrefix}*`]),
     })
-      .combine(this.onTable(grantee, ['dynamodb:UpdateItem']))
-      .combine(this.onTokenKey(grantee, 'kms:Decrypt'));
+      .combine(this.onItems(grantee, ['installation'], ['dynamodb:UpdateItem']))
+      .combine(this.onTokenKey(grantee, ['kms:Decrypt']));
   }
 
   /**
@@ -91,19 +132,38 @@ export class AuthStorage extends Construct {
    * state, no code claim. No KMS: the tokens in them stay sealed.
    */
   grantInstallationsRead(grantee: IGrantable): Grant {
+    return this.onItems(grantee, ['installation'], ['dynamodb:GetItem', 'dynamodb:Query']);
+  }
+
+  /** `actions` on the table's items of these kinds only, by the prefix of their partition key. */
+  private onItems(grantee: IGrantable, kinds: ItemKind[], actions: string[]): Grant {
     return Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      actions,
       resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INSTALLATION_KEY_PREFIX}*`] } },
+      conditions: leadingKeys(kinds.map((kind) => `${TABLE_SCHEMA.keyPrefixes[kind]}*`)),
     });
   }
 
-  private onTable(grantee: IGrantable, actions: string[]): Grant {
-    return Grant.addToPrincipal({ grantee, actions, resourceArns: [this.table.tableArn] });
+  /**
+   * `actions` on the token key, always with this app's encryption context: in the grantee's IAM
+   * policy and in the key policy, which must both allow a use (the account's IAM alone cannot).
+   */
+  private onTokenKey(grantee: IGrantable, actions: string[]): Grant {
+    this.tokenKey.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        principals: [grantee.grantPrincipal],
+        actions,
+        resources: ['*'],
+        conditions: TOKEN_KEY_CONDITIONS,
+      }),
+    );
+    return Grant.addToPrincipal({ grantee, actions, resourceArns: [this.tokenKey.keyArn], conditions: TOKEN_KEY_CONDITIONS });
   }
+}
 
-  private onTokenKey(grantee: IGrantable, action: string): Grant {
-    return Grant.addToPrincipal({ grantee, actions: [action], resourceArns: [this.tokenKey.keyArn], conditions: TOKEN_KEY_CONDITIONS });
-  }
+/** Every partition key the request touches starts with one of these: a condition on the kind of item. */
+function leadingKeys(patterns: string[]) {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns } };
 }

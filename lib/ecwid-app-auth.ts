@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,8 +6,10 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
+import { CODES_REJECTED_METRIC } from '../functions/runtime/metric-names';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
 import { CALLBACK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
+import { alarmOn, appMetric } from './alarms';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
 import { InstallApi } from './install-api';
@@ -53,13 +55,23 @@ export class EcwidAppAuth extends Construct {
     super(scope, id);
     const settings = resolveSettings(props);
 
-    this.storage = new AuthStorage(this, 'Storage');
+    if (settings.clientId === '') {
+      Annotations.of(this).addWarningV2(
+        'ecwid-app-auth:missingClientId',
+        'ecwidClientId (context "ecwidClientId") is empty: the functions will answer "not set up yet" until it is set ' +
+          'and the stack is deployed again.',
+      );
+    }
+    // Names unique to this construct, so two of them can live in one stack (and one account).
+    const uniqueName = Names.uniqueResourceName(this, { maxLength: 200, separator: '-' });
+    this.storage = new AuthStorage(this, 'Storage', { keyAliasName: `alias/${uniqueName}-tokens` });
     this.table = this.storage.table;
     this.tokenKey = this.storage.tokenKey;
     this.clientSecret = this.createOrImportClientSecret(settings.clientSecretArn);
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Ecwid app auth alarms', enforceSSL: true });
 
     const api = new InstallApi(this, 'Api', {
+      apiName: uniqueName,
       customDomain: settings.customDomain,
       publicUrl: settings.publicUrl,
       throttle: settings.throttle,
@@ -90,8 +102,16 @@ export class EcwidAppAuth extends Construct {
       timeout: Duration.seconds(CALLBACK_TIMEOUT_SECONDS),
       variables,
       logRetention: settings.logRetention,
+      ...(settings.callbackReservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: settings.callbackReservedConcurrency }),
     });
     this.storage.grantInstallWrites(callback.lambda);
+    alarmOn(callback, this.alarmTopic, {
+      id: 'CodesRejected',
+      description:
+        'Ecwid refused many authorization codes: a stranger sending junk codes to /callback, or a misconfigured app (client id, redirect URI)',
+      metric: appMetric(CODES_REJECTED_METRIC, Duration.minutes(5)),
+      threshold: settings.rejectedCodesAlarmThreshold,
+    });
     this.clientSecret.grantRead(callback.lambda);
 
     const refreshJob = new RefreshJob(this, 'RefreshJob', {
@@ -129,7 +149,7 @@ export class EcwidAppAuth extends Construct {
       SUCCESS_URL: settings.successUrl,
       APP_MARKET_INSTALLS: String(settings.appMarketInstalls),
       STATE_TTL_SECONDS: VARIABLE_DEFAULTS.STATE_TTL_SECONDS,
-      TOKEN_REQUEST_TIMEOUT_MS: VARIABLE_DEFAULTS.TOKEN_REQUEST_TIMEOUT_MS,
+      TOKEN_REQUEST_TIMEOUT_MS: String(settings.tokenRequestTimeoutMs),
       SECRET_CACHE_TTL_SECONDS: VARIABLE_DEFAULTS.SECRET_CACHE_TTL_SECONDS,
       REFRESH_CONCURRENCY: String(settings.refreshConcurrency),
       REFRESH_MARGIN_SECONDS: VARIABLE_DEFAULTS.REFRESH_MARGIN_SECONDS,

@@ -1,5 +1,6 @@
-import { Annotations, CfnElement, CfnOutput, Names, Stack, type StackProps } from 'aws-cdk-lib';
-import { ApiMapping } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnElement, CfnOutput, Names, Stack, type StackProps } from 'aws-cdk-lib';
+import { ApiMapping, type CfnApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { CfnAlias } from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { EcwidAppAuth } from './ecwid-app-auth';
 import type { EcwidAppAuthProps } from './settings';
@@ -51,16 +52,10 @@ export class EcwidAuthStack extends Stack {
       description: 'Ecwid app install flow: OAuth authorize and callback endpoints',
       ...props,
     });
-    if ((props.ecwidClientId?.trim() ?? '') === '') {
-      Annotations.of(this).addWarningV2(
-        'ecwid-app-auth:missingClientId',
-        'Context "ecwidClientId" is empty: the functions will answer "not set up yet" until it is set ' +
-          'and the stack is deployed again.',
-      );
-    }
     const auth = new EcwidAppAuth(this, CONSTRUCT_ID, props);
     this.auth = auth;
     this.keepPreConstructLogicalIds();
+    this.keepPreConstructNames();
 
     new CfnOutput(this, 'RedirectUri', { value: auth.redirectUri, description: 'The redirect URI to register with Ecwid' });
     new CfnOutput(this, 'AuthorizeUrl', { value: auth.authorizeUrl, description: 'Where an install starts' });
@@ -84,6 +79,19 @@ export class EcwidAuthStack extends Stack {
         description: `The name to point a CNAME for ${props.domainName?.trim().toLowerCase()} at`,
       });
     }
+  }
+
+  /**
+   * The names the standalone stack gave its API and its key's alias before the construct existed:
+   * the stack's own name. The construct names them uniquely, so two can share a stack; one alone in
+   * its stack keeps what ops and scripts already know.
+   */
+  private keepPreConstructNames(): void {
+    const construct = this.node.findChild(CONSTRUCT_ID);
+    const alias = descendantAt(construct, 'Storage/TokenKey/Alias/Resource') as CfnAlias;
+    alias.aliasName = `alias/${this.stackName}-tokens`;
+    const api = descendantAt(construct, 'Api/HttpApi/Resource') as CfnApi;
+    api.name = this.stackName;
   }
 
   private keepPreConstructLogicalIds(): void {

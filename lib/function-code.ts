@@ -22,6 +22,13 @@ export const BUNDLES_DIRECTORY_NAME = 'bundles';
 export function functionCode(name: FunctionName): Code {
   const prebuilt = path.join(__dirname, '..', BUNDLES_DIRECTORY_NAME, name);
   if (fs.existsSync(path.join(prebuilt, 'index.js'))) return Code.fromAsset(prebuilt);
+  if (path.extname(__filename) !== '.ts') {
+    // Compiled, as in the installed package, yet without its bundle: the package is incomplete.
+    throw new Error(
+      `ecwid-app-auth: the bundle of the ${name} function is missing (${prebuilt}); ` +
+        'install the package again, or build it with `npm run build`',
+    );
+  }
 
   return Code.fromAsset(path.join(__dirname, '..', 'functions', name), {
     // The bundle's own hash: a change anywhere in what it includes deploys it, nothing else does.

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   DomainName,
@@ -17,6 +17,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 export interface InstallApiProps {
+  /** The HTTP API's name, unique among the stack's APIs. */
+  readonly apiName: string;
   /** A regional custom domain, with its ACM certificate in the stack's region. @default - none */
   readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
   /** The origin merchants reach the API at, without a trailing slash. @default - the custom domain, else the API's endpoint */
@@ -39,7 +41,7 @@ export class InstallApi extends Construct {
   constructor(scope: Construct, id: string, props: InstallApiProps) {
     super(scope, id);
     this.httpApi = new HttpApi(this, 'HttpApi', {
-      apiName: Stack.of(this).stackName,
+      apiName: props.apiName,
       description: 'Ecwid app install flow',
       createDefaultStage: false,
     });

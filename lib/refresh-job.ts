@@ -1,13 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, OUTCOME_METRICS } from '../functions/runtime/metric-names';
+import { OUTCOME_METRICS } from '../functions/runtime/metric-names';
 import { REFRESH_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
+import { alarmOn, appMetric } from './alarms';
 import { AppFunction, type DeploymentVariables } from './app-function';
 
 export interface RefreshJobProps {
@@ -50,18 +50,9 @@ export class RefreshJob extends Construct {
    * (metrics the runs publish in their summary log line).
    */
   private addAlarms(topic: ITopic): void {
-    const action = new SnsAction(topic);
     const period = Duration.minutes(15);
-    const alarm = (id: string, description: string, metric: IMetric) =>
-      new Alarm(this, id, {
-        alarmDescription: description,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(action);
-    const appMetric = (metricName: string) => new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: 'Sum', period });
+    const alarm = (id: string, description: string, metric: IMetric) => alarmOn(this, topic, { id, description, metric });
+    const outcomeMetric = (metricName: string) => appMetric(metricName, period);
 
     alarm(
       'RunsFailing',
@@ -71,13 +62,18 @@ export class RefreshJob extends Construct {
     alarm(
       'InstallationsNeedReinstall',
       'Ecwid revoked a token or grant: the store must install the app again',
-      appMetric(OUTCOME_METRICS.needs_reinstall),
+      outcomeMetric(OUTCOME_METRICS.needs_reinstall),
+    );
+    alarm(
+      'RefreshOutcomesLost',
+      'A refreshed grant could not be stored and the token endpoint then refused the old refresh token: the store must install again (see the refresh function logs)',
+      outcomeMetric(OUTCOME_METRICS.refresh_outcome_lost),
     );
     alarm(
       'InstallationsNeedAttention',
       'Checks of an installation kept failing for longer than the failure budget',
-      appMetric(OUTCOME_METRICS.needs_attention),
+      outcomeMetric(OUTCOME_METRICS.needs_attention),
     );
-    alarm('CheckErrors', 'A refresh result could not be stored', appMetric(OUTCOME_METRICS.error));
+    alarm('CheckErrors', 'A refresh result could not be stored', outcomeMetric(OUTCOME_METRICS.error));
   }
 }

@@ -11,6 +11,7 @@ import {
   SCOPE_PATTERN,
   scopesProblem,
   splitScopes,
+  tokenRequestTimeoutProblem,
   urlProblem,
   type UrlRule,
 } from '../functions/runtime/setting-rules';
@@ -106,6 +107,26 @@ export interface EcwidAppAuthProps {
    * @default 16
    */
   readonly refreshConcurrency?: number;
+  /**
+   * The budget of one request to Ecwid, in milliseconds (context `tokenRequestTimeoutMs`). It must
+   * fit in the callback's own timeout (25 s) with 10 s to spare for storing the install: at most 15000.
+   * @default 8000
+   */
+  readonly tokenRequestTimeoutMs?: number;
+  /**
+   * Concurrent executions reserved for the callback, which are also the most it may use (context
+   * `callbackReservedConcurrency`): a flood of callbacks, junk codes included, then cannot starve
+   * the other functions or the account. Reserving takes them from the account's unreserved pool,
+   * which must keep at least 10: new accounts, whose limit is 10, cannot reserve any.
+   * @default - none reserved
+   */
+  readonly callbackReservedConcurrency?: number;
+  /**
+   * How many authorization codes Ecwid may refuse within 5 minutes before ops are alarmed: a
+   * stranger sending junk codes, or a misconfigured app (context `rejectedCodesAlarmThreshold`).
+   * @default 20
+   */
+  readonly rejectedCodesAlarmThreshold?: number;
 }
 
 /** The props, validated, normalized and with every default applied. */
@@ -125,6 +146,9 @@ export interface Settings {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly refreshScheduleMinutes: number;
   readonly refreshConcurrency: number;
+  readonly tokenRequestTimeoutMs: number;
+  readonly callbackReservedConcurrency: number | undefined;
+  readonly rejectedCodesAlarmThreshold: number;
 }
 
 /** Deployed settings: https only, never the loopback http the local stack allows. */
@@ -194,6 +218,10 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
     throw new Error(`refreshConcurrency ${refreshConcurrency} must be at most ${MAX_REFRESH_CONCURRENCY}`);
   }
 
+  const tokenRequestTimeoutMs = props.tokenRequestTimeoutMs ?? Number(VARIABLE_DEFAULTS.TOKEN_REQUEST_TIMEOUT_MS);
+  const timeoutIssue = tokenRequestTimeoutProblem(tokenRequestTimeoutMs);
+  if (timeoutIssue !== undefined) throw new Error(`tokenRequestTimeoutMs ${tokenRequestTimeoutMs} ${timeoutIssue}`);
+
   return {
     clientId,
     scopes: scopes.join(' '),
@@ -208,6 +236,12 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
     throttle: { rateLimit, burstLimit: positiveInteger('throttleBurstLimit', props.throttleBurstLimit ?? 100) },
     refreshScheduleMinutes: positiveInteger('refreshScheduleMinutes', props.refreshScheduleMinutes ?? 5),
     refreshConcurrency,
+    tokenRequestTimeoutMs,
+    callbackReservedConcurrency:
+      props.callbackReservedConcurrency === undefined
+        ? undefined
+        : positiveInteger('callbackReservedConcurrency', props.callbackReservedConcurrency),
+    rejectedCodesAlarmThreshold: positiveInteger('rejectedCodesAlarmThreshold', props.rejectedCodesAlarmThreshold ?? 20),
   };
 }
 

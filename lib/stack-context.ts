@@ -38,6 +38,9 @@ export function readStackContext(node: Node): StackContext {
       throttleBurstLimit: number(node, 'throttleBurstLimit'),
       refreshScheduleMinutes: number(node, 'refreshScheduleMinutes'),
       refreshConcurrency: number(node, 'refreshConcurrency'),
+      tokenRequestTimeoutMs: number(node, 'tokenRequestTimeoutMs'),
+      callbackReservedConcurrency: number(node, 'callbackReservedConcurrency'),
+      rejectedCodesAlarmThreshold: number(node, 'rejectedCodesAlarmThreshold'),
     },
   };
 }

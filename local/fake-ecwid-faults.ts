@@ -8,6 +8,9 @@ import { sendHtml, sendJson } from './http-util';
  * - `timeout`: no answer until `releaseHeldRequests()`;
  * - `server_error`: 500 with a JSON error; `html`: 200 with an HTML page;
  * - `connection_reset`: the connection is destroyed before anything is processed;
+ * - `reset_after_read`: the whole request is read, then the connection is reset (a TCP RST: the
+ *   client sees `ECONNRESET`), nothing processed: the client cannot tell whether the code arrived;
+ * - `no_access_token`: 200 with a JSON answer that has everything but `access_token`;
  * - `missing_store_id` / `wrong_store_id`: 200 with an unregistered token and no / another `store_id`;
  * - `rate_limited`: 429 `RATE_LIMITED` with `Retry-After: {retryAfterSeconds}`;
  * - `lost_response`: the request is processed (a code is spent, a refresh token rotated) and then the
@@ -21,6 +24,8 @@ export type TokenEndpointFault =
   | 'missing_store_id'
   | 'wrong_store_id'
   | 'connection_reset'
+  | 'reset_after_read'
+  | 'no_access_token'
   | 'rate_limited'
   | 'lost_response';
 
@@ -47,6 +52,12 @@ export function answerWithFault(response: ServerResponse, fault: TokenEndpointFa
       return true;
     case 'connection_reset':
       response.socket?.destroy();
+      return true;
+    case 'reset_after_read':
+      response.socket?.resetAndDestroy();
+      return true;
+    case 'no_access_token':
+      sendJson(response, 200, { token_type: 'Bearer', scope: 'read_store_profile', store_id: 1003 });
       return true;
     case 'rate_limited':
       sendRestError(response, 'rate_limited', context.retryAfterSeconds);

@@ -1,5 +1,34 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { TOKEN_KEY_CONDITIONS } from '../functions/adapters/token-vault-context';
 import { AwsJsonService, AwsServiceError } from './aws-json-service';
+
+/** A key policy condition block on `kms:EncryptionContext:*` keys: `StringEquals` and `Null`, all that the stack writes. */
+export interface EncryptionContextConditions {
+  StringEquals?: Readonly<Record<string, string>>;
+  Null?: Readonly<Record<string, 'true' | 'false'>>;
+}
+
+/**
+ * Whether a request's encryption context meets the conditions, as IAM evaluates them: every
+ * `StringEquals` key present with exactly that value; every `Null: "false"` key present (and every
+ * `Null: "true"` key absent). Conditions on anything but the encryption context are not supported.
+ */
+export function meetsEncryptionContextConditions(context: unknown, conditions: EncryptionContextConditions): boolean {
+  const entries = (typeof context === 'object' && context !== null ? context : {}) as Record<string, unknown>;
+  const contextKey = (conditionKey: string) => {
+    const prefix = 'kms:EncryptionContext:';
+    if (!conditionKey.startsWith(prefix)) throw new Error(`unsupported condition key ${conditionKey}`);
+    return conditionKey.slice(prefix.length);
+  };
+  for (const [key, value] of Object.entries(conditions.StringEquals ?? {})) {
+    if (entries[contextKey(key)] !== value) return false;
+  }
+  for (const [key, isNull] of Object.entries(conditions.Null ?? {})) {
+    const present = typeof entries[contextKey(key)] === 'string';
+    if (present !== (isNull === 'false')) return false;
+  }
+  return true;
+}
 
 const MAGIC = Buffer.from('LK1');
 const IV_BYTES = 12;
@@ -9,6 +38,10 @@ const TAG_BYTES = 16;
  * KMS on loopback, speaking its real wire protocol (AWS JSON 1.1, `TrentService`), so the functions
  * run their real SDK code: `GenerateDataKey`, `Encrypt` and `Decrypt` with a symmetric key and an
  * encryption context that must match on decrypt, as KMS enforces it. The key material lives in memory.
+ *
+ * Like the deployed key, whose key policy and IAM policies only allow uses with this app's encryption
+ * context, it refuses (`AccessDeniedException`) any use whose context does not meet the same
+ * conditions (`TOKEN_KEY_CONDITIONS`, the very object the stack writes into those policies).
  */
 export class KmsStub extends AwsJsonService {
   /** The ARN of the one key this stub holds. */
@@ -17,10 +50,11 @@ export class KmsStub extends AwsJsonService {
   readonly calls = { GenerateDataKey: 0, Encrypt: 0, Decrypt: 0 };
   private readonly keyMaterial = randomBytes(32);
 
-  constructor() {
+  constructor(private readonly requiredConditions: EncryptionContextConditions = TOKEN_KEY_CONDITIONS) {
     super('TrentService', {
       GenerateDataKey: (input) => {
         this.requireKey(input.KeyId);
+        this.requireAllowedContext('kms:GenerateDataKey', input.EncryptionContext);
         const bytes = input.KeySpec === 'AES_128' ? 16 : typeof input.NumberOfBytes === 'number' ? input.NumberOfBytes : 32;
         const plaintext = randomBytes(bytes);
         this.calls.GenerateDataKey += 1;
@@ -32,6 +66,7 @@ export class KmsStub extends AwsJsonService {
       },
       Encrypt: (input) => {
         this.requireKey(input.KeyId);
+        this.requireAllowedContext('kms:Encrypt', input.EncryptionContext);
         this.calls.Encrypt += 1;
         const plaintext = Buffer.from(String(input.Plaintext ?? ''), 'base64');
         return {
@@ -42,6 +77,7 @@ export class KmsStub extends AwsJsonService {
       },
       Decrypt: (input) => {
         if (input.KeyId !== undefined) this.requireKey(input.KeyId);
+        this.requireAllowedContext('kms:Decrypt', input.EncryptionContext);
         this.calls.Decrypt += 1;
         const plaintext = this.unwrap(Buffer.from(String(input.CiphertextBlob ?? ''), 'base64'), input.EncryptionContext);
         return { KeyId: this.keyArn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
@@ -53,6 +89,17 @@ export class KmsStub extends AwsJsonService {
   private requireKey(keyId: unknown): void {
     if (keyId !== this.keyArn && keyId !== this.keyArn.split('/')[1]) {
       throw new AwsServiceError('NotFoundException', `Key '${String(keyId)}' does not exist`);
+    }
+  }
+
+  /** What the deployed key policy and IAM conditions refuse, refused the way KMS refuses it. */
+  private requireAllowedContext(action: string, context: unknown): void {
+    if (!meetsEncryptionContextConditions(context, this.requiredConditions)) {
+      throw new AwsServiceError(
+        'AccessDeniedException',
+        `User: local-role is not authorized to perform: ${action} on resource: ${this.keyArn} because no resource-based policy allows the ${action} action`,
+        400,
+      );
     }
   }
 

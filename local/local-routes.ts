@@ -18,6 +18,10 @@ export interface LocalRouteContext {
 /**
  * The routes only the local stack has: its start page, the list of installations, and a way to
  * run the scheduled refresh by hand. False when the route is not one of them.
+ *
+ * The admin routes (`/__local/*`) answer only the stack's own pages, a browser's address bar and
+ * tools without a browser (curl): a request another site's page makes the browser send is refused
+ * (403), so no web page can run the refresh or read the installations.
  */
 export async function serveLocalRoute(
   routeKey: string,
@@ -25,6 +29,10 @@ export async function serveLocalRoute(
   response: ServerResponse,
   context: LocalRouteContext,
 ): Promise<boolean> {
+  if (routeKey.includes(' /__local/') && isCrossSite(request, context.publicUrl)) {
+    sendJson(response, 403, { error: 'cross_site_request', message: 'The local admin routes only answer this stack\'s own pages.' });
+    return true;
+  }
   switch (routeKey) {
     case 'GET /__local/installations': {
       const installations = await context.store.listInstallations();
@@ -47,6 +55,21 @@ export async function serveLocalRoute(
     default:
       return false;
   }
+}
+
+/**
+ * Whether a browser sent this request on another site's behalf. `Sec-Fetch-Site` says so directly
+ * in current browsers (`none` for the address bar, `same-origin` for the stack's own pages); `Origin`,
+ * when present, must be the stack's own. A request with neither comes from no browser page.
+ */
+export function isCrossSite(request: IncomingMessage, publicUrl: string): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  const own = new URL(publicUrl).origin;
+  const loopbackAliases = [own, own.replace('://localhost', '://127.0.0.1'), own.replace('://127.0.0.1', '://localhost')];
+  return !loopbackAliases.includes(origin);
 }
 
 /** What the local inspection route shows of an installation: its state, never a token. */

@@ -19,10 +19,12 @@ import { FUNCTION_VARIABLES } from '../runtime/variables';
 /** How long a duplicate callback waits for the request that is exchanging the same code. */
 const PENDING_CLAIM_WAIT_MS = 6_000;
 /**
- * Code claims outlive codes (minutes) by far: while a claim exists its code is never sent again, and
- * a reload weeks later still shows its outcome. The TTL then only cleans up.
+ * The claim of a code that produced a token outlives the code (minutes) by far: a reload weeks later
+ * still shows its outcome. The TTL then only cleans up.
  */
 const CODE_CLAIM_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
+/** A code whose exchange failed, or is still unknown, is dead within minutes: an hour is plenty. */
+const FAILED_CLAIM_LIFETIME_SECONDS = 60 * 60;
 
 /** What `GET /callback` knows about its deployment, read once from its own environment variables. */
 export function readCallbackConfig(environment?: Environment) {
@@ -43,6 +45,7 @@ export function readCallbackConfig(environment?: Environment) {
       redirectUri,
       appMarketInstalls: variables.APP_MARKET_INSTALLS,
       codeClaimLifetimeSeconds: CODE_CLAIM_LIFETIME_SECONDS,
+      failedClaimLifetimeSeconds: FAILED_CLAIM_LIFETIME_SECONDS,
       pendingClaimWaitMs: PENDING_CLAIM_WAIT_MS,
       pendingClaimPollMs: 200,
       // An attempt older than the callback's own timeout is not coming back.

@@ -1,5 +1,8 @@
 import { parseCallbackRequest } from '../core/install/callback-request';
-import { completeInstall } from '../core/install/complete-install';
+import { completeInstall, type CompleteInstallResult } from '../core/install/complete-install';
+import { EcwidRequestError } from '../core/errors';
+import { CODES_REJECTED_METRIC } from '../runtime/metric-names';
+import { countedMetric } from '../runtime/metrics';
 import { BROWSER_BINDING_COOKIE } from '../runtime/browser-binding';
 import { htmlResponse, httpHandler, readCookie, redirectResponse } from '../runtime/http';
 import type { AppLogger } from '../runtime/logger';
@@ -9,10 +12,20 @@ import type { CallbackDependencies } from './dependencies';
 export function createCallbackHandler(provide: () => CallbackDependencies, log: AppLogger) {
   return httpHandler({ route: 'GET /callback', log }, provide, async (event, deps, requestLog) => {
     const callback = parseCallbackRequest(event.rawQueryString ?? '');
-    const result = await completeInstall({ ...deps, log: requestLog }, deps.settings, {
-      callback,
-      browserBinding: readCookie(event, BROWSER_BINDING_COOKIE),
-    });
+    let result: CompleteInstallResult;
+    try {
+      result = await completeInstall({ ...deps, log: requestLog }, deps.settings, {
+        callback,
+        browserBinding: readCookie(event, BROWSER_BINDING_COOKIE),
+      });
+    } catch (error) {
+      // Ecwid itself refused the code (a reload replaying that refusal is not counted): many of these
+      // are a stranger sending junk codes, or a misconfigured app. Ops are alarmed on the rate.
+      if (error instanceof EcwidRequestError && error.code === 'CODE_REJECTED') {
+        requestLog.info('Ecwid refused an authorization code', { lane: callback.lane, ...countedMetric(CODES_REJECTED_METRIC, deps.clock.nowEpochMs()) });
+      }
+      throw error;
+    }
 
     if (result.outcome === 'cancelled') {
       requestLog.info('install cancelled by the merchant', { lane: callback.lane });

@@ -179,10 +179,6 @@ export class ConfigurationError extends EcwidAppAuthError {
   }
 }
 
-export function isEcwidAppAuthError(error: unknown): error is EcwidAppAuthError {
-  return error instanceof EcwidAppAuthError;
-}
-
 /** The code of anything thrown: its own code, or `INTERNAL` for what this project did not foresee. */
 export function errorCodeOf(error: unknown): ErrorCode {
   return error instanceof EcwidAppAuthError ? error.code : 'INTERNAL';

@@ -41,8 +41,14 @@ export type CodeClaim = {
 
 export interface NewCodeClaim {
   codeHash: string;
+  /**
+   * A nonce of the attempt that claims: only that attempt may record the claim's outcome or release
+   * it, so a retried request of an attempt that lost the claim cannot touch the next attempt's.
+   */
+  attemptId: string;
   storeId?: number;
   claimedAtEpochSeconds: number;
+  /** Until the outcome is known, the claim is kept as long as a code can live, and some. */
   expiresAtEpochSeconds: number;
 }
 
@@ -76,7 +82,6 @@ export interface TokenGrant {
   scope: string;
   storeId: number;
   publicToken?: string;
-  email?: string;
   refreshToken?: string;
   /** Lifetime of the access token, only when the server sent `expires_in`. */
   expiresInSeconds?: number;
@@ -91,7 +96,6 @@ export interface Installation {
   tokenType: 'Bearer';
   scope: string;
   publicToken?: SealedToken;
-  ownerEmail?: string;
   refreshToken?: SealedToken;
   /** When the access token expires; absent for Ecwid's non-expiring tokens. */
   expiresAtEpochSeconds?: number;
@@ -107,7 +111,11 @@ export interface Installation {
   version: number;
   /** Hash of the authorization code that produced the current grant. */
   grantCodeHash?: string;
-  /** When the current grant came from the token endpoint: an older grant never replaces it. */
+  /**
+   * When the code exchange that produced the current grant was answered, by the callback's clock:
+   * of two installs of one store that cross, the later one stays. Only installs write it (a refresh
+   * renews tokens, not the grant), so no other writer's clock can make a reinstall lose.
+   */
   grantObtainedAtEpochMs?: number;
   /** When the scheduled job should next refresh or verify this token; absent when it should not. */
   nextCheckAtEpochSeconds?: number;
@@ -116,10 +124,16 @@ export interface Installation {
   /** Consecutive checks that failed for a passing reason (5xx, network), and when the first did. */
   failureCount?: number;
   firstFailureAtEpochSeconds?: number;
+  /**
+   * Set just before a refresh request is sent, cleared when its outcome is stored: while set, a
+   * refresh may have rotated the refresh token without the new one being kept, so a later
+   * `invalid_grant` means the outcome was lost, not that the merchant revoked access.
+   */
+  refreshInFlightSinceEpochSeconds?: number;
 }
 
 /** The fields of a new grant that an install writes, replacing whatever the store had. */
-type GrantFields = 'storeId' | 'tokenKey' | 'accessToken' | 'scope' | 'publicToken' | 'ownerEmail' | 'refreshToken' | 'expiresAtEpochSeconds' | 'installedAtEpochSeconds';
+type GrantFields = 'storeId' | 'tokenKey' | 'accessToken' | 'scope' | 'publicToken' | 'refreshToken' | 'expiresAtEpochSeconds' | 'installedAtEpochSeconds';
 
 /**
  * What an install writes: a fresh grant, where it came from, and when to check it first. The rest
@@ -156,7 +170,6 @@ export interface CheckResult {
     refreshToken?: SealedToken;
     expiresAtEpochSeconds: number;
     scope?: string;
-    obtainedAtEpochMs: number;
   };
   /** The next check, or absent to take the installation out of the schedule (revoked, gone). */
   nextCheckAtEpochSeconds?: number;
@@ -164,6 +177,11 @@ export interface CheckResult {
   lastVerifiedAtEpochSeconds?: number;
   /** The failure streak after this check; absent resets it. */
   failure?: { count: number; firstAtEpochSeconds: number };
+  /**
+   * Kept when a refresh was sent and its outcome is unknown (a timeout, a broken connection, a 5xx,
+   * an answer that made no sense): the server may have rotated the refresh token. Absent clears it.
+   */
+  refreshInFlightSinceEpochSeconds?: number;
 }
 
 /**

@@ -57,13 +57,26 @@ export interface StateStore {
   consumeState(request: ConsumeStateRequest): Promise<StateConsumption>;
 }
 
+export interface RecordCodeOutcomeRequest {
+  codeHash: string;
+  /** The attempt that holds the claim: nothing is written for any other. */
+  attemptId: string;
+  outcome: CodeClaimOutcome;
+  /** How long the claim is kept from now on: long for a code that produced a token, short for a dead one. */
+  expiresAtEpochSeconds: number;
+}
+
 export interface CodeClaimStore {
   /** Records that this code is being exchanged, unless a claim for it already exists. */
   claimCode(claim: NewCodeClaim): Promise<ClaimResult>;
   getCodeClaim(codeHash: string): Promise<CodeClaim | undefined>;
-  recordCodeOutcome(codeHash: string, outcome: CodeClaimOutcome): Promise<void>;
-  /** Deletes a pending claim: only for a code that provably never reached Ecwid. */
-  releaseCodeClaim(codeHash: string): Promise<void>;
+  /** Records a pending claim's outcome, once, and only for the attempt that holds it. */
+  recordCodeOutcome(request: RecordCodeOutcomeRequest): Promise<void>;
+  /**
+   * Deletes a pending claim held by `attemptId`: only for a code that provably never reached Ecwid.
+   * A claim another attempt has taken since is left alone.
+   */
+  releaseCodeClaim(codeHash: string, attemptId: string): Promise<void>;
 }
 
 export interface InstallationStore {
@@ -93,6 +106,14 @@ export interface AcquireLeaseRequest {
   leaseExpiresAtEpochSeconds: number;
 }
 
+export interface MarkRefreshInFlightRequest {
+  storeId: number;
+  owner: string;
+  /** The version the lease returned: the mark is written only while it holds. */
+  version: number;
+  nowEpochSeconds: number;
+}
+
 export interface CompleteCheckRequest {
   storeId: number;
   owner: string;
@@ -117,6 +138,12 @@ export interface DueInstallationStore {
    * runner holds it or it is no longer due.
    */
   acquireLease(request: AcquireLeaseRequest): Promise<Installation | undefined>;
+  /**
+   * Records that a refresh request is about to be sent, while the installation is still at
+   * `version` and leased by `owner`. False when it is not (nothing may be sent then). The version
+   * does not move: the check's result is still written over it.
+   */
+  markRefreshInFlight(request: MarkRefreshInFlightRequest): Promise<boolean>;
   /**
    * Writes a check's result and releases the lease, only if the installation is still at `version`
    * and still leased by `owner`. False when it was not: a reinstall (or a lease lost to expiry) won.

@@ -22,8 +22,8 @@ export function createRefreshHandler(provide: () => RefreshDependencies, log: Ap
       runLog.info('refresh run finished', { ...summary, ...embeddedMetrics(summary, deps.clock.nowEpochMs()) });
       return summary;
     } catch (error) {
-      // Every failure of a whole run is the service's own: logged at error level, as a 5xx would be.
-      reportFailure(runLog, error, () => 500, 'refresh run failed');
+      // Every failure of a whole run is the service's own: logged at error level.
+      reportFailure(runLog, error, { message: 'refresh run failed' });
       throw error;
     }
   };

@@ -5,6 +5,7 @@ import {
   positiveIntegerProblem,
   scopesProblem,
   splitScopes,
+  tokenRequestTimeoutProblem,
   urlProblem,
 } from './setting-rules';
 import type { Environment } from './environment';
@@ -48,7 +49,10 @@ const READERS = {
   SUCCESS_URL: optionalWholeUrl,
   APP_MARKET_INSTALLS: flag,
   STATE_TTL_SECONDS: positiveInteger,
-  TOKEN_REQUEST_TIMEOUT_MS: positiveInteger,
+  TOKEN_REQUEST_TIMEOUT_MS: ((value) => {
+    const timeoutMs = Number(value);
+    return { value: timeoutMs, problem: tokenRequestTimeoutProblem(timeoutMs) };
+  }) as Reader<number>,
   SECRET_CACHE_TTL_SECONDS: positiveInteger,
   REFRESH_CONCURRENCY: positiveInteger,
   REFRESH_MARGIN_SECONDS: positiveInteger,

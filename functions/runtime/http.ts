@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { errorCodeOf } from '../core/errors';
 import type { Logger } from '../core/ports';
 import { reportFailure } from './failure-report';
 import { presentError } from './error-pages';
@@ -102,7 +103,7 @@ function errorResponse(
   error: unknown,
   context: { log: Logger; reference: string; startUrl: string | undefined },
 ): ApiResult {
-  const failure = reportFailure(context.log, error, (code) => presentError(code).status);
+  const failure = reportFailure(context.log, error, { status: presentError(errorCodeOf(error)).status });
   const presentation = presentError(failure.code);
   return htmlResponse(presentation.status, {
     title: presentation.title,

@@ -7,11 +7,15 @@ import type { CheckOutcome } from '../core/refresh/outcomes';
 /** The CloudWatch namespace of the app's own metrics (the stack's alarms read from it). */
 export const METRICS_NAMESPACE = 'EcwidAppAuth';
 
+/** Authorization codes Ecwid refused (not a reload replaying an earlier refusal): counted by the callback. */
+export const CODES_REJECTED_METRIC = 'CodesRejected';
+
 /** The metric each outcome of a scheduled check is counted under. */
 export const OUTCOME_METRICS: Record<CheckOutcome, string> = {
   refreshed: 'TokensRefreshed',
   verified: 'TokensVerified',
   needs_reinstall: 'InstallationsNeedingReinstall',
+  refresh_outcome_lost: 'RefreshOutcomesLost',
   suspended: 'StoresSuspended',
   store_gone: 'StoresGone',
   rate_limited: 'ChecksRateLimited',

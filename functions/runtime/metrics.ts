@@ -28,3 +28,14 @@ export function embeddedMetrics(summary: RefreshRunSummary, timestampEpochMs: nu
     ...values,
   };
 }
+
+/** EMF fields that count one occurrence of `metricName` (a unitless count) in the app's namespace. */
+export function countedMetric(metricName: string, timestampEpochMs: number): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: timestampEpochMs,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: metricName, Unit: 'Count' }] }],
+    },
+    [metricName]: 1,
+  };
+}

@@ -2,8 +2,10 @@
  * Rules a setting must follow, shared by the functions' configuration (environment variables, read
  * at cold start) and the CDK construct's props (checked at synth), so a value the construct accepts
  * is one the functions accept. Each rule answers what is wrong with a value, never echoing it, or
- * undefined when it is fine. No imports: the CDK app reads this without loading any SDK.
+ * undefined when it is fine. Imports only import-free modules: the CDK app reads this without
+ * loading any SDK.
  */
+import { CALLBACK_TIMEOUT_SECONDS, MAX_TOKEN_REQUEST_TIMEOUT_MS } from './time-budgets';
 
 /** An Ecwid scope name; lists of them are separated by spaces. */
 export const SCOPE_PATTERN = /^[a-z][a-z0-9_]*$/;
@@ -53,4 +55,16 @@ export function clientIdProblem(clientId: string): string | undefined {
 
 export function positiveIntegerProblem(value: number): string | undefined {
   return Number.isSafeInteger(value) && value > 0 ? undefined : 'must be a positive integer';
+}
+
+/**
+ * A token request's budget must fit in the callback's timeout with room to record its outcome:
+ * otherwise a slow Ecwid spends the code and the callback dies before storing the token.
+ */
+export function tokenRequestTimeoutProblem(timeoutMs: number): string | undefined {
+  const notPositive = positiveIntegerProblem(timeoutMs);
+  if (notPositive !== undefined) return notPositive;
+  return timeoutMs <= MAX_TOKEN_REQUEST_TIMEOUT_MS
+    ? undefined
+    : `must be at most ${MAX_TOKEN_REQUEST_TIMEOUT_MS} ms: the callback times out after ${CALLBACK_TIMEOUT_SECONDS} s and needs the rest to store the install`;
 }

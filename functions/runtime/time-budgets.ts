@@ -6,5 +6,16 @@
 /** The callback function's timeout: within API Gateway's 30 s, room for the token request and a duplicate's wait. */
 export const CALLBACK_TIMEOUT_SECONDS = 25;
 
+/**
+ * What the callback needs besides its one request to Ecwid, after it: storing the installation and
+ * recording the code's outcome (and, for a redirect without a store id, a data key). A token request
+ * may take the callback's timeout less this, and no more, or the outcome would be lost with the code
+ * already spent.
+ */
+export const CALLBACK_RESERVE_AFTER_TOKEN_REQUEST_MS = 10_000;
+
+/** The longest budget a request to Ecwid may have: what the callback's timeout leaves it. */
+export const MAX_TOKEN_REQUEST_TIMEOUT_MS = CALLBACK_TIMEOUT_SECONDS * 1000 - CALLBACK_RESERVE_AFTER_TOKEN_REQUEST_MS;
+
 /** A refresh run's budget; it stops taking work early enough to finish inside it. */
 export const REFRESH_TIMEOUT_SECONDS = 5 * 60;

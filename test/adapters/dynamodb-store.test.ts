@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dynamoDbStores } from '../support/dynamodb-stores';
 import { StorageError } from '../../functions/core/errors';
@@ -69,17 +69,26 @@ describe('DynamoDB store adapters: error translation', () => {
     expect(error.code).toBe('STORAGE_UNAVAILABLE');
   });
 
-  it('writes the code claim by its hash only, with a TTL', async () => {
+  it('writes the code claim by its hash only, with its attempt and a TTL', async () => {
     dynamo.on(PutCommand).resolves({});
-    await store().claimCode({ codeHash: 'hash-of-code', storeId: 9, claimedAtEpochSeconds: 10, expiresAtEpochSeconds: 20 });
+    await store().claimCode({ codeHash: 'hash-of-code', attemptId: 'a1', storeId: 9, claimedAtEpochSeconds: 10, expiresAtEpochSeconds: 20 });
     const input = dynamo.commandCalls(PutCommand)[0]!.args[0].input;
     expect(input.Item).toEqual({
       pk: 'CODE#hash-of-code',
       kind: 'code_claim',
       status: 'pending',
+      attemptId: 'a1',
       storeId: 9,
       claimedAtEpochSeconds: 10,
       ttlEpochSeconds: 20,
     });
+  });
+
+  it('conditions the release of a claim on the attempt that holds it', async () => {
+    dynamo.on(DeleteCommand).resolves({});
+    await store().releaseCodeClaim('hash-of-code', 'a1');
+    const input = dynamo.commandCalls(DeleteCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toContain('attemptId = :attempt');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':attempt': 'a1', ':pending': 'pending' });
   });
 });

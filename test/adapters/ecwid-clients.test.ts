@@ -92,6 +92,17 @@ describe('EcwidOAuthClient.exchangeCode', () => {
     expect(error.mayHaveReachedServer).toBe(true);
   });
 
+  it('reports a TCP reset after the server read the request (ECONNRESET) as unavailable, never as "not sent"', async () => {
+    respond = (request) => request.socket.resetAndDestroy();
+    const error = await rejectionOf(new EcwidOAuthClient({ oauthBaseUrl: baseUrl, timeoutMs: 2_000 }).exchangeCode(exchange), EcwidRequestError);
+    // The reset really reached the client as ECONNRESET, not as another error that a test could confuse with it.
+    expect(error.detail).toMatchObject({ networkError: 'ECONNRESET' });
+    expect(error.code).toBe('ECWID_UNAVAILABLE');
+    expect(error.mayHaveReachedServer).toBe(true);
+    expect(received).toHaveLength(1);
+    expect(new URLSearchParams(received[0]!.body).get('code')).toBe('the-code');
+  });
+
   it('reports a refused connection as unreachable: the code never left', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -42,7 +42,6 @@ describe('completeInstall', () => {
         storeId: STORE_ID,
         tokenType: 'Bearer',
         scope: grant.scope,
-        ownerEmail: grant.email,
         installedAtEpochSeconds: now,
         status: 'active',
         version: 1,
@@ -241,7 +240,7 @@ describe('completeInstall', () => {
       const harness = installHarness();
       const codeHash = fingerprint('code-1');
       const claimedAt = harness.clock.nowEpochMs() / 1000 - 60;
-      await harness.store.claimCode({ codeHash, storeId: 5, claimedAtEpochSeconds: claimedAt, expiresAtEpochSeconds: claimedAt + 86_400 });
+      await harness.store.claimCode({ codeHash, attemptId: 'died', storeId: 5, claimedAtEpochSeconds: claimedAt, expiresAtEpochSeconds: claimedAt + 86_400 });
       await expect(errorCodeOf(harness.callback('code=code-1&store_id=5'))).resolves.toBe('INSTALL_OUTCOME_UNKNOWN');
       expect(harness.tokenEndpoint.requests).toHaveLength(0);
     });
@@ -250,7 +249,7 @@ describe('completeInstall', () => {
       const harness = installHarness();
       const codeHash = fingerprint('code-1');
       const now = harness.clock.nowEpochMs() / 1000;
-      await harness.store.claimCode({ codeHash, storeId: 5, claimedAtEpochSeconds: now, expiresAtEpochSeconds: now + 86_400 });
+      await harness.store.claimCode({ codeHash, attemptId: 'earlier', storeId: 5, claimedAtEpochSeconds: now, expiresAtEpochSeconds: now + 86_400 });
       await harness.store.saveInstallation({
         storeId: 5,
         tokenKey: 'wrapped',
@@ -284,6 +283,17 @@ describe('completeInstall', () => {
       await expect(errorCodeOf(harness.callback(query('code-1'), browserBinding))).resolves.toBe(code);
       expect(harness.tokenEndpoint.requests).toHaveLength(1);
       expect(harness.store.installations.size).toBe(0);
+    });
+
+    it('keeps the claim of a rejected code an hour, and only a code that produced a token the long retention', async () => {
+      const harness = installHarness();
+      const now = Math.floor(harness.clock.nowEpochMs() / 1000);
+      harness.tokenEndpoint.answer(new EcwidRequestError('CODE_REJECTED', 'invalid_grant'));
+      await errorCodeOf(harness.callback('code=junk&store_id=77'));
+      expect(harness.store.claims.get(fingerprint('junk'))).toMatchObject({ status: 'failed', expiresAtEpochSeconds: now + 3_600 });
+
+      await harness.callback('code=good&store_id=78');
+      expect(harness.store.claims.get(fingerprint('good'))).toMatchObject({ status: 'installed', expiresAtEpochSeconds: now + 86_400 });
     });
 
     it('lets a reload try again when the request provably never reached Ecwid', async () => {

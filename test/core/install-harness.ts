@@ -23,6 +23,7 @@ export const COMPLETE_SETTINGS: CompleteInstallSettings = {
   redirectUri: 'https://auth.example.com/callback',
   appMarketInstalls: true,
   codeClaimLifetimeSeconds: 86_400,
+  failedClaimLifetimeSeconds: 3_600,
   pendingClaimWaitMs: 2_000,
   pendingClaimPollMs: 100,
   staleClaimAfterSeconds: 16,

@@ -7,6 +7,8 @@ import {
   decideAfterVerification,
   decideWithoutRequest,
   planRefreshedGrant,
+  refreshOutcomeUnknown,
+  withRefreshMark,
   type CheckPolicy,
 } from '../../functions/core/refresh/policy';
 import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/refresh/schedule';
@@ -106,16 +108,44 @@ describe('the refresh policy (pure decisions)', () => {
     expect(overBudget).toMatchObject({ outcome: 'needs_attention', result: { status: 'needs_attention', statusReason: 'http_503' } });
   });
 
-  it('reads a refused refresh token as a lost grant, and says when an unconfirmed refresh came first', () => {
+  it('reads a refused refresh token as a lost grant, and as a lost outcome when a refresh was left in flight', () => {
     const rejected = new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'invalid_grant');
-    expect(decideAfterRefreshFailure(installation(), rejected, NOW, POLICY, middle)).toEqual({
+    expect(decideAfterRefreshFailure(installation({ failureCount: 2 }), rejected, NOW, POLICY, middle)).toEqual({
       outcome: 'needs_reinstall',
       result: { status: 'needs_reinstall', statusReason: 'invalid_grant' },
       credentialsRejected: false,
     });
-    expect(decideAfterRefreshFailure(installation({ failureCount: 1 }), rejected, NOW, POLICY, middle).result.statusReason).toBe(
-      'invalid_grant_after_unconfirmed_refresh',
-    );
+    expect(decideAfterRefreshFailure(installation({ refreshInFlightSinceEpochSeconds: NOW - 600 }), rejected, NOW, POLICY, middle)).toEqual({
+      outcome: 'refresh_outcome_lost',
+      result: { status: 'needs_reinstall', statusReason: 'refresh_outcome_lost' },
+      credentialsRejected: false,
+    });
+  });
+
+  it('knows which failed refreshes the server may still have processed', () => {
+    expect(refreshOutcomeUnknown(new EcwidRequestError('ECWID_TIMEOUT', 'timeout'))).toBe(true);
+    expect(refreshOutcomeUnknown(new EcwidRequestError('ECWID_INVALID_RESPONSE', 'garbage'))).toBe(true);
+    expect(refreshOutcomeUnknown(new EcwidRequestError('ECWID_UNAVAILABLE', 'reset after sending'))).toBe(true);
+    expect(refreshOutcomeUnknown(new Error('bug'))).toBe(true);
+    expect(refreshOutcomeUnknown(new EcwidRequestError('ECWID_UNAVAILABLE', 'refused', { mayHaveReachedServer: false }))).toBe(false);
+    expect(refreshOutcomeUnknown(new RateLimitedError('429', { retryAfterSeconds: undefined }))).toBe(false);
+    expect(refreshOutcomeUnknown(new EcwidRequestError('CLIENT_REJECTED', 'invalid_client'))).toBe(false);
+  });
+
+  it('keeps the earliest unresolved refresh on every result but a stored refresh or an ended grant', () => {
+    const retry = decideAfterPassingFailure(installation(), 'timeout', NOW, POLICY, middle);
+    expect(withRefreshMark(retry, NOW - 60).result.refreshInFlightSinceEpochSeconds).toBe(NOW - 60);
+    expect(withRefreshMark(retry, undefined).result).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+    const refreshed = { outcome: 'refreshed' as const, result: { status: 'active' as const } };
+    expect(withRefreshMark(refreshed, NOW - 60).result).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+    const ended = decideAfterRefreshFailure(installation(), new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'x'), NOW, POLICY, middle);
+    expect(withRefreshMark(ended, NOW - 60).result).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+  });
+
+  it('refreshes a just-issued token no earlier than half-way through its life', () => {
+    const shortLived = installation({ expiresAtEpochSeconds: NOW + 10, lastRefreshedAtEpochSeconds: NOW - 590, refreshToken: 'r' as SealedToken });
+    const plan = planRefreshedGrant(shortLived, { accessToken: 'a', scope: '', storeId: 1, expiresInSeconds: 600 }, NOW, POLICY, middle);
+    expect(plan).toMatchObject({ expiresAtEpochSeconds: NOW + 600, nextCheckAtEpochSeconds: NOW + 300 });
   });
 
   it('reads a rate-limited refresh by its typed Retry-After, and a refused client as a reason to stop the run', () => {

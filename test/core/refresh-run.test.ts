@@ -1,5 +1,5 @@
 import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/refresh/schedule';
-import { EcwidRequestError, EncryptionError } from '../../functions/core/errors';
+import { EcwidRequestError, EncryptionError, RateLimitedError } from '../../functions/core/errors';
 import type { NewInstallation, TokenGrant, TokenVerification } from '../../functions/core/model';
 import type { TokenRefreshRequest } from '../../functions/core/ports';
 import type { RefreshJobDependencies, RefreshJobSettings } from '../../functions/core/refresh/job';
@@ -313,7 +313,7 @@ describe('refreshDueInstallations', () => {
       expect(stored).not.toHaveProperty('nextCheckAtEpochSeconds');
     });
 
-    it('retries a refresh whose answer was lost, before the token expires, and says why if the grant is then gone', async () => {
+    it('retries a refresh whose answer was lost, before the token expires, and says the outcome was lost if the grant is then gone', async () => {
       const { run, expiring, store, ecwid, clock, now, tokensOf } = setup();
       await expiring(14);
       ecwid.onRefresh(
@@ -324,16 +324,16 @@ describe('refreshDueInstallations', () => {
       clock.advanceSeconds(3600 - 900);
       expect((await run()).outcomes.retry_later).toBe(1);
       const retrying = (await store.getInstallation(14))!;
-      expect(retrying).toMatchObject({ status: 'active', failureCount: 1 });
+      expect(retrying).toMatchObject({ status: 'active', failureCount: 1, refreshInFlightSinceEpochSeconds: now() });
       expect((await tokensOf(14)).refreshToken).toBe('refresh_initial_14');
       expect(retrying.nextCheckAtEpochSeconds!).toBeLessThan(retrying.expiresAtEpochSeconds!);
 
       clock.advanceSeconds(retrying.nextCheckAtEpochSeconds! - now());
-      await run();
+      expect((await run()).outcomes.refresh_outcome_lost).toBe(1);
       expect(ecwid.refreshes.map((request) => request.refreshToken)).toEqual(['refresh_initial_14', 'refresh_initial_14']);
       expect((await store.getInstallation(14))!).toMatchObject({
         status: 'needs_reinstall',
-        statusReason: 'invalid_grant_after_unconfirmed_refresh',
+        statusReason: 'refresh_outcome_lost',
       });
     });
 
@@ -406,6 +406,106 @@ describe('refreshDueInstallations', () => {
       clock.advanceSeconds(2700);
       expect((await run()).outcomes.superseded).toBe(1);
       await expect(tokensOf(40)).resolves.toEqual({ accessToken: 'access_from_reinstall', refreshToken: 'refresh_from_reinstall' });
+    });
+
+    it('keeps trying to store a rotated grant for as long as the lease allows, not a fixed few tries', async () => {
+      const { run, expiring, store, clock, tokensOf } = setup();
+      await expiring(46);
+      clock.advanceSeconds(2700);
+      const realComplete = store.completeCheck.bind(store);
+      let failures = 0;
+      store.completeCheck = async (request) => {
+        if (request.result.refreshedGrant !== undefined && failures < 8) {
+          failures += 1;
+          throw new Error('throttled');
+        }
+        return realComplete(request);
+      };
+      expect((await run()).outcomes.refreshed).toBe(1);
+      expect(failures).toBe(8);
+      await expect(tokensOf(46)).resolves.toEqual({ accessToken: 'access_1', refreshToken: 'refresh_1' });
+      expect(await store.getInstallation(46)).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+    });
+
+    it('reports a rotated grant it could not store as a lost outcome at the next check, not as a revoked grant', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(47);
+      clock.advanceSeconds(2700);
+      const realComplete = store.completeCheck.bind(store);
+      store.completeCheck = async () => {
+        throw new Error('storage down');
+      };
+      expect((await run()).outcomes.error).toBe(1);
+      store.completeCheck = realComplete;
+      const afterLoss = (await store.getInstallation(47))!;
+      expect(afterLoss.refreshInFlightSinceEpochSeconds).toBeDefined();
+      // The server rotated the refresh token on the first request and refuses the old one as reused.
+      ecwid.onRefresh(47, new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'invalid_grant'));
+      clock.advanceSeconds(SETTINGS.leaseDurationSeconds);
+      const summary = await run();
+      expect(summary.outcomes.refresh_outcome_lost).toBe(1);
+      expect(summary.outcomes.needs_reinstall).toBe(0);
+      expect((await store.getInstallation(47))!).toMatchObject({ status: 'needs_reinstall', statusReason: 'refresh_outcome_lost' });
+      expect(now()).toBeGreaterThan(afterLoss.refreshInFlightSinceEpochSeconds!);
+    });
+
+    it('refreshes each store at most once per run, even a token shorter-lived than the refresh margin', async () => {
+      const { run, expiring, ecwid, clock, store } = setup({ pageSize: 2 });
+      for (let storeId = 200; storeId < 240; storeId += 1) await expiring(storeId, 600);
+      for (let storeId = 200; storeId < 240; storeId += 1) {
+        ecwid.onRefresh(storeId, ...Array.from({ length: 3 }, () => async (request: TokenRefreshRequest) => ({
+          accessToken: `a_${request.storeId}`,
+          refreshToken: `r_${request.storeId}_${Math.random()}`,
+          expiresInSeconds: 600,
+          scope: '',
+          storeId: request.storeId,
+        })));
+      }
+      clock.advanceSeconds(1);
+      const summary = await run();
+      expect(summary.outcomes.refreshed).toBe(40);
+      expect(ecwid.refreshes).toHaveLength(40);
+      const next = (await store.getInstallation(200))!;
+      expect(next.nextCheckAtEpochSeconds! - next.lastRefreshedAtEpochSeconds!).toBe(300);
+    });
+
+    it('honours Retry-After when the token endpoint rate-limits a refresh', async () => {
+      const { run, expiring, store, ecwid, clock, now } = setup();
+      await expiring(48);
+      ecwid.onRefresh(48, new RateLimitedError('429', { retryAfterSeconds: 240 }));
+      clock.advanceSeconds(2700);
+      expect((await run()).outcomes.rate_limited).toBe(1);
+      expect((await store.getInstallation(48))!).toMatchObject({ status: 'active', nextCheckAtEpochSeconds: now() + 240 });
+      expect(await store.getInstallation(48)).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+    });
+
+    it('sends no request when the lease would run out before its answer could be stored, even with the deadline far away', async () => {
+      const { run, install, ecwid, store } = setup();
+      await install(81);
+      // An hour to the deadline, but a 5 s lease: 7 s are needed to send and store.
+      const summary = await run(60 * 60 * 1000, { leaseDurationSeconds: 5, requestReserveMs: 7_000 });
+      expect(summary.outcomes.deferred).toBe(1);
+      expect(ecwid.verifications).toHaveLength(0);
+      expect((await store.getInstallation(81))!.version).toBe(1);
+    });
+
+    it('never lets a refresh by a writer whose clock runs ahead block a later reinstall', async () => {
+      const { run, expiring, install, store, clock, now, tokensOf } = setup();
+      await expiring(45);
+      const installedAtMs = clock.nowEpochMs();
+      // A run whose clock reads ten days ahead (as POST /__local/refresh?at= makes on purpose).
+      clock.advanceSeconds(10 * DAY);
+      expect((await run()).outcomes.refreshed).toBe(1);
+      clock.advanceSeconds(-10 * DAY);
+      const reinstalled = await install(45, {
+        accessToken: 'access_after_reinstall',
+        refreshToken: 'refresh_after_reinstall',
+        expiresAtEpochSeconds: now() + 3600,
+        grantObtainedAtEpochMs: installedAtMs + 60_000,
+      });
+      expect(reinstalled).toBeDefined();
+      await expect(tokensOf(45)).resolves.toEqual({ accessToken: 'access_after_reinstall', refreshToken: 'refresh_after_reinstall' });
+      expect((await store.getInstallation(45))!.grantObtainedAtEpochMs).toBe(installedAtMs + 60_000);
     });
 
     it('counts a result it could not store as an error, and the next run after the lease takes it again', async () => {

@@ -33,7 +33,6 @@ describe('parseTokenResponse', () => {
       accessToken: ecwidAnswer.access_token,
       scope: 'read_store_profile read_catalog',
       storeId: 1003,
-      email: 'owner@example.com',
     });
   });
 
@@ -86,7 +85,7 @@ describe('parseTokenResponse', () => {
   it('treats a 4xx refusal of the grant as a rejected code and keeps the OAuth error', () => {
     const error = failure({ status: 400, contentType: JSON_TYPE, bodyText: '{"error":"invalid_grant","error_description":"used"}' });
     expect(error.code).toBe('CODE_REJECTED');
-    expect(error.detail).toEqual({ status: 400, oauthError: 'invalid_grant' });
+    expect(error.detail).toEqual({ ecwidStatus: 400, oauthError: 'invalid_grant' });
     expect(failure({ status: 403, contentType: 'text/html', bodyText: '<h1>no</h1>' }).code).toBe('CODE_REJECTED');
   });
 

@@ -1,6 +1,9 @@
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { fingerprint } from '../../functions/core/secure-values';
 import type { TokenEndpointFault } from '../../local/fake-ecwid';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { LOCAL_TABLE_NAME, startLocalStack, type LocalStack } from '../../local/stack';
 import { decideOnConsentPage, TestBrowser } from '../support/browser';
+import { localClient } from '../support/dynamodb-servers';
 import { capturingLogger, ShiftedClock } from '../support/fakes';
 import { storedTokens } from '../support/stored-tokens';
 
@@ -89,6 +92,34 @@ describe('install flow over HTTP', () => {
     expect(reload.body).toContain('Your store is connected');
     expect(fake().exchangesOf(codeOf(callbackUrl))).toHaveLength(1);
     const stored = await stack.store.getInstallation(2002);
+    expect(fake().isTokenValid((await storedTokens(stack.vault, stored!)).accessToken)).toBe(true);
+  });
+
+  it('sends no code twice when the callback is reloaded from another browser after its state expired', async () => {
+    const browser = new TestBrowser();
+    const callbackUrl = await approvedCallback(browser, 2104);
+    expect((await browser.get(callbackUrl)).status).toBe(200);
+    clock.offsetMs = 15 * 60 * 1000;
+    const elsewhere = await new TestBrowser().get(callbackUrl);
+    expect(elsewhere.body).not.toMatch(/Error:|at .+\.(ts|js):\d+/);
+    expect(fake().exchangesOf(codeOf(callbackUrl))).toHaveLength(1);
+    const stored = await stack.store.getInstallation(2104);
+    expect(fake().isTokenValid((await storedTokens(stack.vault, stored!)).accessToken)).toBe(true);
+  });
+
+  it('sends no code twice once its claim is gone from the table (TTL), as long as its grant is stored', async () => {
+    const browser = new TestBrowser();
+    const callbackUrl = await approvedCallback(browser, 2105);
+    expect((await browser.get(callbackUrl)).status).toBe(200);
+    const client = localClient(stack.dynamoDb.endpoint);
+    await client.send(
+      new DeleteItemCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: { S: `CODE#${fingerprint(codeOf(callbackUrl))}` } } }),
+    );
+    client.destroy();
+    const reload = await browser.get(callbackUrl);
+    expect(reload.status).toBe(200);
+    expect(fake().exchangesOf(codeOf(callbackUrl))).toHaveLength(1);
+    const stored = await stack.store.getInstallation(2105);
     expect(fake().isTokenValid((await storedTokens(stack.vault, stored!)).accessToken)).toBe(true);
   });
 
@@ -183,6 +214,8 @@ describe('install flow over HTTP', () => {
       ['server_error', 502, 'did not complete'],
       ['html', 502, 'did not complete'],
       ['connection_reset', 502, 'did not complete'],
+      ['reset_after_read', 502, 'did not complete'],
+      ['no_access_token', 502, 'did not complete'],
       ['missing_store_id', 502, 'did not complete'],
       ['wrong_store_id', 502, 'did not complete'],
     ])('answers %s with %i, stores nothing, and does not resend the code on reload', async (fault, status, text) => {

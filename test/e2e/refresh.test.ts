@@ -155,6 +155,20 @@ describe('scheduled refresh over HTTP', () => {
       expect(await listed(storeId)).toMatchObject({ status: 'active', failureCount: 0, lastRefreshedAt: expect.any(String) });
     });
 
+    it('stores a reinstall that follows a refresh run with a clock far ahead (POST /__local/refresh?at=)', async () => {
+      fake.tokenLifetimeSeconds = 3600;
+      const storeId = await installStore();
+      await refreshAt(30 * 24 * HOUR);
+      expect(fake.refreshesOf(storeId).map((refresh) => refresh.outcome)).toEqual(['issued']);
+      fake.now = () => Date.now();
+      fake.tokenLifetimeSeconds = undefined;
+      // The merchant installs again, now: Ecwid issues a new, non-expiring token.
+      expect((await new TestBrowser().get(fake.appMarketRedirect(storeId))).status).toBe(200);
+      const stored = await stack.store.getInstallation(storeId);
+      expect(stored).not.toHaveProperty('expiresAtEpochSeconds');
+      expect(fake.isTokenValid((await storedTokens(stack.vault, stored!)).accessToken)).toBe(true);
+    });
+
     it('does not silently lose a store whose refresh answer was lost: it retries and records why the grant died', async () => {
       const storeId = await installStore();
       fake.tokenEndpointFault = 'lost_response';
@@ -165,7 +179,7 @@ describe('scheduled refresh over HTTP', () => {
       expect(fake.refreshesOf(storeId).map((refresh) => refresh.outcome)).toEqual(['fault', 'rejected']);
       expect(await listed(storeId)).toMatchObject({
         status: 'needs_reinstall',
-        statusReason: 'invalid_grant_after_unconfirmed_refresh',
+        statusReason: 'refresh_outcome_lost',
       });
     });
 

@@ -81,6 +81,9 @@ describe('secrets at rest and in transit', () => {
     expect(secrets.length).toBeGreaterThan(8);
     for (const secret of secrets) expect(raw).not.toContain(secret);
     expect(raw).not.toMatch(/secret_[A-Za-z0-9]{32}|public_[A-Za-z0-9]{32}|refresh_[A-Za-z0-9]{32}/);
+    // The owner's email, which Ecwid sends with every token, is personal data the app does not keep.
+    expect(raw).not.toMatch(/@example\.com/);
+    expect(raw).not.toContain('ownerEmail');
   });
 
   it('keeps every secret out of logs, pages, headers and URLs across every flow', async () => {

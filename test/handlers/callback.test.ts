@@ -89,7 +89,7 @@ describe('GET /callback', () => {
     ['CLIENT_REJECTED', 502],
   ])('turns a %s exchange into a %i page and one log line, never the code or the secret', async (code, status) => {
     const { call, state, tokenEndpoint, logs } = await harnessWithInstallStarted();
-    tokenEndpoint.answer(new EcwidRequestError(code, 'exchange failed', { detail: { status: 500 } }));
+    tokenEndpoint.answer(new EcwidRequestError(code, 'exchange failed', { detail: { ecwidStatus: 500 } }));
     const result = await call(`code=the-secret-code&store_id=1003&state=${state}`);
     expect(result.statusCode).toBe(status);
     expect(presentError(code).status).toBe(status);
@@ -114,6 +114,33 @@ describe('GET /callback', () => {
     const logged = logs.entries().find((entry) => entry.errorCode === 'INTERNAL')!;
     expect(logged).toMatchObject({ level: 'ERROR', status: 500 });
     expect(String(logged.stack)).toContain('TypeError');
+  });
+
+  it('counts a code Ecwid refused in a CodesRejected metric, once: a reload replaying the refusal is not counted', async () => {
+    const { call, state, tokenEndpoint, logs } = await harnessWithInstallStarted();
+    tokenEndpoint.answer(new EcwidRequestError('CODE_REJECTED', 'invalid_grant'));
+    expect((await call(`code=junk&store_id=1003&state=${state}`)).statusCode).toBe(400);
+    expect((await call(`code=junk&store_id=1003&state=${state}`)).statusCode).toBe(400);
+    const counted = logs.entries().filter((entry) => entry.CodesRejected === 1);
+    expect(counted).toHaveLength(1);
+    expect(counted[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'EcwidAppAuth', Metrics: [{ Name: 'CodesRejected', Unit: 'Count' }] }] },
+    });
+    expect(tokenEndpoint.requests).toHaveLength(1);
+  });
+
+  it('keeps a Bearer credential out of the log when an unforeseen error quotes one, whatever its shape', async () => {
+    const { call, state, tokenEndpoint, logs } = await harnessWithInstallStarted();
+    // Not Ecwid's token shape: only the Bearer rule of the redaction can catch it.
+    const opaque = 'eyJhbGciOiJIUzI1NiJ9.c2Vzc2lvbg.x7Kq2';
+    tokenEndpoint.answer(async () => {
+      throw new Error(`upstream refused: Authorization: Bearer ${opaque}`);
+    });
+    const result = await call(`code=abc&store_id=1003&state=${state}`);
+    expect(result.statusCode).toBe(500);
+    expect(logs.lines.some((line) => line.includes('upstream refused'))).toBe(true);
+    expect(logs.lines.join('\n')).not.toContain(opaque);
+    expect(result.body).not.toContain(opaque);
   });
 
   it('refuses App Market installs with 403 when the lane is turned off', async () => {

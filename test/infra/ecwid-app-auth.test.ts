@@ -1,12 +1,12 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { itemKeys } from '../../functions/adapters/dynamodb/table';
 import { AuthStorage, INSTALLATION_KEY_PREFIX } from '../../lib/auth-storage';
 import { EcwidAppAuth } from '../../lib/ecwid-app-auth';
 import type { EcwidAppAuthProps } from '../../lib/settings';
-import { at, expectExactly, logicalId, statementsOf, statementsOfRole, tokenKeyStatement } from './template';
+import { at, expectExactly, leadingKeys, logicalId, statementsOf, statementsOfRole, tokenKeyStatement } from './template';
 
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
 
@@ -30,6 +30,24 @@ function host(props: EcwidAppAuthProps = { ecwidClientId: 'host-app-1' }): Host 
 }
 
 describe('EcwidAppAuth in a host stack', () => {
+  it('can live twice in one stack: its key alias and its API are named after the construct, not the stack', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Host');
+    new EcwidAppAuth(stack, 'Production', { ecwidClientId: 'app-1' });
+    new EcwidAppAuth(stack, 'Staging', { ecwidClientId: 'app-2' });
+    const template = Template.fromStack(stack);
+    const aliases = Object.values(template.findResources('AWS::KMS::Alias')).map((alias) => alias.Properties.AliasName as string);
+    const apis = Object.values(template.findResources('AWS::ApiGatewayV2::Api')).map((api) => api.Properties.Name as string);
+    expect(new Set(aliases).size).toBe(2);
+    expect(new Set(apis).size).toBe(2);
+    for (const alias of aliases) expect(alias).toMatch(/^alias\/[A-Za-z0-9/_-]+$/);
+  });
+
+  it('warns a host that forgot the client id, and still synthesizes', () => {
+    const { stack } = host({});
+    Annotations.fromStack(stack).hasWarning('/Host/EcwidAuth', Match.stringLikeRegexp('ecwidClientId'));
+  });
+
   it('exposes where the API is: by default its own endpoint, the redirect URI and the start URL under it', () => {
     const { stack, auth } = host();
     const endpoint = { 'Fn::GetAtt': [logicalId(at(auth, 'Api/HttpApi')), 'ApiEndpoint'] };
@@ -93,7 +111,7 @@ describe('EcwidAppAuth in a host stack', () => {
 describe('AuthStorage grants, each named after what its user does', () => {
   function storageWithRole() {
     const stack = new Stack(new App(), 'Storage');
-    const storage = new AuthStorage(stack, 'Storage');
+    const storage = new AuthStorage(stack, 'Storage', { keyAliasName: 'alias/Storage-tokens' });
     const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     const statements = () => statementsOfRole(Template.fromStack(stack), logicalId(role));
     const tableArn = { 'Fn::GetAtt': [logicalId(storage.table), 'Arn'] };
@@ -104,7 +122,7 @@ describe('AuthStorage grants, each named after what its user does', () => {
   it('state writes: putting items, nothing else', () => {
     const { storage, role, statements, tableArn } = storageWithRole();
     storage.grantStateWrites(role);
-    expectExactly(statements(), [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn }]);
+    expectExactly(statements(), [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn, Condition: leadingKeys('STATE#') }]);
   });
 
   it('install writes: single items, and new data keys under this app’s encryption context', () => {
@@ -113,9 +131,12 @@ describe('AuthStorage grants, each named after what its user does', () => {
     expectExactly(statements(), [
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: tableArn,
+        Condition: leadingKeys('STATE#', 'CODE#', 'STORE#'),
       },
+      // Only the callback deletes, and only code claims (releasing one that never reached Ecwid).
+      { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: tableArn, Condition: leadingKeys('CODE#') },
       tokenKeyStatement(keyArn, 'kms:GenerateDataKey'),
     ]);
   });
@@ -124,8 +145,13 @@ describe('AuthStorage grants, each named after what its user does', () => {
     const { storage, role, statements, tableArn, keyArn } = storageWithRole();
     storage.grantRefreshJob(role);
     expectExactly(statements(), [
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn, '/index/due-index']] } },
-      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [tableArn, '/index/due-index']] },
+        Condition: leadingKeys('shard-'),
+      },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn, Condition: leadingKeys('STORE#') },
       tokenKeyStatement(keyArn, 'kms:Decrypt'),
     ]);
   });

@@ -15,6 +15,7 @@ import {
   resource,
   statementsOf,
   synth,
+  leadingKeys,
   tokenKeyStatement,
   type Resource,
   type Synthesized,
@@ -81,12 +82,14 @@ describe('the default stack', () => {
     });
   });
 
-  it('runs exactly three functions, each on Node.js 24, arm64, 256 MB', () => {
+  it('runs exactly three functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(3);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 });
-      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      // --enable-source-maps costs every cold start (npm run bench measures it): not set.
+      expect(fn.Properties.Environment.Variables).not.toHaveProperty('NODE_OPTIONS');
+      expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     }
   });
 
@@ -153,7 +156,7 @@ describe('the default stack', () => {
   it('lets authorize log and put items into the table, and nothing else (no KMS)', () => {
     expectExactly(statementsOf(template, functionId(stack, 'authorize')), [
       logWriteStatement(stack, 'authorize'),
-      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(stack) },
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(stack), Condition: leadingKeys('STATE#') },
     ]);
   });
 
@@ -163,9 +166,11 @@ describe('the default stack', () => {
       logWriteStatement(stack, 'callback'),
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: tableArn(stack),
+        Condition: leadingKeys('STATE#', 'CODE#', 'STORE#'),
       },
+      { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: tableArn(stack), Condition: leadingKeys('CODE#') },
       {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -183,8 +188,9 @@ describe('the default stack', () => {
         Effect: 'Allow',
         Action: 'dynamodb:Query',
         Resource: { 'Fn::Join': ['', [tableArn(stack), `/index/${TABLE_SCHEMA.dueIndex.name}`]] },
+        Condition: leadingKeys('shard-'),
       },
-      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(stack) },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(stack), Condition: leadingKeys('STORE#') },
       {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -194,22 +200,45 @@ describe('the default stack', () => {
     ]);
   });
 
-  it('keeps a rotating KMS key for the tokens, retained, that IAM policies may grant', () => {
+  it('keeps a rotating KMS key for the tokens, retained, that only the functions that need it can use', () => {
     const keys = Object.values(template.findResources('AWS::KMS::Key')) as Resource[];
     expect(keys).toHaveLength(1);
     expect(keys[0]!.DeletionPolicy).toBe('Retain');
     expect(keys[0]!.Properties).toMatchObject({ EnableKeyRotation: true, Description: expect.any(String) });
     // No KeySpec: symmetric, the only kind that generates data keys.
     expect(keys[0]!.Properties).not.toHaveProperty('KeySpec');
-    // The account root holds kms:*: IAM policies (the functions' roles) decide who may use the key.
-    expect(keys[0]!.Properties.KeyPolicy.Statement).toContainEqual({
-      Effect: 'Allow',
-      Action: 'kms:*',
-      Principal: {
-        AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] },
-      },
-      Resource: '*',
-    });
+    const statements = keys[0]!.Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+    // The account administers the key through IAM, but no IAM policy (even kms:*) lets anyone use it.
+    const root = statements.find((statement) => JSON.stringify(statement.Principal).includes(':root'))!;
+    const rootActions = [root.Action].flat() as string[];
+    expect(rootActions).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DescribeKey']));
+    for (const action of rootActions) {
+      expect(action).not.toMatch(/^kms:(\*|Encrypt|Decrypt|GenerateDataKey|ReEncrypt|CreateGrant)/);
+    }
+    // Use only by the callback (new data keys) and the refresh job (unwrapping), always with the context.
+    const uses = statements.filter((statement) => statement !== root);
+    const roleOf = (name: 'callback' | 'refresh') => resource(template, functionId(stack, name)).Properties.Role;
+    expect(uses).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: 'Allow',
+          Principal: { AWS: roleOf('callback') },
+          Action: 'kms:GenerateDataKey',
+          Resource: '*',
+          Condition: tokenKeyStatement(undefined, '').Condition,
+        },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: roleOf('refresh') },
+          Action: 'kms:Decrypt',
+          Resource: '*',
+          Condition: tokenKeyStatement(undefined, '').Condition,
+        },
+      ]),
+    );
+    expect(uses).toHaveLength(2);
+    // The standalone stack keeps the names it had before the construct: the stack's own.
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Test' });
     template.hasResourceProperties('AWS::KMS::Alias', {
       AliasName: 'alias/Test-tokens',
       TargetKeyId: tokenKeyArn(stack),
@@ -237,16 +266,20 @@ describe('the default stack', () => {
     expect(Object.keys(byMetric).sort()).toEqual([
       'AWS/Lambda/Errors',
       'EcwidAppAuth/CheckErrors',
+      'EcwidAppAuth/CodesRejected',
       'EcwidAppAuth/InstallationsNeedingAttention',
       'EcwidAppAuth/InstallationsNeedingReinstall',
+      'EcwidAppAuth/RefreshOutcomesLost',
     ]);
+    // Junk codes: a rate over five minutes, not a single one.
+    expect(byMetric['EcwidAppAuth/CodesRejected']).toMatchObject({ Threshold: 20, Period: 300, Statistic: 'Sum' });
     expect(byMetric['AWS/Lambda/Errors']!.Dimensions).toEqual([
       { Name: 'FunctionName', Value: { Ref: functionId(stack, 'refresh') } },
     ]);
     const topicId = logicalId(stack.auth.alarmTopic);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
-        Threshold: 1,
+        Threshold: alarm.MetricName === 'CodesRejected' ? 20 : 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
         AlarmActions: [{ Ref: topicId }],
@@ -296,7 +329,7 @@ describe('the default stack', () => {
       const environment = environmentOf(template, functionId(stack, name));
       // SUCCESS_URL only when one is set (below).
       const own = FUNCTION_VARIABLES[name].filter((variable) => variable !== 'SUCCESS_URL');
-      expect(Object.keys(environment).sort()).toEqual([...own, 'NODE_OPTIONS'].sort());
+      expect(Object.keys(environment).sort()).toEqual([...own].sort());
       for (const variable of own) expect(environment[variable]).toEqual(expected[variable]);
       expect(JSON.stringify(environment)).not.toContain(CLIENT_SECRET_PLACEHOLDER);
     }
@@ -372,7 +405,7 @@ describe('the default stack', () => {
 describe('the stack with settings from context', () => {
   it('warns, and still synthesizes, when the client id is not set', () => {
     const { stack, template } = synth();
-    Annotations.fromStack(stack).hasWarning('/Test', Match.stringLikeRegexp('ecwidClientId'));
+    Annotations.fromStack(stack).hasWarning('/Test/EcwidAuth', Match.stringLikeRegexp('ecwidClientId'));
     expect(environmentOf(template, functionId(stack, 'authorize')).ECWID_CLIENT_ID).toBe('');
   });
 
@@ -446,7 +479,14 @@ describe('the stack with settings from context', () => {
       throttleBurstLimit: '10',
       logRetentionDays: '90',
       ecwidScopes: '  read_store_profile   read_catalog ',
+      tokenRequestTimeoutMs: '12000',
+      callbackReservedConcurrency: '25',
+      rejectedCodesAlarmThreshold: '200',
     });
+    expect(environmentOf(template, functionId(stack, 'callback')).TOKEN_REQUEST_TIMEOUT_MS).toBe('12000');
+    expect(environmentOf(template, functionId(stack, 'refresh')).TOKEN_REQUEST_TIMEOUT_MS).toBe('12000');
+    expect(resource(template, functionId(stack, 'callback')).Properties.ReservedConcurrentExecutions).toBe(25);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CodesRejected', Threshold: 200 });
     expect(environmentOf(template, functionId(stack, 'callback')).APP_MARKET_INSTALLS).toBe('false');
     expect(environmentOf(template, functionId(stack, 'authorize')).ECWID_SCOPES).toBe('read_store_profile read_catalog');
     expect(environmentOf(template, functionId(stack, 'refresh')).REFRESH_CONCURRENCY).toBe('4');
@@ -490,6 +530,8 @@ describe('the stack with settings from context', () => {
     [{ throttleBurstLimit: '2.5' }, /throttleBurstLimit 2.5/],
     [{ refreshScheduleMinutes: '0' }, /refreshScheduleMinutes 0/],
     [{ refreshConcurrency: '1000' }, /refreshConcurrency 1000/],
+    [{ tokenRequestTimeoutMs: '20000' }, /tokenRequestTimeoutMs 20000 must be at most 15000 ms/],
+    [{ callbackReservedConcurrency: '0' }, /callbackReservedConcurrency 0/],
   ])('refuses %j', (context, message) => {
     expect(() => synth(context)).toThrow(message);
   });

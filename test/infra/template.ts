@@ -83,6 +83,11 @@ export function expectExactly(statements: unknown[], expected: unknown[]): void 
 }
 
 /** One KMS action on a key, only with this app's encryption context and a store id in it. */
+/** The condition that limits a DynamoDB statement to items whose partition key starts with one of `prefixes`. */
+export function leadingKeys(...prefixes: string[]) {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } };
+}
+
 export function tokenKeyStatement(keyArn: unknown, action: string) {
   return {
     Effect: 'Allow',

@@ -70,6 +70,7 @@ describe('the functions\' configuration', () => {
     ['a comma-separated scope list', { ECWID_SCOPES: 'read_catalog,update_catalog' }, 'ECWID_SCOPES'],
     ['a zero lifetime', { STATE_TTL_SECONDS: '0' }, 'STATE_TTL_SECONDS'],
     ['a non-numeric timeout', { TOKEN_REQUEST_TIMEOUT_MS: 'fast' }, 'TOKEN_REQUEST_TIMEOUT_MS'],
+    ['a token request longer than the callback can wait for and still store its outcome', { TOKEN_REQUEST_TIMEOUT_MS: '15001' }, 'TOKEN_REQUEST_TIMEOUT_MS must be at most 15000 ms'],
   ])('refuses %s', (_description, override, variable) => {
     expect(problemsOf({ ...TEST_ENVIRONMENT, ...override })).toContain(variable);
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DueEntry, NewInstallation, SealedToken } from '../../functions/core/model';
+import type { CodeClaimOutcome, DueEntry, NewInstallation, SealedToken } from '../../functions/core/model';
 import type { AllStores } from '../support/dynamodb-stores';
 import { ManualClock } from '../support/fakes';
 
@@ -111,17 +111,24 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
     });
 
     describe('code claims', () => {
-      const newClaim = (codeHash: string, storeId?: number) => ({
+      const newClaim = (codeHash: string, storeId?: number, attemptId = 'attempt-1') => ({
         codeHash,
+        attemptId,
         ...(storeId === undefined ? {} : { storeId }),
         claimedAtEpochSeconds: now(),
-        expiresAtEpochSeconds: now() + 86_400,
+        expiresAtEpochSeconds: now() + 3_600,
+      });
+      const outcome = (codeHash: string, result: CodeClaimOutcome, attemptId = 'attempt-1', lifetimeSeconds = 86_400) => ({
+        codeHash,
+        attemptId,
+        outcome: result,
+        expiresAtEpochSeconds: now() + lifetimeSeconds,
       });
 
       it('claims a code once and hands the pending claim to the next caller', async () => {
         const codeHash = hash();
         await expect(store.claimCode(newClaim(codeHash, 42))).resolves.toEqual({ claimed: true });
-        await expect(store.claimCode(newClaim(codeHash, 42))).resolves.toEqual({
+        await expect(store.claimCode(newClaim(codeHash, 42, 'attempt-2'))).resolves.toEqual({
           claimed: false,
           existing: { codeHash, storeId: 42, claimedAtEpochSeconds: now(), status: 'pending' },
         });
@@ -129,50 +136,70 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
 
       it('lets exactly one of many concurrent claims win', async () => {
         const codeHash = hash();
-        const results = await Promise.all(Array.from({ length: 8 }, () => store.claimCode(newClaim(codeHash))));
+        const results = await Promise.all(Array.from({ length: 8 }, (_, index) => store.claimCode(newClaim(codeHash, undefined, `attempt-${index}`))));
         expect(results.filter((result) => result.claimed)).toHaveLength(1);
       });
 
       it('records the outcome of a claim once', async () => {
         const installed = hash();
         await store.claimCode(newClaim(installed));
-        await store.recordCodeOutcome(installed, { status: 'installed', storeId: 7 });
-        await store.recordCodeOutcome(installed, { status: 'failed', errorCode: 'ECWID_TIMEOUT' });
+        await store.recordCodeOutcome(outcome(installed, { status: 'installed', storeId: 7 }));
+        await store.recordCodeOutcome(outcome(installed, { status: 'failed', errorCode: 'ECWID_TIMEOUT' }));
         await expect(store.getCodeClaim(installed)).resolves.toMatchObject({ status: 'installed', storeId: 7 });
 
         const failed = hash();
         await store.claimCode(newClaim(failed, 8));
-        await store.recordCodeOutcome(failed, { status: 'failed', errorCode: 'CODE_REJECTED' });
+        await store.recordCodeOutcome(outcome(failed, { status: 'failed', errorCode: 'CODE_REJECTED' }));
         await expect(store.getCodeClaim(failed)).resolves.toMatchObject({ status: 'failed', errorCode: 'CODE_REJECTED', storeId: 8 });
+      });
+
+      it('records an outcome only for the attempt that holds the claim', async () => {
+        const codeHash = hash();
+        await store.claimCode(newClaim(codeHash, 9, 'holder'));
+        await store.recordCodeOutcome(outcome(codeHash, { status: 'failed', errorCode: 'INTERNAL' }, 'someone-else'));
+        await expect(store.getCodeClaim(codeHash)).resolves.toMatchObject({ status: 'pending' });
+        await store.recordCodeOutcome(outcome(codeHash, { status: 'installed', storeId: 9 }, 'holder'));
+        await expect(store.getCodeClaim(codeHash)).resolves.toMatchObject({ status: 'installed' });
       });
 
       it('does not create a claim when recording the outcome of one that does not exist', async () => {
         const codeHash = hash();
-        await store.recordCodeOutcome(codeHash, { status: 'installed', storeId: 1 });
+        await store.recordCodeOutcome(outcome(codeHash, { status: 'installed', storeId: 1 }));
         await expect(store.getCodeClaim(codeHash)).resolves.toBeUndefined();
       });
 
       it('releases a pending claim so the code can be claimed again, but never a settled one', async () => {
         const pending = hash();
         await store.claimCode(newClaim(pending));
-        await store.releaseCodeClaim(pending);
+        await store.releaseCodeClaim(pending, 'attempt-1');
         await expect(store.getCodeClaim(pending)).resolves.toBeUndefined();
         await expect(store.claimCode(newClaim(pending))).resolves.toEqual({ claimed: true });
 
         const settled = hash();
         await store.claimCode(newClaim(settled));
-        await store.recordCodeOutcome(settled, { status: 'installed', storeId: 3 });
-        await store.releaseCodeClaim(settled);
+        await store.recordCodeOutcome(outcome(settled, { status: 'installed', storeId: 3 }));
+        await store.releaseCodeClaim(settled, 'attempt-1');
         await expect(store.getCodeClaim(settled)).resolves.toMatchObject({ status: 'installed' });
+      });
+
+      it('never releases a claim another attempt has taken since (a retried delete after a lost answer)', async () => {
+        const codeHash = hash();
+        await store.claimCode(newClaim(codeHash, 5, 'first'));
+        await store.releaseCodeClaim(codeHash, 'first');
+        await expect(store.claimCode(newClaim(codeHash, 5, 'reload'))).resolves.toEqual({ claimed: true });
+        // The first attempt's delete arrives again: the reload's claim stays, so no third request can exchange the code.
+        await store.releaseCodeClaim(codeHash, 'first');
+        await expect(store.getCodeClaim(codeHash)).resolves.toMatchObject({ status: 'pending', storeId: 5 });
+        await expect(store.claimCode(newClaim(codeHash, 5, 'third'))).resolves.toMatchObject({ claimed: false });
       });
 
       it('keeps blocking a code past its claim lifetime: only deletion by the TTL ends a claim', async () => {
         const codeHash = hash();
-        await store.claimCode({ codeHash, storeId: 4, claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
+        await store.claimCode({ codeHash, attemptId: 'a', storeId: 4, claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
         clock.advanceSeconds(120);
         await expect(store.getCodeClaim(codeHash)).resolves.toMatchObject({ status: 'pending', storeId: 4 });
         await expect(
-          store.claimCode({ codeHash, claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 }),
+          store.claimCode({ codeHash, attemptId: 'b', claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 }),
         ).resolves.toMatchObject({ claimed: false });
       });
     });
@@ -193,7 +220,6 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
       it('stores an installation and reads it back whole', async () => {
         const input = installation(1001, {
           publicToken: sealed('public_abc'),
-          ownerEmail: 'owner@example.com',
           refreshToken: sealed('refresh_abc'),
           expiresAtEpochSeconds: now() + 3600,
         });
@@ -240,7 +266,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await store.saveInstallation(installation(3));
         await store.saveInstallation(installation(1));
         await issueState();
-        await store.claimCode({ codeHash: hash(), claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
+        await store.claimCode({ codeHash: hash(), attemptId: 'a', claimedAtEpochSeconds: now(), expiresAtEpochSeconds: now() + 60 });
         const listed = await store.listInstallations();
         expect(listed.map((item) => item.storeId)).toEqual([1, 3]);
       });
@@ -307,7 +333,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         const leased = (await lease(10))!;
         const result = {
           status: 'active' as const,
-          refreshedGrant: { accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), expiresAtEpochSeconds: now() + 3600, obtainedAtEpochMs: nextObtainedAt() },
+          refreshedGrant: { accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), expiresAtEpochSeconds: now() + 3600 },
           lastRefreshedAtEpochSeconds: now(),
           nextCheckAtEpochSeconds: now() + 2700,
         };
@@ -342,7 +368,6 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
               accessToken: sealed('access_from_old_grant'),
               refreshToken: sealed('refresh_rotated'),
               expiresAtEpochSeconds: now() + 3600,
-              obtainedAtEpochMs: nextObtainedAt(),
             },
             nextCheckAtEpochSeconds: now() + 10,
           },

@@ -21,14 +21,15 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
     consumeState: (request) => states.consumeState(request),
     claimCode: (claim) => claims.claimCode(claim),
     getCodeClaim: (codeHash) => claims.getCodeClaim(codeHash),
-    recordCodeOutcome: (codeHash, outcome) => claims.recordCodeOutcome(codeHash, outcome),
-    releaseCodeClaim: (codeHash) => claims.releaseCodeClaim(codeHash),
+    recordCodeOutcome: (request) => claims.recordCodeOutcome(request),
+    releaseCodeClaim: (codeHash, attemptId) => claims.releaseCodeClaim(codeHash, attemptId),
     saveInstallation: (installation) => installations.saveInstallation(installation),
     getInstallation: (storeId) => installations.getInstallation(storeId),
     listInstallations: () => installations.listInstallations(),
     dueShards: () => due.dueShards(),
     findDue: (request) => due.findDue(request),
     acquireLease: (request) => due.acquireLease(request),
+    markRefreshInFlight: (request) => due.markRefreshInFlight(request),
     completeCheck: (request) => due.completeCheck(request),
   };
 }

@@ -99,7 +99,6 @@ export function grantFor(storeId: number, overrides: Partial<TokenGrant> = {}): 
     accessToken: `secret_token_for_${storeId}_${Math.random().toString(36).slice(2)}`,
     scope: 'read_store_profile read_catalog',
     storeId,
-    email: `owner-${storeId}@example.com`,
     ...overrides,
   };
 }

@@ -2,7 +2,6 @@ import type {
   CheckResult,
   ClaimResult,
   CodeClaim,
-  CodeClaimOutcome,
   DuePage,
   Installation,
   NewCodeClaim,
@@ -15,6 +14,8 @@ import type {
   ConsumeStateRequest,
   DueInstallationStore,
   InstallationStore,
+  MarkRefreshInFlightRequest,
+  RecordCodeOutcomeRequest,
   StateStore,
 } from '../../functions/core/ports';
 
@@ -23,7 +24,7 @@ interface StoredState extends StateRecord {
   consumedByCodeHash?: string;
 }
 
-type StoredClaim = CodeClaim & { expiresAtEpochSeconds: number };
+type StoredClaim = CodeClaim & { expiresAtEpochSeconds: number; attemptId: string };
 
 /**
  * The store ports in memory, for tests of the core. It passes the same contract suite as the
@@ -64,6 +65,7 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
     if (existing !== undefined) return { claimed: false, existing };
     this.claims.set(claim.codeHash, {
       codeHash: claim.codeHash,
+      attemptId: claim.attemptId,
       ...(claim.storeId === undefined ? {} : { storeId: claim.storeId }),
       claimedAtEpochSeconds: claim.claimedAtEpochSeconds,
       expiresAtEpochSeconds: claim.expiresAtEpochSeconds,
@@ -79,18 +81,23 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
   private visibleClaim(codeHash: string): CodeClaim | undefined {
     const claim = this.claims.get(codeHash);
     if (claim === undefined) return undefined;
-    const { expiresAtEpochSeconds: _expires, ...visible } = claim;
+    const { expiresAtEpochSeconds: _expires, attemptId: _attempt, ...visible } = claim;
     return structuredClone(visible);
   }
 
-  async recordCodeOutcome(codeHash: string, outcome: CodeClaimOutcome): Promise<void> {
-    const claim = this.claims.get(codeHash);
-    if (claim === undefined || claim.status !== 'pending') return;
-    this.claims.set(codeHash, { ...claim, ...outcome } as StoredClaim);
+  async recordCodeOutcome(request: RecordCodeOutcomeRequest): Promise<void> {
+    const claim = this.claims.get(request.codeHash);
+    if (claim === undefined || claim.status !== 'pending' || claim.attemptId !== request.attemptId) return;
+    this.claims.set(request.codeHash, {
+      ...claim,
+      ...request.outcome,
+      expiresAtEpochSeconds: request.expiresAtEpochSeconds,
+    } as StoredClaim);
   }
 
-  async releaseCodeClaim(codeHash: string): Promise<void> {
-    if (this.claims.get(codeHash)?.status === 'pending') this.claims.delete(codeHash);
+  async releaseCodeClaim(codeHash: string, attemptId: string): Promise<void> {
+    const claim = this.claims.get(codeHash);
+    if (claim?.status === 'pending' && claim.attemptId === attemptId) this.claims.delete(codeHash);
   }
 
   async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
@@ -151,6 +158,14 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
     return structuredClone(installation);
   }
 
+  async markRefreshInFlight(request: MarkRefreshInFlightRequest): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || installation.version !== request.version) return false;
+    if (this.leases.get(request.storeId)?.owner !== request.owner) return false;
+    installation.refreshInFlightSinceEpochSeconds ??= request.nowEpochSeconds;
+    return true;
+  }
+
   async completeCheck(request: {
     storeId: number;
     owner: string;
@@ -167,6 +182,8 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
     delete next.statusReason;
     delete next.nextCheckAtEpochSeconds;
     delete next.failureCount;
+    delete next.refreshInFlightSinceEpochSeconds;
+    if (result.refreshInFlightSinceEpochSeconds !== undefined) next.refreshInFlightSinceEpochSeconds = result.refreshInFlightSinceEpochSeconds;
     delete next.firstFailureAtEpochSeconds;
     if (result.statusReason !== undefined) next.statusReason = result.statusReason;
     if (result.nextCheckAtEpochSeconds !== undefined) next.nextCheckAtEpochSeconds = result.nextCheckAtEpochSeconds;
@@ -181,7 +198,6 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
       next.expiresAtEpochSeconds = result.refreshedGrant.expiresAtEpochSeconds;
       if (result.refreshedGrant.refreshToken !== undefined) next.refreshToken = result.refreshedGrant.refreshToken;
       if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
-      next.grantObtainedAtEpochMs = result.refreshedGrant.obtainedAtEpochMs;
     }
     this.installations.set(request.storeId, next);
     return true;

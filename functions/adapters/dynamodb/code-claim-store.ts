@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { StorageError, type ErrorCode } from '../../core/errors';
-import type { ClaimResult, CodeClaim, CodeClaimOutcome, NewCodeClaim } from '../../core/model';
-import type { CodeClaimStore } from '../../core/ports';
+import type { ClaimResult, CodeClaim, NewCodeClaim } from '../../core/model';
+import type { CodeClaimStore, RecordCodeOutcomeRequest } from '../../core/ports';
 import { TABLE_SCHEMA } from './schema';
 import { itemKeys, type DynamoTable, type Item } from './table';
 
@@ -21,6 +21,7 @@ export class DynamoDbCodeClaimStore implements CodeClaimStore {
               [PK]: itemKeys.codeClaim(claim.codeHash),
               kind: 'code_claim',
               status: 'pending',
+              attemptId: claim.attemptId,
               storeId: claim.storeId,
               claimedAtEpochSeconds: claim.claimedAtEpochSeconds,
               [TTL]: claim.expiresAtEpochSeconds,
@@ -44,9 +45,15 @@ export class DynamoDbCodeClaimStore implements CodeClaimStore {
     return item === undefined ? undefined : toCodeClaim(codeHash, item);
   }
 
-  async recordCodeOutcome(codeHash: string, outcome: CodeClaimOutcome): Promise<void> {
-    const values: Item = { ':status': outcome.status, ':pending': 'pending' };
-    let update = 'SET #status = :status';
+  async recordCodeOutcome(request: RecordCodeOutcomeRequest): Promise<void> {
+    const { outcome } = request;
+    const values: Item = {
+      ':status': outcome.status,
+      ':pending': 'pending',
+      ':attempt': request.attemptId,
+      ':expires': request.expiresAtEpochSeconds,
+    };
+    let update = 'SET #status = :status, #ttl = :expires';
     if (outcome.status === 'installed') {
       update += ', storeId = :storeId';
       values[':storeId'] = outcome.storeId;
@@ -58,26 +65,29 @@ export class DynamoDbCodeClaimStore implements CodeClaimStore {
       this.table.documents.send(
         new UpdateCommand({
           TableName: this.table.tableName,
-          Key: { [PK]: itemKeys.codeClaim(codeHash) },
+          Key: { [PK]: itemKeys.codeClaim(request.codeHash) },
           UpdateExpression: update,
-          // An outcome is written once; a claim that vanished is not recreated by it.
-          ConditionExpression: 'attribute_exists(#pk) AND #status = :pending',
-          ExpressionAttributeNames: { '#pk': PK, '#status': 'status' },
+          // An outcome is written once, by the attempt holding the claim; a claim that vanished is
+          // not recreated by it.
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :pending AND attemptId = :attempt',
+          ExpressionAttributeNames: { '#pk': PK, '#status': 'status', '#ttl': TTL },
           ExpressionAttributeValues: values,
         }),
       ),
     );
   }
 
-  async releaseCodeClaim(codeHash: string): Promise<void> {
+  async releaseCodeClaim(codeHash: string, attemptId: string): Promise<void> {
     await this.table.conditionally('DeleteItem', () =>
       this.table.documents.send(
         new DeleteCommand({
           TableName: this.table.tableName,
           Key: { [PK]: itemKeys.codeClaim(codeHash) },
-          ConditionExpression: '#status = :pending',
+          // Only the attempt's own pending claim: an SDK retry of this delete, after a lost answer,
+          // must not remove a claim a reload has taken since.
+          ConditionExpression: '#status = :pending AND attemptId = :attempt',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': 'pending' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':attempt': attemptId },
         }),
       ),
     );

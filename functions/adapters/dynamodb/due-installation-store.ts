@@ -1,14 +1,24 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DuePage, Installation } from '../../core/model';
-import type { AcquireLeaseRequest, CompleteCheckRequest, DueInstallationStore, FindDueRequest } from '../../core/ports';
+import type {
+  AcquireLeaseRequest,
+  CompleteCheckRequest,
+  DueInstallationStore,
+  FindDueRequest,
+  MarkRefreshInFlightRequest,
+} from '../../core/ports';
 import { dueShardNames, dueShardOf, toInstallation } from './installation-item';
-import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './schema';
+import { TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
 
 const { partitionKey: PK, dueIndex } = TABLE_SCHEMA;
 
-/** Attributes a check result clears when it has no value for them; the others it leaves unchanged. */
+/**
+ * Attributes a check result clears when it has no value for them; the others it leaves unchanged.
+ * `ownerEmail`, personal data earlier versions stored, is never set any more: a check removes it.
+ */
 const CLEARED_WHEN_ABSENT = [
+  'ownerEmail',
   'statusReason',
   'nextCheckAtEpochSeconds',
   dueIndex.partitionKey,
@@ -17,6 +27,7 @@ const CLEARED_WHEN_ABSENT = [
   'firstFailureAtEpochSeconds',
   'leaseOwner',
   'leaseExpiresAtEpochSeconds',
+  'refreshInFlightSinceEpochSeconds',
 ];
 
 /**
@@ -24,13 +35,10 @@ const CLEARED_WHEN_ABSENT = [
  * copied into it), and a lease on each installation item.
  */
 export class DynamoDbDueInstallationStore implements DueInstallationStore {
-  constructor(
-    private readonly table: DynamoTable,
-    private readonly dueShardCount = DEFAULT_DUE_SHARD_COUNT,
-  ) {}
+  constructor(private readonly table: DynamoTable) {}
 
   dueShards(): readonly string[] {
-    return dueShardNames(this.dueShardCount);
+    return dueShardNames();
   }
 
   async findDue(request: FindDueRequest): Promise<DuePage> {
@@ -82,6 +90,24 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
     return leased === undefined ? undefined : toInstallation(leased.Attributes as Item);
   }
 
+  async markRefreshInFlight(request: MarkRefreshInFlightRequest): Promise<boolean> {
+    const marked = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          // The earliest unresolved refresh is the one that matters: an existing mark is kept.
+          UpdateExpression: 'SET refreshInFlightSinceEpochSeconds = if_not_exists(refreshInFlightSinceEpochSeconds, :now)',
+          // Only over the leased version, while the lease is held: the version itself does not move.
+          ConditionExpression: '#version = :version AND leaseOwner = :owner',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':now': request.nowEpochSeconds, ':version': request.version, ':owner': request.owner },
+        }),
+      ),
+    );
+    return marked !== undefined;
+  }
+
   async completeCheck(request: CompleteCheckRequest): Promise<boolean> {
     const { result } = request;
     const set: Record<string, unknown> = {
@@ -89,8 +115,9 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       updatedAtEpochSeconds: request.nowEpochSeconds,
       statusReason: result.statusReason,
       nextCheckAtEpochSeconds: result.nextCheckAtEpochSeconds,
-      [dueIndex.partitionKey]: result.nextCheckAtEpochSeconds === undefined ? undefined : dueShardOf(request.storeId, this.dueShardCount),
+      [dueIndex.partitionKey]: result.nextCheckAtEpochSeconds === undefined ? undefined : dueShardOf(request.storeId),
       [dueIndex.sortKey]: result.nextCheckAtEpochSeconds,
+      refreshInFlightSinceEpochSeconds: result.refreshInFlightSinceEpochSeconds,
       failureCount: result.failure?.count,
       firstFailureAtEpochSeconds: result.failure?.firstAtEpochSeconds,
       lastRefreshedAtEpochSeconds: result.lastRefreshedAtEpochSeconds,
@@ -99,7 +126,6 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       refreshToken: result.refreshedGrant?.refreshToken,
       expiresAtEpochSeconds: result.refreshedGrant?.expiresAtEpochSeconds,
       scope: result.refreshedGrant?.scope,
-      grantObtainedAtEpochMs: result.refreshedGrant?.obtainedAtEpochMs,
     };
     const expression = versionedUpdate(set, CLEARED_WHEN_ABSENT);
     const written = await this.table.conditionally('UpdateItem', () =>

@@ -1,10 +1,10 @@
 import type { Installation, InstallationStatus, SealedToken } from '../../core/model';
+import { TABLE_SCHEMA } from './schema';
 import type { Item } from './table';
 
 /** The attributes an installation item may lack; all others are always present. */
 const OPTIONAL_INSTALLATION_FIELDS = [
   'publicToken',
-  'ownerEmail',
   'refreshToken',
   'expiresAtEpochSeconds',
   'statusReason',
@@ -15,6 +15,7 @@ const OPTIONAL_INSTALLATION_FIELDS = [
   'lastVerifiedAtEpochSeconds',
   'failureCount',
   'firstFailureAtEpochSeconds',
+  'refreshInFlightSinceEpochSeconds',
 ] as const;
 
 /** An installation item (`STORE#{storeId}`) as the domain sees it: lease and index attributes stay behind. */
@@ -37,12 +38,14 @@ export function toInstallation(item: Item): Installation {
   return installation;
 }
 
+const { shardPrefix, shardCount } = TABLE_SCHEMA.dueIndex;
+
 /** The due-index shard of a store: stable, and spread evenly over consecutive store ids. */
-export function dueShardOf(storeId: number, shardCount: number): string {
-  return `shard-${storeId % shardCount}`;
+export function dueShardOf(storeId: number): string {
+  return `${shardPrefix}${storeId % shardCount}`;
 }
 
-/** Every shard name of a due index with `shardCount` shards. */
-export function dueShardNames(shardCount: number): string[] {
-  return Array.from({ length: shardCount }, (_, index) => `shard-${index}`);
+/** Every shard name of the due index. */
+export function dueShardNames(): string[] {
+  return Array.from({ length: shardCount }, (_, index) => `${shardPrefix}${index}`);
 }

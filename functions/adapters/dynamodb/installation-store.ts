@@ -2,12 +2,16 @@ import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Installation, InstallationStatus, NewInstallation } from '../../core/model';
 import type { InstallationStore } from '../../core/ports';
 import { dueShardOf, toInstallation } from './installation-item';
-import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './schema';
+import { TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
 
 const { partitionKey: PK, dueIndex } = TABLE_SCHEMA;
 
-/** Attributes of the previous grant and its checks: a reinstall removes those the new grant does not set. */
+/**
+ * Attributes of the previous grant and its checks: a reinstall removes those the new grant does not
+ * set. `ownerEmail` is no longer stored (personal data the app does not need); earlier items lose it
+ * at their next write.
+ */
 const CLEARED_BY_REINSTALL = [
   'publicToken',
   'ownerEmail',
@@ -20,14 +24,12 @@ const CLEARED_BY_REINSTALL = [
   'firstFailureAtEpochSeconds',
   'leaseOwner',
   'leaseExpiresAtEpochSeconds',
+  'refreshInFlightSinceEpochSeconds',
 ] as const;
 
 /** Installations (`STORE#{storeId}` items): written whole by an install, read by id. */
 export class DynamoDbInstallationStore implements InstallationStore {
-  constructor(
-    private readonly table: DynamoTable,
-    private readonly dueShardCount = DEFAULT_DUE_SHARD_COUNT,
-  ) {}
+  constructor(private readonly table: DynamoTable) {}
 
   async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
     const set: Record<string, unknown> = {
@@ -38,7 +40,6 @@ export class DynamoDbInstallationStore implements InstallationStore {
       tokenType: 'Bearer',
       scope: installation.scope,
       publicToken: installation.publicToken,
-      ownerEmail: installation.ownerEmail,
       refreshToken: installation.refreshToken,
       expiresAtEpochSeconds: installation.expiresAtEpochSeconds,
       installedAtEpochSeconds: installation.installedAtEpochSeconds,
@@ -47,7 +48,7 @@ export class DynamoDbInstallationStore implements InstallationStore {
       grantCodeHash: installation.grantCodeHash,
       grantObtainedAtEpochMs: installation.grantObtainedAtEpochMs,
       nextCheckAtEpochSeconds: installation.nextCheckAtEpochSeconds,
-      [dueIndex.partitionKey]: dueShardOf(installation.storeId, this.dueShardCount),
+      [dueIndex.partitionKey]: dueShardOf(installation.storeId),
       [dueIndex.sortKey]: installation.nextCheckAtEpochSeconds,
     };
     const expression = versionedUpdate(set, CLEARED_BY_REINSTALL);

@@ -23,11 +23,16 @@ export const TABLE_SCHEMA = {
      */
     partitionKey: 'dueShard',
     sortKey: 'dueAtEpochSeconds',
+    /** What starts every shard's name (`shard-0`, `shard-1`, ...): the index's leading keys. */
+    shardPrefix: 'shard-',
+    /**
+     * How many shards the installations are spread over. One number for the writers (installs,
+     * checks) and the reader (the scheduled job): were they to differ, an installation could sit in
+     * a shard the job never queries.
+     */
+    shardCount: 16,
   },
 } as const;
-
-/** How many shards the due index spreads installations over, unless configured otherwise. */
-export const DEFAULT_DUE_SHARD_COUNT = 16;
 
 /** The CreateTable input for a local DynamoDB-compatible server (the CDK stack builds the same table). */
 export function localTableDefinition(tableName: string) {

@@ -82,7 +82,7 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
     if (total > maxBytes) {
       await reader.cancel();
       throw new EcwidRequestError('ECWID_INVALID_RESPONSE', 'the answer is larger than any token response', {
-        detail: { status: response.status, limitBytes: maxBytes },
+        detail: { ecwidStatus: response.status, limitBytes: maxBytes },
       });
     }
     chunks.push(value);

@@ -93,9 +93,6 @@ export function parseTokenResponse(response: TokenHttpResponse, expectation: Tok
   if (refreshToken !== undefined) grant.refreshToken = refreshToken;
   const publicToken = optionalToken(fields.public_token, 'public_token');
   if (publicToken !== undefined) grant.publicToken = publicToken;
-  if (typeof fields.email === 'string' && fields.email.length > 0 && fields.email.length <= 320) {
-    grant.email = fields.email;
-  }
   return grant;
 }
 
@@ -115,7 +112,7 @@ export function readOAuthError(bodyText: string): string | undefined {
 
 function refusal(response: TokenHttpResponse, grantType: TokenExpectation['grantType']): EcwidRequestError {
   const oauthError = readOAuthError(response.bodyText);
-  const detail = { status: response.status, oauthError };
+  const detail = { ecwidStatus: response.status, oauthError };
   const { status } = response;
   if (status === 429) {
     return new RateLimitedError('the token endpoint is rate limiting', { detail, retryAfterSeconds: response.retryAfterSeconds });

@@ -27,8 +27,17 @@ export interface CompleteInstallSettings {
   redirectUri: string;
   /** Whether a callback without `state` (Ecwid's App Market sending the merchant directly) is accepted. */
   appMarketInstalls: boolean;
-  /** How long a code's claim (and its outcome, for reloads) is kept. */
+  /**
+   * How long the claim of a code that produced a token (and its outcome, for reloads) is kept; the
+   * installation itself also remembers the code that produced it.
+   */
   codeClaimLifetimeSeconds: number;
+  /**
+   * How long a claim is kept while its outcome is unknown, and after the code failed: a code lives
+   * minutes, so past this it is dead whatever happens, and a stranger's junk codes cost no storage
+   * for long.
+   */
+  failedClaimLifetimeSeconds: number;
   /** How long a duplicate callback waits for the request that is exchanging the same code. */
   pendingClaimWaitMs: number;
   pendingClaimPollMs: number;
@@ -99,6 +108,8 @@ export async function completeInstall(
 
 class InstallAttempt {
   private readonly codeHash: string;
+  /** This attempt's own nonce on the claim: only it may record the claim's outcome or release it. */
+  private readonly attemptId: string;
 
   constructor(
     private readonly deps: CompleteInstallDependencies,
@@ -106,6 +117,7 @@ class InstallAttempt {
     private readonly callback: CodeLane,
   ) {
     this.codeHash = fingerprint(callback.code);
+    this.attemptId = Buffer.from(deps.random.randomBytes(16)).toString('hex');
   }
 
   async run(browserBinding: string | undefined): Promise<CompleteInstallResult> {
@@ -133,9 +145,10 @@ class InstallAttempt {
     const nowEpochSeconds = this.nowEpochSeconds();
     const claim = await this.deps.claims.claimCode({
       codeHash: this.codeHash,
+      attemptId: this.attemptId,
       ...(this.callback.storeId === undefined ? {} : { storeId: this.callback.storeId }),
       claimedAtEpochSeconds: nowEpochSeconds,
-      expiresAtEpochSeconds: nowEpochSeconds + this.settings.codeClaimLifetimeSeconds,
+      expiresAtEpochSeconds: nowEpochSeconds + this.settings.failedClaimLifetimeSeconds,
     });
     if (!claim.claimed) {
       // A claim released while this request waited belonged to an attempt that never reached
@@ -159,7 +172,7 @@ class InstallAttempt {
     try {
       return await work();
     } catch (error) {
-      await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash));
+      await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash, this.attemptId));
       throw error;
     }
   }
@@ -186,7 +199,7 @@ class InstallAttempt {
     } catch (error) {
       if (error instanceof EcwidRequestError && !error.mayHaveReachedServer) {
         // The code never left this process: it is still good, so a reload may try it again.
-        await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash));
+        await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash, this.attemptId));
       } else {
         await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });
       }
@@ -210,14 +223,13 @@ class InstallAttempt {
         accessToken: sealer.seal(grant.accessToken, 'access_token'),
         scope: grant.scope,
         ...(grant.publicToken === undefined ? {} : { publicToken: sealer.seal(grant.publicToken, 'public_token') }),
-        ...(grant.email === undefined ? {} : { ownerEmail: grant.email }),
         ...(grant.refreshToken === undefined ? {} : { refreshToken: sealer.seal(grant.refreshToken, 'refresh_token') }),
         ...(expiresAtEpochSeconds === undefined ? {} : { expiresAtEpochSeconds }),
         installedAtEpochSeconds: nowEpochSeconds,
         grantCodeHash: this.codeHash,
         grantObtainedAtEpochMs: obtainedAtEpochMs,
         nextCheckAtEpochSeconds: nextCheckAt(
-          { expiresAtEpochSeconds },
+          { expiresAtEpochSeconds, lifetimeSeconds: grant.expiresInSeconds },
           nowEpochSeconds,
           this.settings.checkSchedule,
           this.deps.random,
@@ -294,8 +306,15 @@ class InstallAttempt {
   }
 
   private recordOutcome(outcome: CodeClaimOutcome): Promise<void> {
+    const lifetimeSeconds =
+      outcome.status === 'installed' ? this.settings.codeClaimLifetimeSeconds : this.settings.failedClaimLifetimeSeconds;
     return this.bestEffort('record the outcome of the code claim', () =>
-      this.deps.claims.recordCodeOutcome(this.codeHash, outcome),
+      this.deps.claims.recordCodeOutcome({
+        codeHash: this.codeHash,
+        attemptId: this.attemptId,
+        outcome,
+        expiresAtEpochSeconds: this.nowEpochSeconds() + lifetimeSeconds,
+      }),
     );
   }
 

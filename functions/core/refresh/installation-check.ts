@@ -2,6 +2,7 @@ import { errorCodeOf, errorName } from '../errors';
 import type { Installation, TokenGrant } from '../model';
 import type { TokenSealer } from '../ports';
 import type { RefreshJobDependencies, RefreshJobSettings, RunContext } from './job';
+import type { CheckOutcome } from './outcomes';
 import {
   decideAfterPassingFailure,
   decideAfterRefreshFailure,
@@ -9,15 +10,21 @@ import {
   decideAfterVerification,
   decideWithoutRequest,
   planRefreshedGrant,
+  refreshOutcomeUnknown,
+  withRefreshMark,
   type Decision,
 } from './policy';
-import type { CheckOutcome } from './outcomes';
 
-/** How often a check's result is written before giving up, when losing it would lose a rotated grant. */
-const REFRESHED_GRANT_WRITE_ATTEMPTS = 3;
+/** Waits between attempts to store a rotated grant: from the first, doubling up to the last. */
+const GRANT_WRITE_FIRST_BACKOFF_MS = 200;
+const GRANT_WRITE_MAX_BACKOFF_MS = 3_000;
+/** Attempts to store a rotated grant stop this long before the lease or the run runs out. */
+const GRANT_WRITE_SAFETY_MS = 1_000;
 
 /** Too little time was left to send a request and store its answer: nothing was sent. */
 const DEFERRED = Symbol('deferred');
+/** The installation changed (a reinstall) or the lease was lost before a refresh could be sent: nothing was sent. */
+const SUPERSEDED = Symbol('superseded');
 
 /**
  * The handling of one due installation by one run: lease it, decide (verify or refresh, through
@@ -26,6 +33,8 @@ const DEFERRED = Symbol('deferred');
  */
 export class InstallationCheck {
   private leaseExpiresAtEpochMs = 0;
+  /** When this check marked a refresh in flight whose outcome it then could not learn. */
+  private unknownRefreshSentAtEpochSeconds: number | undefined;
 
   constructor(
     private readonly deps: RefreshJobDependencies,
@@ -48,15 +57,20 @@ export class InstallationCheck {
       });
       if (leased === undefined) return 'skipped';
 
-      const decision = await this.decide(leased);
+      const decided = await this.decide(leased);
       // Deferred: nothing was sent, nothing is written; the lease runs out and a later run takes it.
-      if (decision === DEFERRED) return 'deferred';
+      if (decided === DEFERRED) return 'deferred';
+      if (decided === SUPERSEDED) {
+        deps.log.warn('the installation changed before its refresh was sent; nothing was sent', { storeId });
+        return 'superseded';
+      }
+      const decision = withRefreshMark(decided, leased.refreshInFlightSinceEpochSeconds ?? this.unknownRefreshSentAtEpochSeconds);
       const written = await this.write(leased, decision);
       if (!written) {
         deps.log.warn('a newer write superseded this check; its result was dropped', { storeId, outcome: decision.outcome });
         return 'superseded';
       }
-      if (decision.result.status !== leased.status || decision.outcome === 'needs_reinstall') {
+      if (decision.result.status !== leased.status || decision.result.status === 'needs_reinstall') {
         deps.log.warn('installation status changed', {
           storeId,
           from: leased.status,
@@ -76,7 +90,7 @@ export class InstallationCheck {
   }
 
   /** What to do with the leased installation. Never throws for anything Ecwid, KMS or the network does. */
-  private async decide(installation: Installation): Promise<Decision | typeof DEFERRED> {
+  private async decide(installation: Installation): Promise<Decision | typeof DEFERRED | typeof SUPERSEDED> {
     const nowEpochSeconds = this.nowEpochSeconds();
     const withoutRequest = decideWithoutRequest(installation, nowEpochSeconds);
     if (withoutRequest !== undefined) return withoutRequest;
@@ -107,14 +121,31 @@ export class InstallationCheck {
     sealer: TokenSealer,
     refreshToken: string,
     nowEpochSeconds: number,
-  ): Promise<Decision | typeof DEFERRED> {
-    let grant: TokenGrant | typeof DEFERRED;
+  ): Promise<Decision | typeof DEFERRED | typeof SUPERSEDED> {
+    let grant: TokenGrant | typeof DEFERRED | typeof SUPERSEDED;
+    let sent = false;
     try {
       const clientSecret = await this.deps.clientSecret.clientSecret();
-      grant = await this.inSlot(() =>
-        this.deps.refresher.refreshToken({ storeId: installation.storeId, refreshToken, clientId: this.settings.clientId, clientSecret }),
-      );
+      grant = await this.inSlot(async () => {
+        // Recorded before the request leaves: if its answer is lost (or cannot be stored), the next
+        // check knows a rotated refresh token may be gone, and says so.
+        const marked = await this.deps.installations.markRefreshInFlight({
+          storeId: installation.storeId,
+          owner: this.run.owner,
+          version: installation.version,
+          nowEpochSeconds,
+        });
+        if (!marked) return SUPERSEDED;
+        sent = true;
+        return this.deps.refresher.refreshToken({
+          storeId: installation.storeId,
+          refreshToken,
+          clientId: this.settings.clientId,
+          clientSecret,
+        });
+      });
     } catch (error) {
+      if (sent && refreshOutcomeUnknown(error)) this.unknownRefreshSentAtEpochSeconds = nowEpochSeconds;
       const { credentialsRejected, ...decision } = decideAfterRefreshFailure(installation, error, nowEpochSeconds, this.settings, this.deps.random);
       if (credentialsRejected) {
         this.run.credentialsRejected = true;
@@ -122,7 +153,7 @@ export class InstallationCheck {
       }
       return decision;
     }
-    if (grant === DEFERRED) return DEFERRED;
+    if (grant === DEFERRED || grant === SUPERSEDED) return grant;
 
     const plan = planRefreshedGrant(installation, grant, nowEpochSeconds, this.settings, this.deps.random);
     return {
@@ -136,7 +167,6 @@ export class InstallationCheck {
           refreshToken: grant.refreshToken === undefined ? installation.refreshToken! : sealer.seal(grant.refreshToken, 'refresh_token'),
           expiresAtEpochSeconds: plan.expiresAtEpochSeconds,
           ...(plan.scope === undefined ? {} : { scope: plan.scope }),
-          obtainedAtEpochMs: this.deps.clock.nowEpochMs(),
         },
         lastRefreshedAtEpochSeconds: nowEpochSeconds,
         nextCheckAtEpochSeconds: plan.nextCheckAtEpochSeconds,
@@ -153,12 +183,14 @@ export class InstallationCheck {
   }
 
   /**
-   * Writes a check's result, retrying when a rotated grant is in hand: the old refresh token is dead
-   * at the server, so a result that is not stored is a store that will need a reinstall.
+   * Writes a check's result. With a rotated grant in hand it keeps trying for as long as the lease
+   * and the run allow: the old refresh token is dead at the server, so a result that is not stored
+   * is a store that will need a reinstall. Any other result is written once; a later run redoes it.
    */
   private async write(leased: Installation, decision: Decision): Promise<boolean> {
-    const attempts = decision.result.refreshedGrant === undefined ? 1 : REFRESHED_GRANT_WRITE_ATTEMPTS;
-    for (let attempt = 1; ; attempt += 1) {
+    const rotated = decision.result.refreshedGrant !== undefined;
+    const lastAttemptEpochMs = Math.min(this.leaseExpiresAtEpochMs, this.run.deadlineEpochMs) - GRANT_WRITE_SAFETY_MS;
+    for (let attempt = 1, backoffMs = GRANT_WRITE_FIRST_BACKOFF_MS; ; attempt += 1) {
       try {
         return await this.deps.installations.completeCheck({
           storeId: this.storeId,
@@ -168,16 +200,17 @@ export class InstallationCheck {
           result: decision.result,
         });
       } catch (error) {
-        if (attempt >= attempts) {
-          if (attempts > 1) {
-            this.deps.log.error('a refreshed grant could not be stored; the store may need a reinstall', {
-              storeId: this.storeId,
-              errorName: errorName(error),
-            });
-          }
+        if (!rotated) throw error;
+        if (this.deps.clock.nowEpochMs() + backoffMs > lastAttemptEpochMs) {
+          this.deps.log.error('a refreshed grant could not be stored; the next check reports the lost outcome', {
+            storeId: this.storeId,
+            attempts: attempt,
+            errorName: errorName(error),
+          });
           throw error;
         }
-        await this.deps.clock.sleep(200 * attempt);
+        await this.deps.clock.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, GRANT_WRITE_MAX_BACKOFF_MS);
       }
     }
   }

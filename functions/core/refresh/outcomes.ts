@@ -6,6 +6,11 @@ export const CHECK_OUTCOMES = [
   'refreshed',
   'verified',
   'needs_reinstall',
+  /**
+   * A refresh was refused as a reused token after an earlier refresh whose outcome was never stored
+   * (the rotated refresh token was lost): the store needs a reinstall, and ops need to know why.
+   */
+  'refresh_outcome_lost',
   'suspended',
   'store_gone',
   'rate_limited',

@@ -3,7 +3,7 @@
  * functions of the installation, the answer and the time, tested without fakes. The I/O around
  * them lives in `installation-check.ts`.
  */
-import { RateLimitedError, errorCodeOf } from '../errors';
+import { EcwidRequestError, RateLimitedError, errorCodeOf } from '../errors';
 import type { CheckResult, Installation, TokenGrant, TokenVerification } from '../model';
 import type { RandomSource } from '../ports';
 import type { CheckOutcome } from './outcomes';
@@ -119,15 +119,18 @@ export function decideAfterRefreshFailure(
 ): Decision & { credentialsRejected: boolean } {
   const code = errorCodeOf(error);
   if (code === 'REFRESH_TOKEN_REJECTED') {
-    // The grant is gone. After an unconfirmed attempt (a lost answer), the server may have rotated
-    // the token and then refused the old one as reused; the reason says which.
-    const afterLostAnswer = (installation.failureCount ?? 0) > 0;
+    // The grant is gone. After a refresh whose outcome was never stored, the server rotated the
+    // token and then refused the old one as reused: the outcome was lost, the merchant revoked nothing.
+    if (installation.refreshInFlightSinceEpochSeconds !== undefined) {
+      return {
+        outcome: 'refresh_outcome_lost',
+        result: { status: 'needs_reinstall', statusReason: 'refresh_outcome_lost' },
+        credentialsRejected: false,
+      };
+    }
     return {
       outcome: 'needs_reinstall',
-      result: {
-        status: 'needs_reinstall',
-        statusReason: afterLostAnswer ? 'invalid_grant_after_unconfirmed_refresh' : 'invalid_grant',
-      },
+      result: { status: 'needs_reinstall', statusReason: 'invalid_grant' },
       credentialsRejected: false,
     };
   }
@@ -138,6 +141,36 @@ export function decideAfterRefreshFailure(
   const failure = decideAfterPassingFailure(installation, code.toLowerCase(), nowEpochSeconds, policy, random);
   // The app's credentials are wrong for every store: stop sending tokens until an operator acts.
   return { ...failure, credentialsRejected: code === 'CLIENT_REJECTED' };
+}
+
+/**
+ * Whether a refresh that failed this way may still have been processed by the server, which may
+ * then have rotated the refresh token: a timeout, a connection that broke after the request was
+ * sent, a 5xx, an answer that made no sense, anything unforeseen. A refusal the server states (4xx,
+ * 429) or a request that never left (refused connection) is a known outcome.
+ */
+export function refreshOutcomeUnknown(error: unknown): boolean {
+  switch (errorCodeOf(error)) {
+    case 'ECWID_TIMEOUT':
+    case 'ECWID_INVALID_RESPONSE':
+    case 'INTERNAL':
+      return true;
+    case 'ECWID_UNAVAILABLE':
+      return !(error instanceof EcwidRequestError) || error.mayHaveReachedServer;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The in-flight mark a check's result carries. A refresh whose answer is stored, or a grant that
+ * ended, resolves it; any other result keeps the earliest unresolved refresh, so a later
+ * `invalid_grant` is read as a lost outcome.
+ */
+export function withRefreshMark(decision: Decision, markEpochSeconds: number | undefined): Decision {
+  const resolved = decision.outcome === 'refreshed' || decision.result.status === 'needs_reinstall';
+  if (resolved || markEpochSeconds === undefined) return decision;
+  return { ...decision, result: { ...decision.result, refreshInFlightSinceEpochSeconds: markEpochSeconds } };
 }
 
 /**
@@ -159,7 +192,7 @@ export function planRefreshedGrant(
   const expiresAtEpochSeconds = nowEpochSeconds + lifetimeSeconds;
   return {
     expiresAtEpochSeconds,
-    nextCheckAtEpochSeconds: nextCheckAt({ expiresAtEpochSeconds }, nowEpochSeconds, policy.schedule, random),
+    nextCheckAtEpochSeconds: nextCheckAt({ expiresAtEpochSeconds, lifetimeSeconds }, nowEpochSeconds, policy.schedule, random),
     ...(grant.scope === '' ? {} : { scope: grant.scope }),
   };
 }

@@ -21,17 +21,21 @@ export const DEFAULT_CHECK_SCHEDULE: CheckSchedulePolicy = {
 
 /**
  * The next time a token should be refreshed (when it expires) or verified (when it does not).
- * Never earlier than `nowEpochSeconds`.
+ * Never earlier than `nowEpochSeconds`. A token that has just been issued (its `lifetimeSeconds`
+ * known) is refreshed no earlier than half-way through its life: each refresh rotates the refresh
+ * token, so a token shorter-lived than the margin must not be due again at once.
  */
 export function nextCheckAt(
-  token: { expiresAtEpochSeconds?: number | undefined },
+  token: { expiresAtEpochSeconds?: number | undefined; lifetimeSeconds?: number | undefined },
   nowEpochSeconds: number,
   policy: CheckSchedulePolicy,
   random: RandomSource,
 ): number {
   if (token.expiresAtEpochSeconds !== undefined) {
     const jitterSeconds = Math.floor(randomFraction(random) * (policy.refreshJitterSeconds + 1));
-    return Math.max(nowEpochSeconds, token.expiresAtEpochSeconds - policy.refreshMarginSeconds - jitterSeconds);
+    let marginSeconds = policy.refreshMarginSeconds + jitterSeconds;
+    if (token.lifetimeSeconds !== undefined) marginSeconds = Math.min(marginSeconds, Math.floor(token.lifetimeSeconds / 2));
+    return Math.max(nowEpochSeconds, token.expiresAtEpochSeconds - marginSeconds);
   }
   const spreadSeconds = (randomFraction(random) * 2 - 1) * policy.verifyJitterRatio * policy.verifyIntervalSeconds;
   return nowEpochSeconds + Math.max(1, Math.round(policy.verifyIntervalSeconds + spreadSeconds));

@@ -1,0 +1,71 @@
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbDueInstallationStore } from '../../functions/adapters/dynamodb/due-installation-store';
+import { DynamoDbInstallationStore } from '../../functions/adapters/dynamodb/installation-store';
+import { localTableDefinition } from '../../functions/adapters/dynamodb/schema';
+import { DynamoTable } from '../../functions/adapters/dynamodb/table';
+import type { SealedToken } from '../../functions/core/model';
+import { startDynaliteServer, type DynamoDbServer } from '../support/dynamodb-servers';
+
+/** Items written by earlier versions, as they sit in a deployed table, and what today's writes make of them. */
+describe('DynamoDB items written by earlier versions', () => {
+  let server: DynamoDbServer;
+  let table: DynamoTable;
+  const NOW = 1_800_000_000;
+
+  beforeAll(async () => {
+    server = await startDynaliteServer();
+    await server.client.send(new CreateTableCommand(localTableDefinition('legacy')));
+    table = new DynamoTable(server.client, 'legacy');
+  });
+  afterAll(async () => server.close());
+
+  const legacyItem = (storeId: number) => ({
+    pk: `STORE#${storeId}`,
+    kind: 'installation',
+    storeId,
+    tokenKey: 'wrapped',
+    accessToken: 'v1.sealed',
+    tokenType: 'Bearer',
+    scope: 'read_store_profile',
+    ownerEmail: `owner-${storeId}@example.com`,
+    installedAtEpochSeconds: NOW - 86_400,
+    updatedAtEpochSeconds: NOW - 86_400,
+    status: 'active',
+    version: 3,
+    grantObtainedAtEpochMs: (NOW - 86_400) * 1000,
+    nextCheckAtEpochSeconds: NOW - 10,
+    dueShard: `shard-${storeId % 16}`,
+    dueAtEpochSeconds: NOW - 10,
+  });
+  const raw = async (storeId: number) =>
+    (await table.documents.send(new GetCommand({ TableName: 'legacy', Key: { pk: `STORE#${storeId}` }, ConsistentRead: true }))).Item!;
+  const putRaw = (item: Record<string, unknown>) => table.documents.send(new PutCommand({ TableName: 'legacy', Item: item }));
+
+  it('drops the owner email an earlier version stored, at the next scheduled check', async () => {
+    await putRaw(legacyItem(1));
+    const due = new DynamoDbDueInstallationStore(table);
+    const leased = await due.acquireLease({ storeId: 1, owner: 'run', nowEpochSeconds: NOW, leaseExpiresAtEpochSeconds: NOW + 60 });
+    expect(leased).toBeDefined();
+    expect(leased).not.toHaveProperty('ownerEmail');
+    await expect(
+      due.completeCheck({ storeId: 1, owner: 'run', version: 3, nowEpochSeconds: NOW, result: { status: 'active', nextCheckAtEpochSeconds: NOW + 86_400 } }),
+    ).resolves.toBe(true);
+    expect(await raw(1)).not.toHaveProperty('ownerEmail');
+  });
+
+  it('drops the owner email an earlier version stored, at a reinstall', async () => {
+    await putRaw(legacyItem(2));
+    await new DynamoDbInstallationStore(table).saveInstallation({
+      storeId: 2,
+      tokenKey: 'wrapped-2',
+      accessToken: 'v1.new' as SealedToken,
+      scope: 'read_store_profile',
+      installedAtEpochSeconds: NOW,
+      grantCodeHash: 'code',
+      grantObtainedAtEpochMs: NOW * 1000,
+      nextCheckAtEpochSeconds: NOW + 86_400,
+    });
+    expect(await raw(2)).not.toHaveProperty('ownerEmail');
+  });
+});
