@@ -19,21 +19,18 @@
  * Prints a report, then one line of JSON with every figure. Exits 1 only when the run itself fails
  * (a wrong status, a bundle that does not build or load); a missed target is reported, not fatal.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { App, CfnResource, Stack } from 'aws-cdk-lib';
-import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { BROWSER_BINDING_COOKIE } from '../functions/runtime/browser-binding';
 import { JsonLogger } from '../functions/runtime/logger';
-import { buildStack } from '../lib/stack-context';
 import { startLocalStack, type LocalStack } from '../local/stack';
+import { synthesizeBundles as synthesizeDeployedBundles } from '../test/support/synthesized-bundles';
 import { buildReferenceBundles, LAMBDA_BUNDLE_OPTIONS, REFERENCE_NAMES, type ReferenceBundle } from './reference-bundles';
 
-const PROJECT_ROOT = path.join(__dirname, '..');
 const KB = 1024;
 /** Every function's bundle stays under `bundleKB`, and loads no slower than the reference named `initNoSlowerThan`. */
 const TARGETS = { bundleKB: 200, initNoSlowerThan: REFERENCE_NAMES.grantAlone };
@@ -54,7 +51,7 @@ interface Options {
 }
 
 interface LambdaBundle {
-  /** The construct under the stack that owns the function (`Authorize`). */
+  /** The function's directory under `functions/` (`authorize`). */
   name: string;
   logicalId: string;
   constructPath: string;
@@ -167,6 +164,25 @@ async function main(): Promise<void> {
       }),
     );
 
+    const sourceMaps = measureSourceMapCost(bundles.find(({ name }) => name === 'authorize')!, options.coldRuns);
+    console.log(
+      `\nNODE_OPTIONS=--enable-source-maps, the authorize bundle (${options.coldRuns} interleaved cold processes each way; ` +
+        'an error is an unforeseen exception, answered and logged with its stack)',
+    );
+    printTable(
+      ['NODE_OPTIONS', 'init median', 'first error', 'each further error'],
+      (['without', 'with'] as const).map((variant) => [
+        variant === 'with' ? '--enable-source-maps' : '(none)',
+        ms(sourceMaps[variant].initMs.p50),
+        ms(sourceMaps[variant].firstErrorMs.p50),
+        ms(sourceMaps[variant].perErrorMs.p50),
+      ]),
+    );
+    console.log(
+      `  cost of the flag: +${ms(sourceMaps.with.initMs.p50 - sourceMaps.without.initMs.p50)} on every cold start, ` +
+        `+${ms(sourceMaps.with.perErrorMs.p50 - sourceMaps.without.perErrorMs.p50)} per logged error: not set on the functions`,
+    );
+
     stack = await startLocalStack({
       port: 0,
       clientId: 'bench-app',
@@ -220,6 +236,12 @@ async function main(): Promise<void> {
           ),
         })),
         references: references.map(({ name, warnings }) => ({ name, ...figures(name), esbuildWarnings: warnings })),
+        sourceMaps: Object.fromEntries(
+          Object.entries(sourceMaps).map(([variant, stats]) => [
+            variant,
+            Object.fromEntries(Object.entries(stats).map(([figure, value]) => [figure, round(value.p50)])),
+          ]),
+        ),
         latencyMs: Object.fromEntries(
           Object.entries(latency).map(([route, stats]) => [
             route,
@@ -255,63 +277,74 @@ function readOptions(args: string[]): Options {
   };
 }
 
-/**
- * Synthesizes the real stack into `outdir` (bundling every function with esbuild, as `cdk synth`
- * does) and finds each Lambda function's bundle through the template: `Code.S3Key` names the
- * object an asset of the stack's asset manifest is published as.
- */
+/** The stack's bundles as cdk deploy would upload them, each named after its function, with a loadable environment. */
 function synthesizeBundles(outdir: string): LambdaBundle[] {
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-  const app = new App({ outdir, context: cdkJson.context ?? {} });
-  const stack = buildStack(app);
-  const artifact = app.synth().getStackByName(stack.stackName);
+  return synthesizeDeployedBundles(outdir).map((bundle) => {
+    const environment: Record<string, string> = {};
+    for (const [name, value] of Object.entries(bundle.environment)) {
+      environment[name] = typeof value === 'string' ? value : `bench-placeholder-${name.toLowerCase()}`;
+    }
+    return {
+      name: bundle.functionName,
+      logicalId: bundle.logicalId,
+      constructPath: bundle.constructPath,
+      file: bundle.file,
+      exportName: bundle.exportName,
+      environment: { ...environment, ...PLACEHOLDER_ENVIRONMENT },
+    };
+  });
+}
 
-  const assetDirectoryByObjectKey = new Map<string, string>();
-  for (const manifest of artifact.dependencies.filter(AssetManifestArtifact.isAssetManifestArtifact)) {
-    for (const file of Object.values(manifest.contents.files ?? {})) {
-      if (file.source.path === undefined) continue;
-      for (const destination of Object.values(file.destinations)) {
-        assetDirectoryByObjectKey.set(destination.objectKey, path.join(path.dirname(manifest.file), file.source.path));
-      }
+/**
+ * In the child: the module's initialisation, then an unforeseen error in the handler (an event it
+ * cannot read), which the handler answers with a 500 page and logs with its stack; the first such
+ * error, then the mean of further ones. Log lines are dropped, not written.
+ */
+const ERROR_COST_SCRIPT = `
+const [file, exportName, runs] = process.argv.slice(1);
+const startedAt = performance.now();
+const handler = require(file)[exportName];
+const initMs = performance.now() - startedAt;
+process.stdout.write = () => true;
+const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10000 };
+(async () => {
+  let at = performance.now();
+  const first = await handler(null, context);
+  const firstErrorMs = performance.now() - at;
+  if (first.statusCode !== 500) throw new Error('expected a 500 for an unreadable event, got ' + first.statusCode);
+  at = performance.now();
+  for (let i = 0; i < Number(runs); i += 1) await handler(null, context);
+  const perErrorMs = (performance.now() - at) / Number(runs);
+  process.stderr.write(JSON.stringify({ initMs, firstErrorMs, perErrorMs }));
+})();
+`;
+
+type SourceMapFigures = Record<'initMs' | 'firstErrorMs' | 'perErrorMs', MillisecondStats>;
+
+/** What `NODE_OPTIONS=--enable-source-maps` costs a function, with and without, interleaved. */
+function measureSourceMapCost(bundle: LambdaBundle, runs: number): Record<'with' | 'without', SourceMapFigures> {
+  const samples = { with: [] as Array<Record<string, number>>, without: [] as Array<Record<string, number>> };
+  for (let run = 0; run < runs; run += 1) {
+    for (const variant of ['without', 'with'] as const) {
+      const result = spawnSync(process.execPath, ['-e', ERROR_COST_SCRIPT, bundle.file, bundle.exportName, '50'], {
+        cwd: path.dirname(bundle.file),
+        env: {
+          ...bundle.environment,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...(variant === 'with' ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        },
+        encoding: 'utf8',
+      });
+      if (result.status !== 0) throw new Error(`${bundle.name}: the error-cost run failed: ${result.stderr}`);
+      samples[variant].push(JSON.parse(result.stderr) as Record<string, number>);
     }
   }
-  const constructPathByLogicalId = new Map(
-    stack.node
-      .findAll()
-      .filter(CfnResource.isCfnResource)
-      .map((resource) => [Stack.of(resource).resolve(resource.logicalId) as string, resource.node.path]),
-  );
-
-  type LambdaResource = {
-    Type: string;
-    Properties: { Code?: { S3Key?: unknown }; Handler?: string; Environment?: { Variables?: Record<string, unknown> } };
-  };
-  const resources = artifact.template.Resources as Record<string, LambdaResource>;
-  return Object.entries(resources)
-    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
-    .map(([logicalId, { Properties: properties }]) => {
-      const objectKey = properties.Code?.S3Key;
-      const assetDirectory = typeof objectKey === 'string' ? assetDirectoryByObjectKey.get(objectKey) : undefined;
-      const handler = properties.Handler ?? '';
-      const separator = handler.lastIndexOf('.');
-      if (assetDirectory === undefined || separator <= 0) {
-        throw new Error(`${logicalId}: no bundled asset or handler found in the template`);
-      }
-      const constructPath = constructPathByLogicalId.get(logicalId) ?? logicalId;
-      const environment: Record<string, string> = {};
-      for (const [name, value] of Object.entries(properties.Environment?.Variables ?? {})) {
-        environment[name] = typeof value === 'string' ? value : `bench-placeholder-${name.toLowerCase()}`;
-      }
-      return {
-        name: constructPath.split('/')[2] ?? logicalId,
-        logicalId,
-        constructPath,
-        file: path.join(assetDirectory, `${handler.slice(0, separator)}.js`),
-        exportName: handler.slice(separator + 1),
-        environment: { ...environment, ...PLACEHOLDER_ENVIRONMENT },
-      };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const figures = (list: Array<Record<string, number>>): SourceMapFigures => ({
+    initMs: summarize(list.map((sample) => sample.initMs!)),
+    firstErrorMs: summarize(list.map((sample) => sample.firstErrorMs!)),
+    perErrorMs: summarize(list.map((sample) => sample.perErrorMs!)),
+  });
+  return { with: figures(samples.with), without: figures(samples.without) };
 }
 
 /** Measures `require` alone, inside the child, and checks the handler Lambda would call is there. */

@@ -29,7 +29,8 @@ export interface ReferenceBundle {
 }
 
 /** Every function of the stack runs with source maps enabled (`lib/app-function.ts`): so do the references. */
-const LAMBDA_RUNTIME_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps', AWS_REGION: 'us-east-1' };
+/** As our functions run: no NODE_OPTIONS (source-mapped stacks cost every cold start; see the bench). */
+const LAMBDA_RUNTIME_ENVIRONMENT = { AWS_REGION: 'us-east-1' };
 
 /** What the grant handler reads, with placeholders: the same names the app uses where there is one. */
 const GRANT_ENVIRONMENT = {

@@ -88,7 +88,8 @@ export function httpHandler<D extends PageContext>(
 }
 
 function correlationId(event: ApiEvent, context: Context): string {
-  return event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
+  // Whatever the event, even none: the error page and its log line must still be produced.
+  return event?.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
 }
 
 function startUrlOf(provide: () => PageContext): string | undefined {

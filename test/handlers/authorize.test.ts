@@ -52,6 +52,15 @@ describe('GET /authorize', () => {
     ]);
   });
 
+  it('answers an event it cannot read with a 500 page and a logged stack, never a crash of its own error mapping', async () => {
+    const { authorizeDeps: deps, logs } = handlerHarness();
+    const handler = createAuthorizeHandler(() => deps, logs.log);
+    const result = (await handler(null as unknown as Parameters<typeof handler>[0], lambdaContext)) as Result;
+    expect(result.statusCode).toBe(500);
+    expect(result.body).toContain('Reference: aws-request-id');
+    expect(logs.entries()[0]).toMatchObject({ level: 'ERROR', errorCode: 'INTERNAL', correlationId: 'aws-request-id' });
+  });
+
   it('answers "not set up yet" with 503, never a bare 500, when the configuration is broken', async () => {
     const { logs } = handlerHarness();
     const broken = () => {
