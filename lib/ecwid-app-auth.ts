@@ -12,6 +12,7 @@ import { CALLBACK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { alarmOn, appMetric } from './alarms';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
+import { EdgeProtection } from './edge-protection';
 import { InstallApi } from './install-api';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
@@ -36,7 +37,7 @@ export class EcwidAppAuth extends Construct {
   readonly redirectUri: string;
   /** `{apiUrl}/authorize`: where an install starts. */
   readonly authorizeUrl: string;
-  /** The HTTP API's own endpoint, whatever fronts it. */
+  /** The HTTP API's own origin: its custom domain when it has one (its `execute-api` endpoint is then disabled), else that endpoint. */
   readonly apiEndpoint: string;
   /** States, code claims and installations (retained). Read installations with `grantInstallationsRead`. */
   readonly table: dynamodb.ITable;
@@ -48,6 +49,8 @@ export class EcwidAppAuth extends Construct {
   readonly alarmTopic: ITopic;
   /** With `domainName`: the regional domain name to point the domain's CNAME at. */
   readonly customDomainTarget?: string;
+  /** With `edgeProtection`: the CloudFront distribution, its web ACL and its origin secret. */
+  readonly edge?: EdgeProtection;
 
   private readonly storage: AuthStorage;
 
@@ -73,17 +76,26 @@ export class EcwidAppAuth extends Construct {
     const api = new InstallApi(this, 'Api', {
       apiName: uniqueName,
       customDomain: settings.customDomain,
-      publicUrl: settings.publicUrl,
       throttle: settings.throttle,
       logRetention: settings.logRetention,
     });
-    this.apiUrl = api.url;
-    this.redirectUri = `${api.url}/callback`;
-    this.authorizeUrl = `${api.url}/authorize`;
-    this.apiEndpoint = api.httpApi.apiEndpoint;
+    this.edge =
+      settings.edge === undefined || settings.customDomain === undefined
+        ? undefined
+        : new EdgeProtection(this, 'Edge', {
+            originDomainName: settings.customDomain.domainName,
+            rateLimitPer5Minutes: settings.edge.rateLimitPer5Minutes,
+            ...(settings.edge.webAclArn === undefined ? {} : { webAclArn: settings.edge.webAclArn }),
+            ...(settings.edge.domain === undefined ? {} : { domain: settings.edge.domain }),
+          });
+    const publicUrl = settings.publicUrl ?? this.edge?.url ?? api.url;
+    this.apiUrl = publicUrl;
+    this.redirectUri = `${publicUrl}/callback`;
+    this.authorizeUrl = `${publicUrl}/authorize`;
+    this.apiEndpoint = api.url;
     if (api.customDomain !== undefined) this.customDomainTarget = api.customDomain.regionalDomainName;
 
-    const variables = this.deploymentVariables(settings, api.url);
+    const variables = this.deploymentVariables(settings, publicUrl);
     const authorize = new AppFunction(this, 'Authorize', {
       name: 'authorize',
       description: 'Starts an install: stores a state and redirects the merchant to Ecwid',
@@ -124,7 +136,7 @@ export class EcwidAppAuth extends Construct {
     this.clientSecret.grantRead(refreshJob.function.lambda);
 
     const publicRoutes = [api.addRoute('/authorize', authorize.lambda), api.addRoute('/callback', callback.lambda)];
-    acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret });
+    acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret, edge: this.edge });
   }
 
   /**
@@ -155,6 +167,7 @@ export class EcwidAppAuth extends Construct {
       REFRESH_MARGIN_SECONDS: VARIABLE_DEFAULTS.REFRESH_MARGIN_SECONDS,
       VERIFY_INTERVAL_SECONDS: VARIABLE_DEFAULTS.VERIFY_INTERVAL_SECONDS,
       FAILURE_BUDGET_SECONDS: VARIABLE_DEFAULTS.FAILURE_BUDGET_SECONDS,
+      EDGE_ORIGIN_SECRET: this.edge?.originSecretValue,
     };
   }
 

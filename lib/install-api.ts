@@ -21,8 +21,6 @@ export interface InstallApiProps {
   readonly apiName: string;
   /** A regional custom domain, with its ACM certificate in the stack's region. @default - none */
   readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
-  /** The origin merchants reach the API at, without a trailing slash. @default - the custom domain, else the API's endpoint */
-  readonly publicUrl?: string;
   /** Requests per second and burst, for all routes together. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention: logs.RetentionDays;
@@ -34,7 +32,7 @@ export interface InstallApiProps {
  */
 export class InstallApi extends Construct {
   readonly httpApi: HttpApi;
-  /** The origin merchants reach the routes at, without a trailing slash. */
+  /** The API's own origin: its custom domain, else its `execute-api` endpoint; without a trailing slash. */
   readonly url: string;
   readonly customDomain: DomainName | undefined;
 
@@ -44,6 +42,9 @@ export class InstallApi extends Construct {
       apiName: props.apiName,
       description: 'Ecwid app install flow',
       createDefaultStage: false,
+      // Fronted by a custom domain (and maybe the edge), the API is reached there only: the default
+      // endpoint would be a way around whatever protects the front.
+      disableExecuteApiEndpoint: props.customDomain !== undefined,
     });
     this.customDomain =
       props.customDomain === undefined
@@ -65,9 +66,7 @@ export class InstallApi extends Construct {
       ...(this.customDomain === undefined ? {} : { domainMapping: { domainName: this.customDomain } }),
     });
     // The API resource does not depend on the functions, so they can be given its endpoint.
-    this.url =
-      props.publicUrl ??
-      (props.customDomain === undefined ? this.httpApi.apiEndpoint : `https://${props.customDomain.domainName}`);
+    this.url = props.customDomain === undefined ? this.httpApi.apiEndpoint : `https://${props.customDomain.domainName}`;
   }
 
   /** Routes `method path` to `handler`, with the event payload format 2.0. */

@@ -1,6 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import type { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { EdgeProtection } from './edge-protection';
 
 /** The resources whose cdk-nag (AwsSolutions) findings are accepted by design rather than fixed. */
 export interface NagAcknowledgedResources {
@@ -8,6 +9,8 @@ export interface NagAcknowledgedResources {
   readonly publicRoutes: readonly HttpRoute[];
   /** The client secret: created by the stack, or imported by ARN (then there is nothing to acknowledge). */
   readonly clientSecret: ISecret;
+  /** The edge protection, when it is on. */
+  readonly edge: EdgeProtection | undefined;
 }
 
 /**
@@ -29,6 +32,31 @@ export function acknowledgeNagFindings(resources: NagAcknowledgedResources): voi
         'without credentials an authorizer could check. The state (single use, bound to the browser by a ' +
         'cookie), the code being worthless without the client secret that only the backend holds, and ' +
         'the stage throttle protect them instead.',
+    });
+  }
+  const { edge } = resources;
+  if (edge !== undefined) {
+    Validations.of(edge.originSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A shared value between the edge and the origin, generated at deploy: a new deploy of the stack can replace it ' +
+        '(both sides take the new value together); rotating it alone would desynchronize them.',
+    });
+    Validations.of(edge.distribution).acknowledge({
+      id: 'AwsSolutions-CFR3',
+      reason:
+        'CloudFront logs would record query strings, which carry authorization codes and states. The API access logs, ' +
+        'which leave query strings out, are the record; WAF counts blocked requests in CloudWatch.',
+    });
+    Validations.of(edge.distribution).acknowledge({
+      id: 'AwsSolutions-CFR4',
+      reason:
+        "With CloudFront's own *.cloudfront.net name its default certificate allows TLSv1; give edgeDomainName and " +
+        'edgeCertificateArn for TLSv1.2_2021. The origin is reached over TLSv1.2 only.',
+    });
+    Validations.of(edge.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason: 'Merchants of Ecwid stores install from anywhere: no country is excluded.',
     });
   }
   if (resources.clientSecret instanceof Secret) {

@@ -127,6 +127,36 @@ export interface EcwidAppAuthProps {
    * @default 20
    */
   readonly rejectedCodesAlarmThreshold?: number;
+  /**
+   * Puts CloudFront in front of the API, with an AWS WAF rate-based rule per client IP (context
+   * `edgeProtection`). Needs `domainName` and `certificateArn`: the API's custom domain becomes
+   * the distribution's origin, and its `execute-api` endpoint is disabled. The distribution's own
+   * host name (or `edgeDomainName`) becomes the public URL. Creating the web ACL needs the stack in
+   * us-east-1 (or give `edgeWebAclArn`). Costs about USD 6 a month for the web ACL and its rule,
+   * plus USD 0.60 per million requests for WAF and CloudFront's request and transfer prices.
+   * @default false
+   */
+  readonly edgeProtection?: boolean;
+  /**
+   * With `edgeProtection`: how many requests one client IP may make within 5 minutes before WAF
+   * blocks it for a while (context `edgeRateLimit`). At least 10 (WAF's minimum).
+   * @default 300
+   */
+  readonly edgeRateLimit?: number;
+  /**
+   * With `edgeProtection`: an existing web ACL for CloudFront (created in us-east-1) to attach
+   * instead of creating one (context `edgeWebAclArn`).
+   * @default - a web ACL with the rate-based rule is created
+   */
+  readonly edgeWebAclArn?: string;
+  /**
+   * With `edgeProtection`: a host name of your own for the distribution, given together with
+   * `edgeCertificateArn`, an ACM certificate in us-east-1 (contexts `edgeDomainName`, `edgeCertificateArn`).
+   * Point the name (CNAME or alias) at the distribution.
+   * @default - the distribution's own `*.cloudfront.net` name
+   */
+  readonly edgeDomainName?: string;
+  readonly edgeCertificateArn?: string;
 }
 
 /** The props, validated, normalized and with every default applied. */
@@ -149,6 +179,13 @@ export interface Settings {
   readonly tokenRequestTimeoutMs: number;
   readonly callbackReservedConcurrency: number | undefined;
   readonly rejectedCodesAlarmThreshold: number;
+  readonly edge:
+    | {
+        readonly rateLimitPer5Minutes: number;
+        readonly webAclArn: string | undefined;
+        readonly domain: { readonly domainName: string; readonly certificateArn: string } | undefined;
+      }
+    | undefined;
 }
 
 /** Deployed settings: https only, never the loopback http the local stack allows. */
@@ -157,6 +194,11 @@ const DEPLOYED: Pick<UrlRule, 'allowLoopbackHttp'> = { allowLoopbackHttp: false 
 const DOMAIN_NAME_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+/** CloudFront only takes certificates and web ACLs from us-east-1. */
+const EDGE_CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const EDGE_WEB_ACL_ARN_PATTERN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]+\/[a-f0-9-]+$/;
+/** AWS WAF's smallest limit for a rate-based rule. */
+const MIN_EDGE_RATE_LIMIT = 10;
 /** A refresh run's in-flight requests to Ecwid: more would only meet Ecwid's rate limit sooner. */
 const MAX_REFRESH_CONCURRENCY = 256;
 
@@ -222,6 +264,8 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
   const timeoutIssue = tokenRequestTimeoutProblem(tokenRequestTimeoutMs);
   if (timeoutIssue !== undefined) throw new Error(`tokenRequestTimeoutMs ${tokenRequestTimeoutMs} ${timeoutIssue}`);
 
+  const edge = props.edgeProtection === true ? edgeSettings(props, domainName) : undefined;
+
   return {
     clientId,
     scopes: scopes.join(' '),
@@ -242,6 +286,41 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
         ? undefined
         : positiveInteger('callbackReservedConcurrency', props.callbackReservedConcurrency),
     rejectedCodesAlarmThreshold: positiveInteger('rejectedCodesAlarmThreshold', props.rejectedCodesAlarmThreshold ?? 20),
+    edge,
+  };
+}
+
+/** The edge protection's settings, when it is on. */
+function edgeSettings(props: EcwidAppAuthProps, apiDomainName: string | undefined): Settings['edge'] {
+  if (apiDomainName === undefined) {
+    throw new Error(
+      'edgeProtection needs domainName and certificateArn: the API is reached through its custom domain ' +
+        'behind the edge, and its execute-api endpoint is disabled',
+    );
+  }
+  const rateLimitPer5Minutes = positiveInteger('edgeRateLimit', props.edgeRateLimit ?? 300);
+  if (rateLimitPer5Minutes < MIN_EDGE_RATE_LIMIT) {
+    throw new Error(`edgeRateLimit ${rateLimitPer5Minutes} must be at least ${MIN_EDGE_RATE_LIMIT} (AWS WAF's smallest)`);
+  }
+  const webAclArn = blankToUndefined(props.edgeWebAclArn);
+  if (webAclArn !== undefined && !EDGE_WEB_ACL_ARN_PATTERN.test(webAclArn)) {
+    throw new Error(`edgeWebAclArn "${webAclArn}" is not the ARN of a web ACL for CloudFront (us-east-1, global)`);
+  }
+  const domainName = blankToUndefined(props.edgeDomainName)?.toLowerCase();
+  const certificateArn = blankToUndefined(props.edgeCertificateArn);
+  if ((domainName === undefined) !== (certificateArn === undefined)) {
+    throw new Error('edgeDomainName and edgeCertificateArn must be given together');
+  }
+  if (domainName !== undefined && !DOMAIN_NAME_PATTERN.test(domainName)) {
+    throw new Error(`edgeDomainName "${domainName}" is not a fully qualified host name`);
+  }
+  if (certificateArn !== undefined && !EDGE_CERTIFICATE_ARN_PATTERN.test(certificateArn)) {
+    throw new Error(`edgeCertificateArn "${certificateArn}" is not an ACM certificate ARN in us-east-1, where CloudFront takes them`);
+  }
+  return {
+    rateLimitPer5Minutes,
+    webAclArn,
+    domain: domainName === undefined || certificateArn === undefined ? undefined : { domainName, certificateArn },
   };
 }
 

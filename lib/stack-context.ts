@@ -41,6 +41,11 @@ export function readStackContext(node: Node): StackContext {
       tokenRequestTimeoutMs: number(node, 'tokenRequestTimeoutMs'),
       callbackReservedConcurrency: number(node, 'callbackReservedConcurrency'),
       rejectedCodesAlarmThreshold: number(node, 'rejectedCodesAlarmThreshold'),
+      edgeProtection: flag(node, 'edgeProtection'),
+      edgeRateLimit: number(node, 'edgeRateLimit'),
+      edgeWebAclArn: text(node, 'edgeWebAclArn'),
+      edgeDomainName: text(node, 'edgeDomainName'),
+      edgeCertificateArn: text(node, 'edgeCertificateArn'),
     },
   };
 }

@@ -3,9 +3,10 @@ import { DynamoDbStateStore } from '../adapters/dynamodb/state-store';
 import { DynamoTable } from '../adapters/dynamodb/table';
 import type { BeginInstallDependencies, BeginInstallSettings } from '../core/install/begin-install';
 import { clientConfig } from '../runtime/aws-clients';
-import { basics, type CompositionOverrides } from '../runtime/composition';
+import { basics, rememberEdgeOriginSecret, type CompositionOverrides } from '../runtime/composition';
 import { deploymentUrls, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
+import type { PageContext } from '../runtime/http';
 import { FUNCTION_VARIABLES } from '../runtime/variables';
 
 /** What `GET /authorize` knows about its deployment, read once from its own environment variables. */
@@ -15,6 +16,7 @@ export function readAuthorizeConfig(environment?: Environment) {
   return {
     tableName: variables.TABLE_NAME,
     startUrl,
+    edgeOriginSecret: variables.EDGE_ORIGIN_SECRET,
     beginInstall: {
       ecwidOAuthUrl: variables.ECWID_OAUTH_URL,
       clientId: variables.ECWID_CLIENT_ID,
@@ -27,15 +29,21 @@ export function readAuthorizeConfig(environment?: Environment) {
 
 export type AuthorizeConfig = ReturnType<typeof readAuthorizeConfig>;
 
-export interface AuthorizeDependencies extends BeginInstallDependencies {
+export interface AuthorizeDependencies extends BeginInstallDependencies, PageContext {
   settings: BeginInstallSettings;
-  /** Where "start again" links on error pages point. */
-  startUrl: string;
 }
 
 /** The authorize function's dependencies: the state store over DynamoDB, and nothing else. No I/O happens here. */
 export function composeAuthorize(config: AuthorizeConfig, overrides: CompositionOverrides = {}): AuthorizeDependencies {
   const { clock, random, aws } = basics(overrides);
+  rememberEdgeOriginSecret(config.edgeOriginSecret);
   const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), config.tableName);
-  return { states: new DynamoDbStateStore(table), clock, random, settings: config.beginInstall, startUrl: config.startUrl };
+  return {
+    states: new DynamoDbStateStore(table),
+    clock,
+    random,
+    settings: config.beginInstall,
+    startUrl: config.startUrl,
+    edgeOriginSecret: config.edgeOriginSecret,
+  };
 }

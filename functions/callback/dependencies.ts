@@ -10,9 +10,10 @@ import type { CompleteInstallDependencies, CompleteInstallSettings } from '../co
 import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
-import { basics, type CompositionOverrides } from '../runtime/composition';
+import { basics, rememberEdgeOriginSecret, type CompositionOverrides } from '../runtime/composition';
 import { deploymentUrls, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
+import type { PageContext } from '../runtime/http';
 import { CALLBACK_TIMEOUT_SECONDS } from '../runtime/time-budgets';
 import { FUNCTION_VARIABLES } from '../runtime/variables';
 
@@ -38,6 +39,7 @@ export function readCallbackConfig(environment?: Environment) {
     tokenRequestTimeoutMs: variables.TOKEN_REQUEST_TIMEOUT_MS,
     secretCacheTtlMs: variables.SECRET_CACHE_TTL_SECONDS * 1000,
     startUrl,
+    edgeOriginSecret: variables.EDGE_ORIGIN_SECRET,
     /** Where a completed install is sent (with `store_id`); a built-in page when absent. */
     successUrl: variables.SUCCESS_URL,
     completeInstall: {
@@ -61,9 +63,8 @@ export function readCallbackConfig(environment?: Environment) {
 
 export type CallbackConfig = ReturnType<typeof readCallbackConfig>;
 
-export interface CallbackDependencies extends CompleteInstallDependencies {
+export interface CallbackDependencies extends CompleteInstallDependencies, PageContext {
   settings: CompleteInstallSettings;
-  startUrl: string;
   successUrl: string | undefined;
 }
 
@@ -73,6 +74,7 @@ export interface CallbackDependencies extends CompleteInstallDependencies {
  */
 export function composeCallback(config: CallbackConfig, overrides: CompositionOverrides = {}): CallbackDependencies {
   const { clock, random, log, aws } = basics(overrides);
+  rememberEdgeOriginSecret(config.edgeOriginSecret);
   const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), config.tableName);
   return {
     states: new DynamoDbStateStore(table),
@@ -90,6 +92,7 @@ export function composeCallback(config: CallbackConfig, overrides: CompositionOv
     log,
     settings: config.completeInstall,
     startUrl: config.startUrl,
+    edgeOriginSecret: config.edgeOriginSecret,
     successUrl: config.successUrl,
   };
 }

@@ -52,6 +52,8 @@ export const ErrorCodes = [
   'TOKEN_UNREADABLE',
   /** A required setting is missing or invalid. */
   'NOT_CONFIGURED',
+  /** With edge protection on, a request reached the API's origin directly, not through the edge. */
+  'NOT_THROUGH_EDGE',
   /** Anything not foreseen: a bug. */
   'INTERNAL',
 ] as const;

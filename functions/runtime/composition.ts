@@ -1,6 +1,7 @@
 import type { Clock, RandomSource } from '../core/ports';
 import type { AwsClientOptions } from './aws-clients';
 import { JsonLogger, type AppLogger } from './logger';
+import { rememberSecret } from './redaction';
 import { cryptoRandom, systemClock } from './system';
 
 /** The service name on every log line. */
@@ -16,6 +17,11 @@ export interface CompositionOverrides {
   random?: RandomSource;
   fetch?: typeof fetch;
   log?: AppLogger;
+}
+
+/** Remembers a deployment's edge origin secret, when it has one, so no log line can carry it. */
+export function rememberEdgeOriginSecret(secret: string | undefined): void {
+  if (secret !== undefined) rememberSecret(secret);
 }
 
 /** The clock, randomness, logger and AWS client options a composition uses: the overrides, or the real ones. */

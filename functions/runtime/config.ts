@@ -8,6 +8,7 @@ import {
   tokenRequestTimeoutProblem,
   urlProblem,
 } from './setting-rules';
+import { EDGE_ORIGIN_SECRET_MIN_LENGTH } from './edge-origin';
 import type { Environment } from './environment';
 import { VARIABLE_DEFAULTS, type VariableName } from './variables';
 
@@ -58,6 +59,12 @@ const READERS = {
   REFRESH_MARGIN_SECONDS: positiveInteger,
   VERIFY_INTERVAL_SECONDS: positiveInteger,
   FAILURE_BUDGET_SECONDS: positiveInteger,
+  EDGE_ORIGIN_SECRET: ((value) =>
+    value === ''
+      ? { value: undefined }
+      : { value, problem: value.length >= EDGE_ORIGIN_SECRET_MIN_LENGTH ? undefined : `must be at least ${EDGE_ORIGIN_SECRET_MIN_LENGTH} characters` }) as Reader<
+    string | undefined
+  >,
 } satisfies Record<VariableName, Reader<unknown>>;
 
 /** Every variable's value as the functions use it. */

@@ -63,6 +63,13 @@ export function presentError(code: ErrorCode): ErrorPresentation {
     case 'SECRET_UNAVAILABLE':
     case 'ENCRYPTION_UNAVAILABLE':
       return page(503, 'This app is temporarily unavailable', [TRY_AGAIN_SOON]);
+    case 'NOT_THROUGH_EDGE':
+      return {
+        status: 403,
+        title: 'Please use the app\'s own address',
+        paragraphs: ['This address is not meant to be opened directly.'],
+        restart: true,
+      };
     case 'NOT_CONFIGURED':
       return {
         status: 503,

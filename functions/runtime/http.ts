@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { errorCodeOf } from '../core/errors';
+import { EcwidAppAuthError, errorCodeOf } from '../core/errors';
+import { cameThroughEdge } from './edge-origin';
 import type { Logger } from '../core/ports';
 import { reportFailure } from './failure-report';
 import { presentError } from './error-pages';
@@ -50,10 +51,12 @@ export function readCookie(event: ApiEvent, name: string): string | undefined {
   return undefined;
 }
 
-/** What an error page needs from the deployment, when its configuration could be read at all. */
+/** What every public route needs from the deployment, when its configuration could be read at all. */
 export interface PageContext {
   /** Where "start again" links point. */
   startUrl: string;
+  /** With edge protection: the secret every request must carry from the edge (see `edge-origin.ts`). */
+  edgeOriginSecret: string | undefined;
 }
 
 /**
@@ -84,7 +87,13 @@ export function httpHandler<D extends PageContext>(
         });
       },
     })
-    .handler(async (event, context) => handle(event, provide(), logFor(event, context)));
+    .handler(async (event, context) => {
+      const deps = provide();
+      if (deps.edgeOriginSecret !== undefined && !cameThroughEdge(event.headers, deps.edgeOriginSecret)) {
+        throw new EcwidAppAuthError('NOT_THROUGH_EDGE', 'a request reached the origin without coming through the edge');
+      }
+      return handle(event, deps, logFor(event, context));
+    });
 }
 
 function correlationId(event: ApiEvent, context: Context): string {

@@ -7,7 +7,7 @@
 export const REDACTED = '[REDACTED]';
 
 /** Keys whose values are secret whatever they hold. */
-const SECRET_KEY = /^(?:authorization|cookie|set-cookie|code|state|client_?secret|(?:access|refresh|public)_?token|token|secret|password)$/i;
+const SECRET_KEY = /^(?:authorization|cookie|set-cookie|code|state|client_?secret|(?:access|refresh|public)_?token|token|secret|password|x-ecwid-app-auth-origin)$/i;
 
 /** Ecwid's token shapes: `secret_` / `public_` and a long alphanumeric tail (also refresh tokens of other servers). */
 const ECWID_TOKEN = /\b(?:secret|public|refresh)_[A-Za-z0-9]{16,}\b/g;

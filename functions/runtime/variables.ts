@@ -24,13 +24,14 @@ export const VARIABLE_DEFAULTS = {
   REFRESH_MARGIN_SECONDS: '900',
   VERIFY_INTERVAL_SECONDS: '86400',
   FAILURE_BUDGET_SECONDS: '259200',
+  EDGE_ORIGIN_SECRET: '',
 } as const satisfies Record<string, string | undefined>;
 
 export type VariableName = keyof typeof VARIABLE_DEFAULTS;
 
 /** The variables each function reads, and no others. */
 export const FUNCTION_VARIABLES = {
-  authorize: ['ECWID_CLIENT_ID', 'PUBLIC_URL', 'TABLE_NAME', 'ECWID_OAUTH_URL', 'ECWID_SCOPES', 'STATE_TTL_SECONDS'],
+  authorize: ['ECWID_CLIENT_ID', 'PUBLIC_URL', 'TABLE_NAME', 'ECWID_OAUTH_URL', 'ECWID_SCOPES', 'STATE_TTL_SECONDS', 'EDGE_ORIGIN_SECRET'],
   callback: [
     'ECWID_CLIENT_ID',
     'PUBLIC_URL',
@@ -44,6 +45,7 @@ export const FUNCTION_VARIABLES = {
     'SECRET_CACHE_TTL_SECONDS',
     'REFRESH_MARGIN_SECONDS',
     'VERIFY_INTERVAL_SECONDS',
+    'EDGE_ORIGIN_SECRET',
   ],
   refresh: [
     'ECWID_CLIENT_ID',

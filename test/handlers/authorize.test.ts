@@ -52,6 +52,33 @@ describe('GET /authorize', () => {
     ]);
   });
 
+  describe('behind the edge (EDGE_ORIGIN_SECRET set)', () => {
+    const SECRET = 'an-edge-origin-secret-of-forty-two-chars-x';
+
+    it('answers only requests that carry the edge secret, so the origin cannot be used to go around the edge', async () => {
+      const { authorizeDeps: deps, store, logs } = handlerHarness({ EDGE_ORIGIN_SECRET: SECRET });
+      const handler = createAuthorizeHandler(() => deps, logs.log);
+      const withHeader = (value?: string) => {
+        const event = getEvent('/authorize');
+        if (value !== undefined) event.headers = { ...event.headers, 'x-ecwid-app-auth-origin': value };
+        return handler(event, lambdaContext) as Promise<Result>;
+      };
+      for (const refused of [await withHeader(), await withHeader('wrong'), await withHeader(`${SECRET}x`)]) {
+        expect(refused.statusCode).toBe(403);
+        expect(refused.body).toContain('own address');
+        expect(refused.body).not.toContain(SECRET);
+      }
+      expect(store.states.size).toBe(0);
+      expect((await withHeader(SECRET)).statusCode).toBe(302);
+      expect(store.states.size).toBe(1);
+      expect(logs.lines.join('\n')).not.toContain(SECRET);
+    });
+
+    it('refuses a secret too short to be one', () => {
+      expect(() => handlerHarness({ EDGE_ORIGIN_SECRET: 'short' })).toThrow(/EDGE_ORIGIN_SECRET must be at least 32 characters/);
+    });
+  });
+
   it('answers an event it cannot read with a 500 page and a logged stack, never a crash of its own error mapping', async () => {
     const { authorizeDeps: deps, logs } = handlerHarness();
     const handler = createAuthorizeHandler(() => deps, logs.log);
