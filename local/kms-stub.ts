@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { TOKEN_KEY_CONDITIONS } from '../functions/adapters/token-vault-context';
 import { AwsJsonService, AwsServiceError } from './aws-json-service';
 
@@ -42,13 +42,20 @@ const TAG_BYTES = 16;
  * Like the deployed key, whose key policy and IAM policies only allow uses with this app's encryption
  * context, it refuses (`AccessDeniedException`) any use whose context does not meet the same
  * conditions (`TOKEN_KEY_CONDITIONS`, the very object the stack writes into those policies).
+ *
+ * It also holds an asymmetric key (`ECC_NIST_P256`, `SIGN_VERIFY`) for sessions and receipts:
+ * `Sign` (ECDSA_SHA_256 over a raw message; a DER signature, as KMS answers) and
+ * `GetPublicKey` (the SPKI DER public key).
  */
 export class KmsStub extends AwsJsonService {
   /** The ARN of the one key this stub holds. */
   readonly keyArn: string;
   /** Calls answered, per operation (tests check where KMS is used). */
-  readonly calls = { GenerateDataKey: 0, Encrypt: 0, Decrypt: 0 };
+  readonly calls = { GenerateDataKey: 0, Encrypt: 0, Decrypt: 0, Sign: 0, GetPublicKey: 0 };
+  /** The ARN of the signing key (ECC_NIST_P256). */
+  readonly signingKeyArn = `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
   private readonly keyMaterial = randomBytes(32);
+  private readonly signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
   constructor(private readonly requiredConditions: EncryptionContextConditions = TOKEN_KEY_CONDITIONS) {
     super('TrentService', {
@@ -75,6 +82,32 @@ export class KmsStub extends AwsJsonService {
           EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
         };
       },
+      Sign: (input) => {
+        this.requireSigningKey(input.KeyId);
+        if (input.SigningAlgorithm !== 'ECDSA_SHA_256') {
+          throw new AwsServiceError('InvalidKeyUsageException', `${String(input.SigningAlgorithm)} is not valid for this key`);
+        }
+        const message = Buffer.from(String(input.Message ?? ''), 'base64');
+        // What this stub supports of Sign: a raw message of at most 4096 bytes, hashed here (as KMS does).
+        if (input.MessageType !== undefined && input.MessageType !== 'RAW') {
+          throw new AwsServiceError('ValidationException', 'the KMS stub signs raw messages only');
+        }
+        if (message.byteLength > 4096) throw new AwsServiceError('ValidationException', 'a raw message is at most 4096 bytes');
+        this.calls.Sign += 1;
+        const signature = createSign('sha256').update(message).sign({ key: this.signingKey.privateKey, dsaEncoding: 'der' });
+        return { KeyId: this.signingKeyArn, Signature: signature.toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' };
+      },
+      GetPublicKey: (input) => {
+        this.requireSigningKey(input.KeyId);
+        this.calls.GetPublicKey += 1;
+        return {
+          KeyId: this.signingKeyArn,
+          PublicKey: this.signingKey.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+          KeySpec: 'ECC_NIST_P256',
+          KeyUsage: 'SIGN_VERIFY',
+          SigningAlgorithms: ['ECDSA_SHA_256'],
+        };
+      },
       Decrypt: (input) => {
         if (input.KeyId !== undefined) this.requireKey(input.KeyId);
         this.requireAllowedContext('kms:Decrypt', input.EncryptionContext);
@@ -84,6 +117,12 @@ export class KmsStub extends AwsJsonService {
       },
     });
     this.keyArn = `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
+  }
+
+  private requireSigningKey(keyId: unknown): void {
+    if (keyId !== this.signingKeyArn && keyId !== this.signingKeyArn.split('/')[1]) {
+      throw new AwsServiceError('NotFoundException', `Key '${String(keyId)}' does not exist`);
+    }
   }
 
   private requireKey(keyId: unknown): void {

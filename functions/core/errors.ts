@@ -54,6 +54,8 @@ export const ErrorCodes = [
   'NOT_CONFIGURED',
   /** With edge protection on, a request reached the API's origin directly, not through the edge. */
   'NOT_THROUGH_EDGE',
+  /** The `payload` of the app's iframe URL does not decrypt or validate (never says why: no oracle). */
+  'APP_PAYLOAD_INVALID',
   /** Anything not foreseen: a bug. */
   'INTERNAL',
 ] as const;

@@ -177,6 +177,20 @@ export interface TokenVault {
   sealerOf(installation: { storeId: number; tokenKey: string }): Promise<TokenSealer>;
 }
 
+/**
+ * Signs with a key whose private half never leaves its keeper (KMS): ES256, ECDSA on P-256 with
+ * SHA-256. Each `sign` is one request to the keeper.
+ */
+export interface TokenSigner {
+  /** Names the key in a JWT header (`kid`) and in the published JWKS. */
+  readonly keyId: string;
+  /**
+   * The signature of `data`, as JOSE wants it: `r ‖ s`, 64 bytes (RFC 7518 §3.4).
+   * @throws EncryptionError `ENCRYPTION_UNAVAILABLE` when the keeper cannot sign.
+   */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
 /** Where the app's client secret comes from. */
 export interface ClientSecretSource {
   /** @throws SecretUnavailableError, or ConfigurationError when the secret is missing or unset. */

@@ -63,6 +63,13 @@ export function presentError(code: ErrorCode): ErrorPresentation {
     case 'SECRET_UNAVAILABLE':
     case 'ENCRYPTION_UNAVAILABLE':
       return page(503, 'This app is temporarily unavailable', [TRY_AGAIN_SOON]);
+    case 'APP_PAYLOAD_INVALID':
+      return {
+        status: 400,
+        title: 'Please open the app from your Ecwid control panel',
+        paragraphs: ['This address only works when Ecwid opens it for your store.'],
+        restart: false,
+      };
     case 'NOT_THROUGH_EDGE':
       return {
         status: 403,

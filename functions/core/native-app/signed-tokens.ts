@@ -1,0 +1,61 @@
+/**
+ * Sessions and install receipts: JWTs (RFC 7519) signed with ES256 (RFC 7518 §3.4) by a key whose
+ * private half never leaves KMS, so any service of the app, in any language, verifies them offline
+ * against the published JWKS. What they say is built here; the signature comes from a `TokenSigner`.
+ */
+import type { TokenSigner } from '../ports';
+
+/** How long a session is good for, at most: the iframe gets a fresh one each time Ecwid opens it. */
+export const MAX_SESSION_LIFETIME_SECONDS = 15 * 60;
+/** How long an install receipt is good for: the success page reads it at once. */
+export const RECEIPT_LIFETIME_SECONDS = 5 * 60;
+
+/** The JOSE `typ` of each kind, so one can never be taken for the other (RFC 8725 §3.11). */
+export const TOKEN_TYPES = { session: 'session', installReceipt: 'install-receipt' } as const;
+
+/** What every token of this app carries. */
+interface CommonClaims {
+  /** The app's public URL. */
+  iss: string;
+  /** The Ecwid client id. */
+  aud: string;
+  iat: number;
+  exp: number;
+  /** Unique per token. */
+  jti: string;
+}
+
+/** Who is in front of the app, proven by Ecwid's control panel (the iframe's payload). */
+export interface SessionClaims extends CommonClaims {
+  /** The store id, as a string (RFC 7519 `sub`). */
+  sub: string;
+  store_id: number;
+  scope: string;
+  /** The scopes the app asks for that the store has not granted. */
+  missing_scopes: string[];
+  lang: string;
+  view_mode: string;
+}
+
+/** Which store an install came from; `browser_bound` only when a state bound to this browser was spent. */
+export interface InstallReceiptClaims extends CommonClaims {
+  sub: string;
+  store_id: number;
+  lane: 'app_initiated' | 'app_market';
+  browser_bound: boolean;
+}
+
+/**
+ * Signs `claims` as a compact JWS with ES256 and the signer's key id.
+ * One `TokenSigner.sign`: one KMS request.
+ */
+export async function signToken(signer: TokenSigner, type: string, claims: object): Promise<string> {
+  const header = { alg: 'ES256', typ: type, kid: signer.keyId };
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+  const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
+  return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url');
+}
