@@ -99,6 +99,23 @@ export class AuthStorage extends Construct {
     });
   }
 
+  /**
+   * What the webhooks need: claiming, completing and releasing webhook events, reading installations
+   * and writing their lifecycle (a purge, a requested check, a subscription), by single items of those
+   * two kinds only; and unwrapping an installation's data key to check its token with Ecwid before an
+   * uninstall destroys anything.
+   */
+  grantWebhookHandling(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INSTALLATION_KEY_PREFIX}*`, `${TABLE_SCHEMA.keyPrefixes.webhookEvent}*`] },
+      },
+    }).combine(this.onTokenKey(grantee, 'kms:Decrypt'));
+  }
+
   private onTable(grantee: IGrantable, actions: string[]): Grant {
     return Grant.addToPrincipal({ grantee, actions, resourceArns: [this.table.tableArn] });
   }

@@ -1,5 +1,9 @@
 import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -7,10 +11,11 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
-import { CALLBACK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
+import { CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
 import { InstallApi } from './install-api';
+import { LifecycleEvents } from './lifecycle-events';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
 import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
@@ -46,6 +51,13 @@ export class EcwidAppAuth extends Construct {
   readonly alarmTopic: ITopic;
   /** With `domainName`: the regional domain name to point the domain's CNAME at. */
   readonly customDomainTarget?: string;
+  /** `{apiUrl}/webhooks`: the webhook URL to register with Ecwid. */
+  readonly webhookUrl: string;
+  /**
+   * Where lifecycle events are published (source `ecwid-app-auth`: `Store Installed`, `Store Uninstalled`,
+   * `Token Revoked`, ...): add rules on it for the app's other services.
+   */
+  readonly eventBus: IEventBus;
 
   private readonly storage: AuthStorage;
 
@@ -68,10 +80,13 @@ export class EcwidAppAuth extends Construct {
     this.apiUrl = api.url;
     this.redirectUri = `${api.url}/callback`;
     this.authorizeUrl = `${api.url}/authorize`;
+    this.webhookUrl = `${api.url}/webhooks`;
+    const lifecycleEvents = new LifecycleEvents(this, 'LifecycleEvents', { alarmTopic: this.alarmTopic });
+    this.eventBus = lifecycleEvents.bus;
     this.apiEndpoint = api.httpApi.apiEndpoint;
     if (api.customDomain !== undefined) this.customDomainTarget = api.customDomain.regionalDomainName;
 
-    const variables = this.deploymentVariables(settings, api.url);
+    const variables = this.deploymentVariables(settings, api.url, lifecycleEvents.bus.eventBusName);
     const authorize = new AppFunction(this, 'Authorize', {
       name: 'authorize',
       description: 'Starts an install: stores a state and redirects the merchant to Ecwid',
@@ -93,6 +108,7 @@ export class EcwidAppAuth extends Construct {
     });
     this.storage.grantInstallWrites(callback.lambda);
     this.clientSecret.grantRead(callback.lambda);
+    lifecycleEvents.grantPublish(callback.lambda);
 
     const refreshJob = new RefreshJob(this, 'RefreshJob', {
       variables,
@@ -102,8 +118,33 @@ export class EcwidAppAuth extends Construct {
     });
     this.storage.grantRefreshJob(refreshJob.function.lambda);
     this.clientSecret.grantRead(refreshJob.function.lambda);
+    lifecycleEvents.grantPublish(refreshJob.function.lambda);
 
-    const publicRoutes = [api.addRoute('/authorize', authorize.lambda), api.addRoute('/callback', callback.lambda)];
+    const webhooks = new AppFunction(this, 'Webhooks', {
+      name: 'webhooks',
+      description: "Receives Ecwid's lifecycle webhooks: verifies, deduplicates, confirms uninstalls, records subscriptions",
+      // The function answers by its own deadline (8 s, inside Ecwid's 10 s); this is only the backstop.
+      timeout: Duration.seconds(WEBHOOK_TIMEOUT_SECONDS),
+      variables,
+      logRetention: settings.logRetention,
+    });
+    this.storage.grantWebhookHandling(webhooks.lambda);
+    this.clientSecret.grantRead(webhooks.lambda);
+    lifecycleEvents.grantPublish(webhooks.lambda);
+    new Alarm(webhooks, 'Failing', {
+      alarmDescription: 'The webhooks function failed or timed out (see its logs): Ecwid delivers again, but may block the URL',
+      metric: webhooks.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
+
+    const publicRoutes = [
+      api.addRoute('/authorize', authorize.lambda),
+      api.addRoute('/callback', callback.lambda),
+      api.addRoute('/webhooks', webhooks.lambda, HttpMethod.POST),
+    ];
     acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret });
   }
 
@@ -116,7 +157,7 @@ export class EcwidAppAuth extends Construct {
   }
 
   /** Every function's variables, from the settings; each function is given only its own. */
-  private deploymentVariables(settings: Settings, publicUrl: string): DeploymentVariables {
+  private deploymentVariables(settings: Settings, publicUrl: string, eventBusName: string): DeploymentVariables {
     return {
       TABLE_NAME: this.table.tableName,
       CLIENT_SECRET_ID: this.clientSecret.secretArn,
@@ -135,6 +176,8 @@ export class EcwidAppAuth extends Construct {
       REFRESH_MARGIN_SECONDS: VARIABLE_DEFAULTS.REFRESH_MARGIN_SECONDS,
       VERIFY_INTERVAL_SECONDS: VARIABLE_DEFAULTS.VERIFY_INTERVAL_SECONDS,
       FAILURE_BUDGET_SECONDS: VARIABLE_DEFAULTS.FAILURE_BUDGET_SECONDS,
+      EVENT_BUS_NAME: eventBusName,
+      UNINSTALL_RETENTION_DAYS: String(settings.uninstallRetentionDays),
     };
   }
 

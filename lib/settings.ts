@@ -8,6 +8,7 @@ import {
   clientIdProblem,
   normalizeBaseUrl,
   positiveIntegerProblem,
+  retentionDaysProblem,
   SCOPE_PATTERN,
   scopesProblem,
   splitScopes,
@@ -106,6 +107,12 @@ export interface EcwidAppAuthProps {
    * @default 16
    */
   readonly refreshConcurrency?: number;
+  /**
+   * How long the tombstone of an uninstalled store is kept before DynamoDB deletes it, in days, 1 to
+   * 3650 (context `uninstallRetentionDays`).
+   * @default 30
+   */
+  readonly uninstallRetentionDays?: number;
 }
 
 /** The props, validated, normalized and with every default applied. */
@@ -125,6 +132,7 @@ export interface Settings {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly refreshScheduleMinutes: number;
   readonly refreshConcurrency: number;
+  readonly uninstallRetentionDays: number;
 }
 
 /** Deployed settings: https only, never the loopback http the local stack allows. */
@@ -194,6 +202,10 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
     throw new Error(`refreshConcurrency ${refreshConcurrency} must be at most ${MAX_REFRESH_CONCURRENCY}`);
   }
 
+  const uninstallRetentionDays = props.uninstallRetentionDays ?? Number(VARIABLE_DEFAULTS.UNINSTALL_RETENTION_DAYS);
+  const retentionIssue = retentionDaysProblem(uninstallRetentionDays);
+  if (retentionIssue !== undefined) throw new Error(`uninstallRetentionDays ${uninstallRetentionDays} ${retentionIssue}`);
+
   return {
     clientId,
     scopes: scopes.join(' '),
@@ -208,6 +220,7 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
     throttle: { rateLimit, burstLimit: positiveInteger('throttleBurstLimit', props.throttleBurstLimit ?? 100) },
     refreshScheduleMinutes: positiveInteger('refreshScheduleMinutes', props.refreshScheduleMinutes ?? 5),
     refreshConcurrency,
+    uninstallRetentionDays,
   };
 }
 

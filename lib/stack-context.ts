@@ -38,6 +38,7 @@ export function readStackContext(node: Node): StackContext {
       throttleBurstLimit: number(node, 'throttleBurstLimit'),
       refreshScheduleMinutes: number(node, 'refreshScheduleMinutes'),
       refreshConcurrency: number(node, 'refreshConcurrency'),
+      uninstallRetentionDays: number(node, 'uninstallRetentionDays'),
     },
   };
 }

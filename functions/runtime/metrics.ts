@@ -28,3 +28,14 @@ export function embeddedMetrics(summary: RefreshRunSummary, timestampEpochMs: nu
     ...values,
   };
 }
+
+/** The fields that make one log line count `values` in the app's namespace (Embedded Metric Format). */
+export function embeddedCounts(values: Record<string, number>, timestampEpochMs: number): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: timestampEpochMs,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: 'Count' })) }],
+    },
+    ...values,
+  };
+}

@@ -54,3 +54,11 @@ export function clientIdProblem(clientId: string): string | undefined {
 export function positiveIntegerProblem(value: number): string | undefined {
   return Number.isSafeInteger(value) && value > 0 ? undefined : 'must be a positive integer';
 }
+
+/** The longest an uninstalled store's tombstone may be kept: ten years. */
+export const MAX_UNINSTALL_RETENTION_DAYS = 3650;
+
+/** How long a tombstone is kept, in whole days: at least one, at most {@link MAX_UNINSTALL_RETENTION_DAYS}. */
+export function retentionDaysProblem(value: number): string | undefined {
+  return positiveIntegerProblem(value) ?? (value <= MAX_UNINSTALL_RETENTION_DAYS ? undefined : `must be at most ${MAX_UNINSTALL_RETENTION_DAYS} days`);
+}

@@ -24,6 +24,10 @@ export const VARIABLE_DEFAULTS = {
   REFRESH_MARGIN_SECONDS: '900',
   VERIFY_INTERVAL_SECONDS: '86400',
   FAILURE_BUDGET_SECONDS: '259200',
+  /** The EventBridge bus lifecycle events are published to. */
+  EVENT_BUS_NAME: undefined,
+  /** How long an uninstalled store's tombstone is kept before DynamoDB deletes it. */
+  UNINSTALL_RETENTION_DAYS: '30',
 } as const satisfies Record<string, string | undefined>;
 
 export type VariableName = keyof typeof VARIABLE_DEFAULTS;
@@ -44,6 +48,7 @@ export const FUNCTION_VARIABLES = {
     'SECRET_CACHE_TTL_SECONDS',
     'REFRESH_MARGIN_SECONDS',
     'VERIFY_INTERVAL_SECONDS',
+    'EVENT_BUS_NAME',
   ],
   refresh: [
     'ECWID_CLIENT_ID',
@@ -58,6 +63,17 @@ export const FUNCTION_VARIABLES = {
     'REFRESH_MARGIN_SECONDS',
     'VERIFY_INTERVAL_SECONDS',
     'FAILURE_BUDGET_SECONDS',
+    'EVENT_BUS_NAME',
+    'UNINSTALL_RETENTION_DAYS',
+  ],
+  webhooks: [
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'ECWID_API_URL',
+    'SECRET_CACHE_TTL_SECONDS',
+    'EVENT_BUS_NAME',
+    'UNINSTALL_RETENTION_DAYS',
   ],
 } as const satisfies Record<string, readonly VariableName[]>;
 

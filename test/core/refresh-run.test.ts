@@ -4,7 +4,7 @@ import type { NewInstallation, TokenGrant, TokenVerification } from '../../funct
 import type { TokenRefreshRequest } from '../../functions/core/ports';
 import type { RefreshJobDependencies, RefreshJobSettings } from '../../functions/core/refresh/job';
 import { refreshDueInstallations } from '../../functions/core/refresh/refresh-run';
-import { FixedClientSecret, ManualClock, SeededRandom, silentLogger } from '../support/fakes';
+import { FixedClientSecret, ManualClock, RecordingPublisher, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
 import { deferred } from './install-harness';
@@ -25,6 +25,7 @@ const SETTINGS: RefreshJobSettings = {
   rateLimitDefaultSeconds: 60,
   rateLimitMaxSeconds: 3600,
   assumedTokenLifetimeSeconds: 3600,
+  uninstallRetentionSeconds: 30 * DAY,
 };
 
 type RefreshAnswer = TokenGrant | EcwidRequestError | ((request: TokenRefreshRequest) => Promise<TokenGrant>);
@@ -84,6 +85,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
   const store = new MemoryStore();
   const ecwid = new ScriptedEcwid();
   const vault = new MemoryTokenVault();
+  const publisher = new RecordingPublisher();
   const deps: RefreshJobDependencies = {
     installations: store,
     refresher: ecwid,
@@ -93,6 +95,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
     clock,
     random: new SeededRandom(),
     log: silentLogger,
+    publisher,
   };
   const now = () => Math.floor(clock.nowEpochMs() / 1000);
   let runs = 0;
@@ -137,7 +140,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
       refreshToken: installation.refreshToken === undefined ? undefined : sealer.open(installation.refreshToken, 'refresh_token'),
     };
   };
-  return { clock, store, ecwid, vault, deps, now, run, install, expiring, tokensOf };
+  return { clock, store, ecwid, vault, deps, publisher, now, run, install, expiring, tokensOf };
 }
 
 describe('refreshDueInstallations', () => {

@@ -1,7 +1,7 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DuePage, Installation } from '../../core/model';
 import type { AcquireLeaseRequest, CompleteCheckRequest, DueInstallationStore, FindDueRequest } from '../../core/ports';
-import { dueShardNames, dueShardOf, toInstallation } from './installation-item';
+import { dueShardNames, dueShardOf, PURGED_ATTRIBUTES, tombstoneAttributes, toInstallation } from './installation-item';
 import { DEFAULT_DUE_SHARD_COUNT, TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
 
@@ -101,7 +101,15 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       scope: result.refreshedGrant?.scope,
       grantObtainedAtEpochMs: result.refreshedGrant?.obtainedAtEpochMs,
     };
-    const expression = versionedUpdate(set, CLEARED_WHEN_ABSENT);
+    // A confirmed uninstall purges in the same write; a dismissed one is forgotten.
+    const cleared: string[] = [...CLEARED_WHEN_ABSENT];
+    if (result.uninstall !== undefined) {
+      Object.assign(set, tombstoneAttributes(result.uninstall));
+      for (const attribute of PURGED_ATTRIBUTES) set[attribute] = undefined;
+      cleared.push(...PURGED_ATTRIBUTES);
+    }
+    if (result.dismissUninstallRequest === true) cleared.push('uninstallRequestedAtEpochSeconds');
+    const expression = versionedUpdate(set, cleared);
     const written = await this.table.conditionally('UpdateItem', () =>
       this.table.documents.send(
         new UpdateCommand({

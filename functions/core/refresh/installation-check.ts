@@ -12,6 +12,8 @@ import {
   type Decision,
 } from './policy';
 import type { CheckOutcome } from './outcomes';
+import { announce, checkAnnouncement } from '../lifecycle/announcements';
+import { settlePendingUninstall } from '../lifecycle/uninstall-policy';
 
 /** How often a check's result is written before giving up, when losing it would lose a rotated grant. */
 const REFRESHED_GRANT_WRITE_ATTEMPTS = 3;
@@ -48,9 +50,11 @@ export class InstallationCheck {
       });
       if (leased === undefined) return 'skipped';
 
-      const decision = await this.decide(leased);
+      const decided = await this.decide(leased);
       // Deferred: nothing was sent, nothing is written; the lease runs out and a later run takes it.
-      if (decision === DEFERRED) return 'deferred';
+      if (decided === DEFERRED) return 'deferred';
+      // An uninstall a webhook could not confirm is finished here, with the same rule.
+      const decision = settlePendingUninstall(leased, decided, this.nowEpochSeconds(), this.settings.uninstallRetentionSeconds);
       const written = await this.write(leased, decision);
       if (!written) {
         deps.log.warn('a newer write superseded this check; its result was dropped', { storeId, outcome: decision.outcome });
@@ -64,6 +68,7 @@ export class InstallationCheck {
           reason: decision.result.statusReason,
         });
       }
+      await announce(deps.publisher, deps.log, [checkAnnouncement(leased.status, decision.result, storeId, this.nowEpochSeconds())]);
       return decision.outcome;
     } catch (error) {
       deps.log.error('could not handle a due installation; a later run will', {

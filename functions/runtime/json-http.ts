@@ -1,0 +1,63 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { EcwidAppAuthError, type ErrorCode } from '../core/errors';
+import type { Logger } from '../core/ports';
+import { presentError } from './error-pages';
+import { reportFailure } from './failure-report';
+import type { ApiEvent, ApiResult } from './http';
+import type { AppLogger } from './logger';
+
+/** Headers of every JSON answer: nothing cached, nothing sniffed. */
+const JSON_HEADERS: Record<string, string> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export function jsonResponse(statusCode: number, body: Record<string, unknown>): ApiResult {
+  return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+/**
+ * The error answer of a machine-facing route: `{"error": CODE, "message": ...}` with the status of
+ * the one mapping of codes (`error-pages.ts`), and for a 5xx the reference to find its log line.
+ */
+export function jsonErrorResponse(code: ErrorCode, reference: string): ApiResult {
+  const presentation = presentError(code);
+  return jsonResponse(presentation.status, {
+    error: code,
+    message: presentation.title,
+    ...(presentation.status >= 500 ? { reference } : {}),
+  });
+}
+
+/**
+ * Wraps a machine-facing handler (webhooks): what it throws becomes a JSON error with the code's
+ * status, logged once; each request gets a logger with its correlation id. A broken configuration
+ * (`provide` throws) answers 503 `NOT_CONFIGURED`.
+ */
+export function jsonHandler<D>(
+  options: { route: string; log: AppLogger },
+  provide: () => D,
+  handle: (event: ApiEvent, deps: D, log: Logger, context: Context) => Promise<ApiResult>,
+) {
+  const logFor = (event: ApiEvent, context: Context) =>
+    options.log.child({ route: options.route, correlationId: correlationId(event, context) });
+  return middy<ApiEvent, ApiResult>()
+    .use({
+      onError: (request) => {
+        const failure = reportFailure(logFor(request.event, request.context), request.error, (code) => presentError(code).status);
+        request.response = jsonErrorResponse(failure.code, correlationId(request.event, request.context));
+      },
+    })
+    .handler(async (event, context) => handle(event, provide(), logFor(event, context), context));
+}
+
+export function correlationId(event: ApiEvent, context: Context | undefined): string {
+  return event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
+}
+
+/** Thrown when a deadline passes first: the answer goes out, the work is abandoned. */
+export function deadlineError(): EcwidAppAuthError {
+  return new EcwidAppAuthError('WEBHOOK_DEFERRED', 'the webhook could not be handled within its budget');
+}
