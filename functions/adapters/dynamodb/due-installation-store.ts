@@ -109,7 +109,7 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       cleared.push(...PURGED_ATTRIBUTES);
     }
     if (result.dismissUninstallRequest === true) cleared.push('uninstallRequestedAtEpochSeconds');
-    const expression = versionedUpdate(set, cleared);
+    const expression = versionedUpdate(set, [...new Set(cleared)]);
     const written = await this.table.conditionally('UpdateItem', () =>
       this.table.documents.send(
         new UpdateCommand({
