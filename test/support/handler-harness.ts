@@ -75,3 +75,15 @@ export const lambdaContext = {
 } as unknown as Context;
 
 export type Result = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string>; body: string };
+
+/** An API Gateway HTTP API (payload 2.0) event for a POST with a JSON body. */
+export function postEvent(path: string, body: string | undefined, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  const event = getEvent(path);
+  return {
+    ...event,
+    routeKey: `POST ${path}`,
+    headers: { ...event.headers, 'content-type': 'application/json', ...headers },
+    requestContext: { ...event.requestContext, routeKey: `POST ${path}`, http: { ...event.requestContext.http, method: 'POST' } },
+    ...(body === undefined ? {} : { body }),
+  };
+}
