@@ -11,6 +11,8 @@ export interface WebhookDelivery {
   attempt: number;
   /** A second delivery of a webhook already delivered (Ecwid delivers at least once). */
   duplicate: boolean;
+  /** The `X-Ecwid-Webhook-Signature` sent (tests look for it where it must not be). */
+  signature: string;
 }
 
 export interface WebhookToSend {
@@ -64,7 +66,7 @@ export class WebhookSender {
     const made: WebhookDelivery[] = [];
     const attemptOnce = async (attempt: number, duplicate: boolean) => {
       const status = await post(url, body, signature);
-      const delivery = { eventId, eventType: webhook.eventType, storeId: webhook.storeId, status, attempt, duplicate };
+      const delivery = { eventId, eventType: webhook.eventType, storeId: webhook.storeId, status, attempt, duplicate, signature };
       this.deliveries.push(delivery);
       made.push(delivery);
       return status !== undefined && DELIVERED.has(status);

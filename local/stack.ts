@@ -56,6 +56,8 @@ export interface LocalStackOptions {
   webhookDuplicateProbability?: number;
   /** How long an uninstalled store's tombstone is kept (`UNINSTALL_RETENTION_DAYS`). */
   uninstallRetentionDays?: number;
+  /** How long the functions cache the client secret (`SECRET_CACHE_TTL_SECONDS`); tests of a rotation shorten it. */
+  secretCacheTtlSeconds?: number;
   log?: AppLogger;
   clock?: Clock;
   random?: RandomSource;
@@ -98,7 +100,7 @@ export interface LocalStack {
 const LOCAL_REFRESH_TIMEOUT_MS = 5 * 60 * 1000;
 
 export const LOCAL_TABLE_NAME = 'ecwid-app-auth-local';
-const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
+export const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
 export const LOCAL_EVENT_BUS_NAME = 'ecwid-app-auth-local';
 
 /**
@@ -168,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TOKEN_REQUEST_TIMEOUT_MS: options.tokenRequestTimeoutMs?.toString(),
       EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
       UNINSTALL_RETENTION_DAYS: options.uninstallRetentionDays?.toString(),
+      SECRET_CACHE_TTL_SECONDS: options.secretCacheTtlSeconds?.toString(),
     };
     const aws: AwsClientOptions = {
       region: LOCAL_REGION,
