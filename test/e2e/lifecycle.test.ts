@@ -246,10 +246,13 @@ describe('lifecycle webhooks over HTTP', () => {
   });
 
   it('never logs a token, the client secret or a signature', async () => {
+    const storeId = await installStore();
+    await fake.changeSubscription(storeId, 'TRIAL');
+    await fake.uninstallApp(storeId, { duplicates: 1 });
     const text = logs.lines.join('\n');
     expect(text).not.toContain(CLIENT_SECRET);
     for (const token of fake.issuedTokens()) expect(text).not.toContain(token);
-    expect(fake.webhooks.deliveries.length).toBeGreaterThan(5);
+    expect(fake.webhooks.deliveries.length).toBeGreaterThanOrEqual(3);
     for (const delivery of fake.webhooks.deliveries) expect(text).not.toContain(delivery.signature);
   });
 });
