@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,6 +11,7 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
+import { METRICS_NAMESPACE, WEBHOOK_FAILURES_METRIC } from '../functions/runtime/metric-names';
 import { CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
@@ -135,6 +136,17 @@ export class EcwidAppAuth extends Construct {
       alarmDescription: 'The webhooks function failed or timed out (see its logs): Ecwid delivers again, but may block the URL',
       metric: webhooks.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
+    new Alarm(webhooks, 'AnswersFailing', {
+      alarmDescription:
+        'Webhooks keep being answered with a 5xx (see the webhooks function logs): Ecwid delivers them again, ' +
+        'but blocks a URL that keeps failing for two weeks',
+      metric: new Metric({ namespace: METRICS_NAMESPACE, metricName: WEBHOOK_FAILURES_METRIC, statistic: 'Sum', period: Duration.minutes(15) }),
+      // A few are normal (a delivery racing a scheduled check is answered 503 and delivered again).
+      threshold: 5,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,

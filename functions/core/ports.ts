@@ -295,8 +295,9 @@ export interface LifecycleStore {
    */
   requestUninstallCheck(request: UninstallCheckRequest): Promise<boolean>;
   /**
-   * Records a subscription status, unless one that changed later is recorded. A store without an
-   * installation gets a record of its own, which its install keeps.
+   * Records a subscription status, unless one that changed later is recorded (the same change again
+   * counts as recorded: a retry must not lose its announcement). A store without an installation gets
+   * a record of its own, which its install keeps.
    */
   recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording>;
 }

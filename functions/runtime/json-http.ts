@@ -6,6 +6,7 @@ import { presentError } from './error-pages';
 import { reportFailure } from './failure-report';
 import type { ApiEvent, ApiResult } from './http';
 import type { AppLogger } from './logger';
+import { embeddedCounts } from './metrics';
 
 /** Headers of every JSON answer: nothing cached, nothing sniffed. */
 const JSON_HEADERS: Record<string, string> = {
@@ -37,7 +38,12 @@ export function jsonErrorResponse(code: ErrorCode, reference: string): ApiResult
  * (`provide` throws) answers 503 `NOT_CONFIGURED`.
  */
 export function jsonHandler<D>(
-  options: { route: string; log: AppLogger },
+  options: {
+    route: string;
+    log: AppLogger;
+    /** Counted, in the app's namespace, for every answer with a 5xx: the stack alarms on it. */
+    failureMetric?: string;
+  },
   provide: () => D,
   handle: (event: ApiEvent, deps: D, log: Logger, context: Context) => Promise<ApiResult>,
 ) {
@@ -46,8 +52,12 @@ export function jsonHandler<D>(
   return middy<ApiEvent, ApiResult>()
     .use({
       onError: (request) => {
-        const failure = reportFailure(logFor(request.event, request.context), request.error, (code) => presentError(code).status);
+        const log = logFor(request.event, request.context);
+        const failure = reportFailure(log, request.error, (code) => presentError(code).status);
         request.response = jsonErrorResponse(failure.code, correlationId(request.event, request.context));
+        if (options.failureMetric !== undefined && presentError(failure.code).status >= 500) {
+          log.info('failure counted', { errorCode: failure.code, ...embeddedCounts({ [options.failureMetric]: 1 }, Date.now()) });
+        }
       },
     })
     .handler(async (event, context) => handle(event, provide(), logFor(event, context), context));

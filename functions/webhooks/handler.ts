@@ -5,6 +5,7 @@ import { MAX_WEBHOOK_BODY_BYTES } from '../core/lifecycle/webhook-body';
 import type { ApiEvent } from '../runtime/http';
 import { correlationId, deadlineError, jsonHandler, jsonResponse } from '../runtime/json-http';
 import type { AppLogger } from '../runtime/logger';
+import { WEBHOOK_FAILURES_METRIC } from '../runtime/metric-names';
 import type { WebhooksDependencies } from './dependencies';
 
 /** Time kept between the function's own deadline and Lambda's, to send the answer. */
@@ -17,7 +18,7 @@ const ANSWER_MARGIN_MS = 500;
  * budget, whatever a dependency does.
  */
 export function createWebhooksHandler(provide: () => WebhooksDependencies, log: AppLogger) {
-  return jsonHandler({ route: 'POST /webhooks', log }, provide, async (event, deps, requestLog, context) => {
+  return jsonHandler({ route: 'POST /webhooks', log, failureMetric: WEBHOOK_FAILURES_METRIC }, provide, async (event, deps, requestLog, context) => {
     const startedAtEpochMs = deps.clock.nowEpochMs();
     const lambdaDeadlineEpochMs = startedAtEpochMs + (context?.getRemainingTimeInMillis?.() ?? deps.answerBudgetMs) - ANSWER_MARGIN_MS;
     const deadlineEpochMs = Math.min(startedAtEpochMs + deps.answerBudgetMs, lambdaDeadlineEpochMs);

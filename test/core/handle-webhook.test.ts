@@ -141,6 +141,21 @@ describe('handleWebhook', () => {
       await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'duplicate' });
     });
 
+    it('announces a purge whose answer was lost and whose retry was refused (the purge was applied)', async () => {
+      const { webhook, deliver, install, profile, store, publisher } = webhookHarness();
+      const { accessToken } = await install(26);
+      profile.validTokens.delete(accessToken);
+      const purge = store.purgeInstallation.bind(store);
+      // The write lands, but its answer is lost and the client's retry finds the condition false.
+      store.purgeInstallation = async (request) => {
+        await purge(request);
+        return false;
+      };
+      const { bodyText, signature } = webhook({ storeId: 26, eventType: 'application.uninstalled' });
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'purged' });
+      expect(publisher.types()).toEqual(['Store Uninstalled']);
+    });
+
     it('releases the claim when the work fails, so the next delivery acts on the event', async () => {
       const { webhook, deliver, install, profile, store } = webhookHarness();
       const { accessToken } = await install(10);

@@ -56,6 +56,8 @@ describe('POST /webhooks', () => {
     expect(JSON.parse(malformed.body)).toMatchObject({ error: 'INVALID_WEBHOOK' });
     expect((await post(undefined, signature)).statusCode).toBe(400);
     expect(logs.entries().filter((entry) => entry.level === 'WARN')).toHaveLength(4);
+    // 4xx are the sender's: they are not counted as failures of the route.
+    expect(logs.entries().filter((entry) => entry.WebhookFailures !== undefined)).toHaveLength(0);
     expect(logs.lines.join('\n')).not.toContain(signature);
   });
 
@@ -77,6 +79,7 @@ describe('POST /webhooks', () => {
     expect(result.statusCode).toBe(503);
     expect(JSON.parse(result.body)).toEqual({ error: 'STORAGE_UNAVAILABLE', message: expect.any(String), reference: 'request-id-1' });
     expect(logs.entries().some((entry) => entry.level === 'ERROR' && entry.errorCode === 'STORAGE_UNAVAILABLE')).toBe(true);
+    expect(logs.entries().filter((entry) => entry.WebhookFailures === 1)).toHaveLength(1);
   });
 
   it('answers within its budget whatever a dependency does: a hung check becomes a 503 Ecwid retries', async () => {

@@ -291,10 +291,12 @@ describe('the default stack', () => {
         'EcwidAppAuth/InstallationsNeedingAttention',
         'EcwidAppAuth/InstallationsNeedingReinstall',
         'EcwidAppAuth/LifecycleEventsUnpublished',
+        'EcwidAppAuth/WebhookFailures',
       ].sort(),
     );
+    expect(byMetric['EcwidAppAuth/WebhookFailures']).toMatchObject({ Threshold: 5, Period: 900 });
     const topicId = logicalId(stack.auth.alarmTopic);
-    for (const alarm of alarms) {
+    for (const alarm of alarms.filter((candidate) => candidate.MetricName !== 'WebhookFailures')) {
       expect(alarm).toMatchObject({
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',

@@ -312,6 +312,10 @@ export class MemoryStore
       recordedAt === undefined ||
       recordedAt < change.changedAtEpochSeconds ||
       (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus !== change.subscriptionStatus);
+    const installationStatusNow = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
+    if (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus === change.subscriptionStatus) {
+      return { recorded: true, installationStatus: installationStatusNow };
+    }
     if (!newer) return { recorded: false };
     const previousStatus = item.subscriptionStatus;
     item.subscriptionStatus = change.subscriptionStatus;

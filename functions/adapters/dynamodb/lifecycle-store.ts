@@ -92,7 +92,12 @@ export class DynamoDbLifecycleStore implements LifecycleStore {
       );
       if (updated !== undefined) return recorded(updated.Attributes as Item);
       const existing = await this.table.getItem(itemKeys.installation(change.storeId));
-      if (existing !== undefined) return { recorded: false };
+      if (existing !== undefined) {
+        // Exactly this change is recorded already: a retry whose first answer was lost, or Ecwid
+        // announcing it twice. Idempotent: recorded.
+        const same = existing.subscriptionChangedAtEpochSeconds === change.changedAtEpochSeconds && existing.subscriptionStatus === change.subscriptionStatus;
+        return same ? { recorded: true, installationStatus: installationStatusOf(existing) } : { recorded: false };
+      }
       // No install yet (webhooks may come before the callback stores it): a record of its own,
       // which the install keeps and whose TTL it removes.
       const created = await this.table.conditionally('PutItem', () =>
@@ -119,8 +124,12 @@ export class DynamoDbLifecycleStore implements LifecycleStore {
   }
 }
 
+function installationStatusOf(item: Item): InstallationStatus | null {
+  return holdsGrant(item) || item.status === 'uninstalled' ? (item.status as InstallationStatus) : null;
+}
+
 function recorded(old: Item): SubscriptionRecording {
-  const installationStatus = holdsGrant(old) || old.status === 'uninstalled' ? (old.status as InstallationStatus) : null;
+  const installationStatus = installationStatusOf(old);
   return typeof old.subscriptionStatus === 'string'
     ? { recorded: true, previousStatus: old.subscriptionStatus, installationStatus }
     : { recorded: true, installationStatus };

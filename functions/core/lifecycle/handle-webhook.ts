@@ -181,13 +181,20 @@ class WebhookAction {
 
   /** Confirm, then purge; an inconclusive check is handed to the scheduled job. Decided afresh if a write loses a race. */
   private async uninstall(): Promise<WebhookOutcome> {
+    let purgeRefused: { reason: string } | undefined;
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       const installation = await this.deps.installations.getInstallation(this.event.storeId);
-      if (installation === undefined) return { result: 'ignored', reason: 'no_installation' };
+      if (installation === undefined) {
+        // Gone right after this delivery's own purge was refused: that purge was applied and only its
+        // answer lost (the client retried it), or the job purged it meanwhile. Announced either way.
+        if (purgeRefused !== undefined) return this.purged(purgeRefused.reason);
+        return { result: 'ignored', reason: 'no_installation' };
+      }
       let decision = decideUninstall(installation, this.event.eventCreated, this.nowEpochSeconds());
       if (decision.action === 'verify') decision = await this.verify(installation);
       const written = await this.apply(installation, decision);
       if (written !== undefined) return written;
+      purgeRefused = decision.action === 'purge' ? { reason: decision.reason } : undefined;
       this.deps.log.info('the installation changed while an uninstall was decided; deciding again', { storeId: installation.storeId });
     }
     throw new EcwidAppAuthError('WEBHOOK_DEFERRED', 'the installation kept changing while the uninstall was decided', {
@@ -227,8 +234,7 @@ class WebhookAction {
         const tombstone = tombstoneFor(this.event.eventCreated, nowEpochSeconds, this.settings.uninstallRetentionSeconds);
         if (!(await this.deps.lifecycle.purgeInstallation({ storeId, version, reason: decision.reason, nowEpochSeconds, tombstone }))) return undefined;
         this.deps.log.warn('installation status changed', { storeId, from: installation.status, to: 'uninstalled', reason: decision.reason });
-        await announce(this.deps.publisher, this.deps.log, [uninstallAnnouncement(this.event, decision.reason)]);
-        return { result: 'processed', detail: 'purged' };
+        return this.purged(decision.reason);
       }
       case 'request_check': {
         const requested = await this.deps.lifecycle.requestUninstallCheck({
@@ -242,6 +248,11 @@ class WebhookAction {
         return { result: 'processed', detail: 'uninstall_check_requested' };
       }
     }
+  }
+
+  private async purged(reason: string): Promise<WebhookOutcome> {
+    await announce(this.deps.publisher, this.deps.log, [uninstallAnnouncement(this.event, reason)]);
+    return { result: 'processed', detail: 'purged' };
   }
 
   private async installationStatus(): Promise<InstallationStatus | null> {
