@@ -1,4 +1,4 @@
-import { EcwidAppAuthError, StorageError } from '../../functions/core/errors';
+import { EcwidAppAuthError, EncryptionError, StorageError } from '../../functions/core/errors';
 import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/refresh/schedule';
 import { refreshDueInstallations } from '../../functions/core/refresh/refresh-run';
 import type { RefreshJobSettings } from '../../functions/core/refresh/job';
@@ -250,6 +250,20 @@ describe('handleWebhook', () => {
       await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'purged' });
       expect(profile.requests).toHaveLength(0);
       await expect(store.describeStore(15)).resolves.toMatchObject({ status: 'uninstalled' });
+    });
+
+    it('hands the check over when KMS is away, and purges a token that does not open for its store', async () => {
+      const { webhook, deliver, install, store, vault } = webhookHarness();
+      await install(27);
+      await install(28);
+      vault.failure = new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS Decrypt failed');
+      const away = webhook({ storeId: 27, eventType: 'application.uninstalled' });
+      await expect(deliver(away.bodyText, away.signature)).resolves.toEqual({ result: 'processed', detail: 'uninstall_check_requested' });
+      vault.failure = undefined;
+      store.installations.get(28)!.tokenKey = store.installations.get(27)!.tokenKey;
+      const unreadable = webhook({ storeId: 28, eventType: 'application.uninstalled' });
+      await expect(deliver(unreadable.bodyText, unreadable.signature)).resolves.toEqual({ result: 'processed', detail: 'purged' });
+      await expect(store.describeStore(28)).resolves.toMatchObject({ status: 'uninstalled', statusReason: 'token_unreadable' });
     });
 
     it('ignores an uninstall of a store it has no installation of', async () => {
