@@ -14,7 +14,10 @@
  *    Target: a median no slower than "grant alone" in the same run.
  * 4. Latency of `GET /authorize` and of a complete `GET /callback` (state consumed, code claimed,
  *    token exchanged with the fake Ecwid over HTTP, installation stored in dynalite) against the
- *    local stack, sequential requests after a warm-up.
+ *    local stack, sequential requests after a warm-up; then of `POST /webhooks`, signed as Ecwid
+ *    signs: a subscription change (claim, conditional write, event published) and a confirmed
+ *    uninstall (claim, data key unwrapped, token checked with the fake Ecwid, purge, event). Target:
+ *    the p99 of both far inside the 10 s Ecwid waits for an answer.
  *
  * Prints a report, then one line of JSON with every figure. Exits 1 only when the run itself fails
  * (a wrong status, a bundle that does not build or load); a missed target is reported, not fatal.
@@ -25,15 +28,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
 import { BROWSER_BINDING_COOKIE } from '../functions/runtime/browser-binding';
+import { signWebhook } from '../local/fake-ecwid-webhooks';
 import { JsonLogger } from '../functions/runtime/logger';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { synthesizeBundles as synthesizeDeployedBundles } from '../test/support/synthesized-bundles';
 import { buildReferenceBundles, LAMBDA_BUNDLE_OPTIONS, REFERENCE_NAMES, type ReferenceBundle } from './reference-bundles';
 
+const BENCH_CLIENT_SECRET = 'bench-client-secret';
 const KB = 1024;
 /** Every function's bundle stays under `bundleKB`, and loads no slower than the reference named `initNoSlowerThan`. */
-const TARGETS = { bundleKB: 200, initNoSlowerThan: REFERENCE_NAMES.grantAlone };
+const TARGETS = { bundleKB: 200, initNoSlowerThan: REFERENCE_NAMES.grantAlone, webhookP99Ms: 10_000 };
 
 /** What a bundle's environment needs where the template holds a deploy-time reference. */
 const PLACEHOLDER_ENVIRONMENT: Record<string, string> = {
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
     stack = await startLocalStack({
       port: 0,
       clientId: 'bench-app',
-      clientSecret: 'bench-client-secret',
+      clientSecret: BENCH_CLIENT_SECRET,
       scopes: ['read_store_profile'],
       log: new JsonLogger({}, () => undefined),
     });
@@ -207,7 +213,10 @@ async function main(): Promise<void> {
       ]),
     );
 
-    const verdicts = results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]);
+    const webhookRoutes = Object.entries(latency).filter(([route]) => route.startsWith('POST /webhooks'));
+    const webhookPass = webhookRoutes.every(([, stats]) => stats.p99 < TARGETS.webhookP99Ms);
+    console.log(`  webhooks p99 under Ecwid's ${TARGETS.webhookP99Ms / 1000} s: ${verdict(webhookPass)}`);
+    const verdicts = [...results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]), webhookPass];
     console.log(`\nTargets met: ${verdicts.filter(Boolean).length} of ${verdicts.length}`);
     const figures = (name: string) => {
       const size = sizes.get(name)!;
@@ -435,7 +444,41 @@ async function measureLatency(stack: LocalStack, options: Options): Promise<Reco
     const { elapsedMs } = await timedGet(`${stack.url}/callback?${query}`, 200, cookie);
     if (iteration >= options.warmup) callbackTimes.push(elapsedMs);
   }
-  return { 'GET /authorize': summarize(authorizeTimes), 'GET /callback': summarize(callbackTimes) };
+  // Webhooks for the stores just installed (one each: no event is a duplicate, no store purged twice).
+  const fake = stack.fakeEcwid!;
+  const clientSecret = BENCH_CLIENT_SECRET;
+  const postWebhook = async (storeId: number, eventType: string, data?: Record<string, unknown>) => {
+    const body = { eventId: randomUUID(), eventCreated: Math.floor(Date.now() / 1000), storeId, entityId: 'bench-app', eventType, ...(data === undefined ? {} : { data }) };
+    const startedAt = performance.now();
+    const response = await fetch(stack.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ecwid-webhook-signature': signWebhook(clientSecret, body.eventCreated, body.eventId) },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { result?: string; detail?: string };
+    const elapsedMs = performance.now() - startedAt;
+    if (response.status !== 200 || answer.result !== 'processed') throw new Error(`POST /webhooks (${eventType}) answered ${response.status} ${JSON.stringify(answer)}`);
+    return elapsedMs;
+  };
+  const stores = Array.from({ length: options.warmup + options.requests }, (_, iteration) => 100_000 + iteration);
+  const subscriptionTimes: number[] = [];
+  for (const [iteration, storeId] of stores.entries()) {
+    const elapsedMs = await postWebhook(storeId, 'application.subscriptionStatusChanged', { newSubscriptionStatus: 'ACTIVE' });
+    if (iteration >= options.warmup) subscriptionTimes.push(elapsedMs);
+  }
+  const uninstallTimes: number[] = [];
+  for (const [iteration, storeId] of stores.entries()) {
+    // The merchant uninstalled: Ecwid refuses the token, so the webhook confirms and purges.
+    fake.uninstalledStores.add(storeId);
+    const elapsedMs = await postWebhook(storeId, 'application.uninstalled');
+    if (iteration >= options.warmup) uninstallTimes.push(elapsedMs);
+  }
+  return {
+    'GET /authorize': summarize(authorizeTimes),
+    'GET /callback': summarize(callbackTimes),
+    'POST /webhooks (subscription)': summarize(subscriptionTimes),
+    'POST /webhooks (uninstall, confirmed)': summarize(uninstallTimes),
+  };
 }
 
 /**

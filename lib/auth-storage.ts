@@ -135,6 +135,18 @@ export class AuthStorage extends Construct {
     return this.onItems(grantee, ['installation'], ['dynamodb:GetItem', 'dynamodb:Query']);
   }
 
+  /**
+   * What the webhooks need: claiming, completing and releasing webhook events, reading installations
+   * and writing their lifecycle (a purge, a requested check, a subscription), by single items of those
+   * two kinds only; and unwrapping an installation's data key to check its token with Ecwid before an
+   * uninstall destroys anything.
+   */
+  grantWebhookHandling(grantee: IGrantable): Grant {
+    return this.onItems(grantee, ['installation', 'webhookEvent'], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']).combine(
+      this.onTokenKey(grantee, ['kms:Decrypt']),
+    );
+  }
+
   /** `actions` on the table's items of these kinds only, by the prefix of their partition key. */
   private onItems(grantee: IGrantable, kinds: ItemKind[], actions: string[]): Grant {
     return Grant.addToPrincipal({

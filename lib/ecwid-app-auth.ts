@@ -1,19 +1,22 @@
 import { Annotations, Duration, Names, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
-import { CODES_REJECTED_METRIC } from '../functions/runtime/metric-names';
+import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC } from '../functions/runtime/metric-names';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
-import { CALLBACK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
+import { CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { alarmOn, appMetric } from './alarms';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
 import { EdgeProtection } from './edge-protection';
 import { InstallApi } from './install-api';
+import { LifecycleEvents } from './lifecycle-events';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
 import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
@@ -51,6 +54,13 @@ export class EcwidAppAuth extends Construct {
   readonly customDomainTarget?: string;
   /** With `edgeProtection`: the CloudFront distribution, its web ACL and its origin secret. */
   readonly edge?: EdgeProtection;
+  /** `{apiUrl}/webhooks`: the webhook URL to register with Ecwid. */
+  readonly webhookUrl: string;
+  /**
+   * Where lifecycle events are published (source `ecwid-app-auth`: `Store Installed`, `Store Uninstalled`,
+   * `Token Revoked`, ...): add rules on it for the app's other services.
+   */
+  readonly eventBus: IEventBus;
 
   private readonly storage: AuthStorage;
 
@@ -92,10 +102,13 @@ export class EcwidAppAuth extends Construct {
     this.apiUrl = publicUrl;
     this.redirectUri = `${publicUrl}/callback`;
     this.authorizeUrl = `${publicUrl}/authorize`;
+    this.webhookUrl = `${publicUrl}/webhooks`;
+    const lifecycleEvents = new LifecycleEvents(this, 'LifecycleEvents', { alarmTopic: this.alarmTopic });
+    this.eventBus = lifecycleEvents.bus;
     this.apiEndpoint = api.url;
     if (api.customDomain !== undefined) this.customDomainTarget = api.customDomain.regionalDomainName;
 
-    const variables = this.deploymentVariables(settings, publicUrl);
+    const variables = this.deploymentVariables(settings, publicUrl, lifecycleEvents.bus.eventBusName);
     const authorize = new AppFunction(this, 'Authorize', {
       name: 'authorize',
       description: 'Starts an install: stores a state and redirects the merchant to Ecwid',
@@ -125,6 +138,7 @@ export class EcwidAppAuth extends Construct {
       threshold: settings.rejectedCodesAlarmThreshold,
     });
     this.clientSecret.grantRead(callback.lambda);
+    lifecycleEvents.grantPublish(callback.lambda);
 
     const refreshJob = new RefreshJob(this, 'RefreshJob', {
       variables,
@@ -134,8 +148,39 @@ export class EcwidAppAuth extends Construct {
     });
     this.storage.grantRefreshJob(refreshJob.function.lambda);
     this.clientSecret.grantRead(refreshJob.function.lambda);
+    lifecycleEvents.grantPublish(refreshJob.function.lambda);
 
-    const publicRoutes = [api.addRoute('/authorize', authorize.lambda), api.addRoute('/callback', callback.lambda)];
+    const webhooks = new AppFunction(this, 'Webhooks', {
+      name: 'webhooks',
+      description: "Receives Ecwid's lifecycle webhooks: verifies, deduplicates, confirms uninstalls, records subscriptions",
+      // The function answers by its own deadline (8 s, inside Ecwid's 10 s); this is only the backstop.
+      timeout: Duration.seconds(WEBHOOK_TIMEOUT_SECONDS),
+      variables,
+      logRetention: settings.logRetention,
+    });
+    this.storage.grantWebhookHandling(webhooks.lambda);
+    this.clientSecret.grantRead(webhooks.lambda);
+    lifecycleEvents.grantPublish(webhooks.lambda);
+    alarmOn(webhooks, this.alarmTopic, {
+      id: 'Failing',
+      description: 'The webhooks function failed or timed out (see its logs): Ecwid delivers again, but may block the URL',
+      metric: webhooks.lambda.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    });
+    alarmOn(webhooks, this.alarmTopic, {
+      id: 'AnswersFailing',
+      description:
+        'Webhooks keep being answered with a 5xx (see the webhooks function logs): Ecwid delivers them again, ' +
+        'but blocks a URL that keeps failing for two weeks',
+      metric: appMetric(WEBHOOK_FAILURES_METRIC, Duration.minutes(15)),
+      // A few are normal (a delivery racing a scheduled check is answered 503 and delivered again).
+      threshold: 5,
+    });
+
+    const publicRoutes = [
+      api.addRoute('/authorize', authorize.lambda),
+      api.addRoute('/callback', callback.lambda),
+      api.addRoute('/webhooks', webhooks.lambda, HttpMethod.POST),
+    ];
     acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret, edge: this.edge });
   }
 
@@ -148,7 +193,7 @@ export class EcwidAppAuth extends Construct {
   }
 
   /** Every function's variables, from the settings; each function is given only its own. */
-  private deploymentVariables(settings: Settings, publicUrl: string): DeploymentVariables {
+  private deploymentVariables(settings: Settings, publicUrl: string, eventBusName: string): DeploymentVariables {
     return {
       TABLE_NAME: this.table.tableName,
       CLIENT_SECRET_ID: this.clientSecret.secretArn,
@@ -168,6 +213,8 @@ export class EcwidAppAuth extends Construct {
       VERIFY_INTERVAL_SECONDS: VARIABLE_DEFAULTS.VERIFY_INTERVAL_SECONDS,
       FAILURE_BUDGET_SECONDS: VARIABLE_DEFAULTS.FAILURE_BUDGET_SECONDS,
       EDGE_ORIGIN_SECRET: this.edge?.originSecretValue,
+      EVENT_BUS_NAME: eventBusName,
+      UNINSTALL_RETENTION_DAYS: String(settings.uninstallRetentionDays),
     };
   }
 

@@ -61,6 +61,12 @@ export class EcwidAuthStack extends Stack {
     new CfnOutput(this, 'AuthorizeUrl', { value: auth.authorizeUrl, description: 'Where an install starts' });
     new CfnOutput(this, 'ApiEndpoint', { value: auth.apiEndpoint, description: "The HTTP API's own endpoint" });
     new CfnOutput(this, 'TableName', { value: auth.table.tableName });
+    new CfnOutput(this, 'WebhookUrl', { value: auth.webhookUrl, description: 'The webhook URL to register with Ecwid' });
+    new CfnOutput(this, 'EventBusName', {
+      value: auth.eventBus.eventBusName,
+      description: 'The EventBridge bus of lifecycle events (source ecwid-app-auth)',
+    });
+    new CfnOutput(this, 'EventBusArn', { value: auth.eventBus.eventBusArn });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: auth.alarmTopic.topicArn,
       description: 'Subscribe to be told when refresh runs fail or installations need a reinstall or attention',

@@ -5,7 +5,7 @@ import type { EdgeProtection } from './edge-protection';
 
 /** The resources whose cdk-nag (AwsSolutions) findings are accepted by design rather than fixed. */
 export interface NagAcknowledgedResources {
-  /** The routes merchants reach from Ecwid's redirect. */
+  /** The routes merchants reach from Ecwid's redirect, and the one Ecwid posts its webhooks to. */
   readonly publicRoutes: readonly HttpRoute[];
   /** The client secret: created by the stack, or imported by ARN (then there is nothing to acknowledge). */
   readonly clientSecret: ISecret;
@@ -29,9 +29,10 @@ export function acknowledgeNagFindings(resources: NagAcknowledgedResources): voi
       id: 'AwsSolutions-APIG4',
       reason:
         "Public by design: merchants reach /authorize and /callback in a browser, from Ecwid's redirect, " +
-        'without credentials an authorizer could check. The state (single use, bound to the browser by a ' +
-        'cookie), the code being worthless without the client secret that only the backend holds, and ' +
-        'the stage throttle protect them instead.',
+        'without credentials an authorizer could check, and Ecwid posts to /webhooks with nothing but its ' +
+        'HMAC signature. The state (single use, bound to the browser by a cookie), the code being worthless ' +
+        'without the client secret that only the backend holds, the webhook signature checked before ' +
+        'anything is read, and the stage throttle protect them instead.',
     });
   }
   const { edge } = resources;

@@ -8,6 +8,7 @@ import {
   clientIdProblem,
   normalizeBaseUrl,
   positiveIntegerProblem,
+  retentionDaysProblem,
   SCOPE_PATTERN,
   scopesProblem,
   splitScopes,
@@ -157,6 +158,12 @@ export interface EcwidAppAuthProps {
    */
   readonly edgeDomainName?: string;
   readonly edgeCertificateArn?: string;
+  /**
+   * How long the tombstone of an uninstalled store is kept before DynamoDB deletes it, in days, 1 to
+   * 3650 (context `uninstallRetentionDays`).
+   * @default 30
+   */
+  readonly uninstallRetentionDays?: number;
 }
 
 /** The props, validated, normalized and with every default applied. */
@@ -186,6 +193,7 @@ export interface Settings {
         readonly domain: { readonly domainName: string; readonly certificateArn: string } | undefined;
       }
     | undefined;
+  readonly uninstallRetentionDays: number;
 }
 
 /** Deployed settings: https only, never the loopback http the local stack allows. */
@@ -265,6 +273,9 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
   if (timeoutIssue !== undefined) throw new Error(`tokenRequestTimeoutMs ${tokenRequestTimeoutMs} ${timeoutIssue}`);
 
   const edge = props.edgeProtection === true ? edgeSettings(props, domainName) : undefined;
+  const uninstallRetentionDays = props.uninstallRetentionDays ?? Number(VARIABLE_DEFAULTS.UNINSTALL_RETENTION_DAYS);
+  const retentionIssue = retentionDaysProblem(uninstallRetentionDays);
+  if (retentionIssue !== undefined) throw new Error(`uninstallRetentionDays ${uninstallRetentionDays} ${retentionIssue}`);
 
   return {
     clientId,
@@ -287,6 +298,7 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
         : positiveInteger('callbackReservedConcurrency', props.callbackReservedConcurrency),
     rejectedCodesAlarmThreshold: positiveInteger('rejectedCodesAlarmThreshold', props.rejectedCodesAlarmThreshold ?? 20),
     edge,
+    uninstallRetentionDays,
   };
 }
 

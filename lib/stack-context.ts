@@ -46,6 +46,7 @@ export function readStackContext(node: Node): StackContext {
       edgeWebAclArn: text(node, 'edgeWebAclArn'),
       edgeDomainName: text(node, 'edgeDomainName'),
       edgeCertificateArn: text(node, 'edgeCertificateArn'),
+      uninstallRetentionDays: number(node, 'uninstallRetentionDays'),
     },
   };
 }

@@ -70,6 +70,20 @@ export class GrantBook {
     return { issued: true, grant, tokens: this.issueTokens(grant, lifetimeSeconds ?? grant.lifetimeSeconds) };
   }
 
+  /**
+   * Revokes every grant of a store issued so far (an uninstall): its tokens stop working, and a later
+   * install's grant is a new one that works.
+   */
+  revokeStore(storeId: number): void {
+    for (const { grant } of this.accessTokens.values()) if (grant.storeId === storeId) grant.revoked = true;
+    for (const grant of this.refreshTokens.values()) if (grant.storeId === storeId) grant.revoked = true;
+  }
+
+  /** Whether a store has a grant that is alive (installed, as Ecwid sees it). */
+  hasLiveGrant(storeId: number): boolean {
+    return [...this.accessTokens.values()].some(({ grant }) => grant.storeId === storeId && this.isGrantAlive(grant));
+  }
+
   /** The store of the grant a refresh token belongs to, if the token was ever issued. */
   storeOfRefreshToken(refreshToken: string): number | undefined {
     return this.refreshTokens.get(refreshToken)?.storeId;

@@ -3,11 +3,13 @@ import type { TokenEndpointFault } from './fake-ecwid-faults';
 import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
 import { FakeOAuthServer, withProfileScope, type TokenExchangeRecord, type TokenRefreshRecord } from './fake-ecwid-oauth';
 import { answerProfile, type ProfileRequestRecord, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+import { WebhookSender, type WebhookDelivery, type WebhookToSend } from './fake-ecwid-webhooks';
 import { sendJson } from './http-util';
 
 export type { TokenEndpointFault } from './fake-ecwid-faults';
 export type { TokenExchangeRecord, TokenRefreshRecord } from './fake-ecwid-oauth';
 export type { ProfileRequestRecord, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+export type { WebhookDelivery, WebhookToSend } from './fake-ecwid-webhooks';
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -30,6 +32,8 @@ export interface FakeEcwidOptions {
   retryAfterSeconds?: number;
   /** Initial `FakeEcwid.now`; default `Date.now`. */
   now?: () => number;
+  /** Initial `FakeEcwid.webhookUrl`: the app's registered webhook URL; default none (no webhooks sent). */
+  webhookUrl?: string;
 }
 
 /**
@@ -91,8 +95,15 @@ export class FakeEcwid {
   retryAfterSeconds: number;
   /** The clock for code and token lifetimes, in epoch milliseconds. */
   now: () => number;
+  /** The app's webhook URL, where `uninstallApp`, `changeSubscription` and `sendWebhook` deliver. */
+  webhookUrl: string | undefined;
+  /** Every webhook delivery attempt, and the switches of delivery (retry delays, duplicate chance). */
+  readonly webhooks: WebhookSender;
+  /** The app's subscription status in each store, as the fake last announced it. */
+  readonly subscriptions = new Map<number, string>();
 
   private readonly grants: GrantBook;
+  private readonly clientId: string;
   private readonly oauth: FakeOAuthServer;
   private readonly basePath: string;
   private readonly heldResponses = new Set<ServerResponse>();
@@ -101,11 +112,17 @@ export class FakeEcwid {
 
   constructor(options: FakeEcwidOptions) {
     this.basePath = (options.basePath ?? '').replace(/\/+$/, '');
+    this.clientId = options.clientId;
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds;
     this.refreshAnswerShape = options.refreshAnswerShape ?? 'ecwid';
     this.latencyMs = options.latencyMs ?? 0;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 30;
     this.now = options.now ?? Date.now;
+    this.webhookUrl = options.webhookUrl;
+    this.webhooks = new WebhookSender(
+      () => options.clientSecret,
+      () => this.now(),
+    );
     this.grants = new GrantBook(
       () => this.now(),
       (storeId) => this.uninstalledStores.has(storeId),
@@ -161,6 +178,42 @@ export class FakeEcwid {
    */
   grantTokens(storeId: number, scope = 'read_store_profile'): IssuedTokens {
     return this.grants.issue(storeId, withProfileScope(scope), this.tokenLifetimeSeconds).tokens;
+  }
+
+  /**
+   * The merchant uninstalls the app, as Ecwid does it: every token of the store is revoked at once (a
+   * later install gets a new, working one), then `application.uninstalled` is delivered, signed.
+   */
+  async uninstallApp(storeId: number, options: { duplicates?: number } = {}): Promise<WebhookDelivery[]> {
+    this.grants.revokeStore(storeId);
+    this.subscriptions.delete(storeId);
+    return this.sendWebhook({ storeId, eventType: 'application.uninstalled', entityId: this.clientId }, options);
+  }
+
+  /** The app's subscription in the store changes: `application.subscriptionStatusChanged`, signed. */
+  async changeSubscription(storeId: number, newStatus: string, options: { duplicates?: number } = {}): Promise<WebhookDelivery[]> {
+    const oldStatus = this.subscriptions.get(storeId);
+    this.subscriptions.set(storeId, newStatus);
+    return this.sendWebhook(
+      {
+        storeId,
+        eventType: 'application.subscriptionStatusChanged',
+        entityId: this.clientId,
+        data: { newSubscriptionStatus: newStatus, ...(oldStatus === undefined ? {} : { oldSubscriptionStatus: oldStatus }) },
+      },
+      options,
+    );
+  }
+
+  /** Delivers any webhook, signed with the client secret (or with `signature`), to `webhookUrl`. */
+  async sendWebhook(webhook: WebhookToSend, options: { duplicates?: number; signature?: string } = {}): Promise<WebhookDelivery[]> {
+    if (this.webhookUrl === undefined) throw new Error('the fake Ecwid has no webhook URL to deliver to');
+    return this.webhooks.send(this.webhookUrl, webhook, options);
+  }
+
+  /** Whether the app is installed in a store, as Ecwid sees it: a grant of the store is alive. */
+  isInstalled(storeId: number): boolean {
+    return this.grants.hasLiveGrant(storeId);
   }
 
   /** Whether an access token works: issued here, not revoked, its store not uninstalled, not expired on `now`. */

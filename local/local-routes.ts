@@ -1,27 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Installation } from '../functions/core/model';
+import type { InstallationStatus, InstallationView } from '../functions/core/model';
+import type { InstallationDirectory } from '../functions/core/ports';
 import type { RefreshRunSummary } from '../functions/core/refresh/refresh-run';
-import type { InstallationStore } from '../functions/core/ports';
-import { renderPage } from '../functions/runtime/pages';
-import { sendHtml, sendJson } from './http-util';
+import { describeInstallation } from '../functions/runtime/installation-report';
+import type { EventBridgeStub } from './eventbridge-stub';
+import type { FakeEcwid } from './fake-ecwid';
+import { readBody, sendJson } from './http-util';
+import { START_PAGE_CONTENT_SECURITY_POLICY, startPageHtml } from './start-page';
+
+export { describeInstallation } from '../functions/runtime/installation-report';
 
 /** Where the built-in fake Ecwid is served, below the local stack's own origin. */
 export const FAKE_ECWID_PATH = '/fake-ecwid';
 
 export interface LocalRouteContext {
-  store: InstallationStore;
+  directory: InstallationDirectory;
   publicUrl: string;
-  fakeEcwid: unknown;
+  fakeEcwid: FakeEcwid | undefined;
+  eventBridge: EventBridgeStub;
   runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
 }
 
+const STATUSES: readonly InstallationStatus[] = ['active', 'needs_reinstall', 'suspended', 'store_gone', 'needs_attention', 'uninstalled'];
+
 /**
- * The routes only the local stack has: its start page, the list of installations, and a way to
- * run the scheduled refresh by hand. False when the route is not one of them.
+ * The routes only the local stack has: its start page, the installations, the published events, the
+ * merchant's actions in the fake Ecwid (uninstall, subscription change), and a way to run the
+ * scheduled refresh by hand. False when the route is not one of them.
  *
  * The admin routes (`/__local/*`) answer only the stack's own pages, a browser's address bar and
  * tools without a browser (curl): a request another site's page makes the browser send is refused
- * (403), so no web page can run the refresh or read the installations.
+ * (403), so no web page can run the refresh, act as a merchant or read the installations.
  */
 export async function serveLocalRoute(
   routeKey: string,
@@ -33,14 +42,35 @@ export async function serveLocalRoute(
     sendJson(response, 403, { error: 'cross_site_request', message: 'The local admin routes only answer this stack\'s own pages.' });
     return true;
   }
+  const url = new URL(request.url ?? '/', 'http://local.invalid');
+  const single = /^GET \/__local\/installations\/([^/]+)$/.exec(routeKey);
+  if (single !== null) {
+    const storeId = Number(single[1]);
+    const view = Number.isSafeInteger(storeId) && storeId > 0 ? await context.directory.describeStore(storeId) : undefined;
+    if (view === undefined) sendJson(response, 404, { error: 'not_found', message: `no installation for store ${single[1]}` });
+    else sendJson(response, 200, describeInstallation(view));
+    return true;
+  }
   switch (routeKey) {
     case 'GET /__local/installations': {
-      const installations = await context.store.listInstallations();
-      sendJson(response, 200, installations.map(describeInstallation));
+      const status = url.searchParams.get('status');
+      if (status !== null && !(STATUSES as readonly string[]).includes(status)) {
+        sendJson(response, 400, { error: 'invalid_status', message: `status must be one of ${STATUSES.join(', ')}` });
+        return true;
+      }
+      const views = await allStores(context.directory, status === null ? undefined : (status as InstallationStatus));
+      sendJson(response, 200, views.map(describeInstallation));
       return true;
     }
+    case 'GET /__local/events':
+      sendJson(response, 200, context.eventBridge.events);
+      return true;
+    case 'POST /__local/stores/uninstall':
+    case 'POST /__local/stores/subscription':
+      await merchantAction(routeKey, request, response, context);
+      return true;
     case 'POST /__local/refresh': {
-      const at = new URL(request.url ?? '/', 'http://local.invalid').searchParams.get('at');
+      const at = url.searchParams.get('at');
       const atEpochMs = at === null ? undefined : Date.parse(at);
       if (atEpochMs !== undefined && Number.isNaN(atEpochMs)) {
         sendJson(response, 400, { error: 'invalid_at', message: 'at must be an ISO-8601 instant, e.g. 2026-12-01T09:00:00Z' });
@@ -49,9 +79,18 @@ export async function serveLocalRoute(
       sendJson(response, 200, await context.runRefresh(atEpochMs));
       return true;
     }
-    case 'GET /':
-      sendHtml(response, 200, landingPage(context.publicUrl, context.fakeEcwid !== undefined));
+    case 'GET /': {
+      const stores = (await allStores(context.directory)).map(describeInstallation);
+      const html = startPageHtml({ publicUrl: context.publicUrl, builtInFake: context.fakeEcwid !== undefined, stores, fakePath: FAKE_ECWID_PATH });
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(html),
+        'cache-control': 'no-store',
+        'content-security-policy': START_PAGE_CONTENT_SECURITY_POLICY,
+      });
+      response.end(html);
       return true;
+    }
     default:
       return false;
   }
@@ -72,39 +111,52 @@ export function isCrossSite(request: IncomingMessage, publicUrl: string): boolea
   return !loopbackAliases.includes(origin);
 }
 
-/** What the local inspection route shows of an installation: its state, never a token. */
-export function describeInstallation(installation: Installation) {
-  const iso = (epochSeconds: number | undefined) =>
-    epochSeconds === undefined ? null : new Date(epochSeconds * 1000).toISOString();
-  return {
-    storeId: installation.storeId,
-    status: installation.status,
-    statusReason: installation.statusReason ?? null,
-    scope: installation.scope,
-    installedAt: iso(installation.installedAtEpochSeconds),
-    expiresAt: iso(installation.expiresAtEpochSeconds),
-    lastRefreshedAt: iso(installation.lastRefreshedAtEpochSeconds),
-    lastVerifiedAt: iso(installation.lastVerifiedAtEpochSeconds),
-    nextCheckAt: iso(installation.nextCheckAtEpochSeconds),
-    failureCount: installation.failureCount ?? 0,
-  };
+/** Every installation, page by page: the local table is small. */
+async function allStores(directory: InstallationDirectory, status?: InstallationStatus): Promise<InstallationView[]> {
+  const stores: InstallationView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await directory.listStores({ limit: 500, ...(cursor === undefined ? {} : { cursor }), ...(status === undefined ? {} : { status }) });
+    stores.push(...page.stores);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return stores.sort((a, b) => a.storeId - b.storeId);
 }
 
-function landingPage(publicUrl: string, builtInFake: boolean): string {
-  return renderPage({
-    title: 'Ecwid app authorization: local stack',
-    paragraphs: [
-      builtInFake
-        ? 'Connect a store to start an app-initiated install: the built-in fake Ecwid shows its consent page, and an approved install is stored in the local database.'
-        : 'Connect a store to start an app-initiated install with the OAuth server you configured.',
-      'The list of installations shows what is stored for each store, never its token.',
-    ],
-    links: [
-      { href: `${publicUrl}/authorize`, label: 'Connect a store' },
-      ...(builtInFake
-        ? [{ href: `${publicUrl}${FAKE_ECWID_PATH}/app-market/install?store_id=1003`, label: 'Simulate an App Market install' }]
-        : []),
-      { href: `${publicUrl}/__local/installations`, label: 'Stored installations' },
-    ],
-  });
+/**
+ * What a merchant does in Ecwid's control panel, through the fake: uninstall the app (its tokens are
+ * revoked, then the webhook is delivered), or change the app's subscription. A form (`store_id`,
+ * `status`) answers 303 back to the start page; JSON answers with the deliveries made.
+ */
+async function merchantAction(routeKey: string, request: IncomingMessage, response: ServerResponse, context: LocalRouteContext): Promise<void> {
+  const fake = context.fakeEcwid;
+  if (fake === undefined) {
+    sendJson(response, 409, { error: 'no_fake_ecwid', message: 'the local stack talks to another Ecwid; act there' });
+    return;
+  }
+  const isJson = (request.headers['content-type'] ?? '').includes('application/json');
+  const text = await readBody(request, 16 * 1024);
+  let fields: Record<string, unknown>;
+  try {
+    fields = isJson ? (JSON.parse(text) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(text));
+  } catch {
+    sendJson(response, 400, { error: 'invalid_body', message: 'send a form or a JSON object' });
+    return;
+  }
+  const storeId = Number(fields.store_id ?? fields.storeId);
+  const status = String(fields.status ?? '');
+  if (!Number.isSafeInteger(storeId) || storeId <= 0) {
+    sendJson(response, 400, { error: 'invalid_store_id', message: 'store_id must be a positive integer' });
+    return;
+  }
+  if (routeKey.endsWith('/subscription') && !/^[A-Z][A-Z_]{0,31}$/.test(status)) {
+    sendJson(response, 400, { error: 'invalid_status', message: 'status must be a subscription status such as ACTIVE' });
+    return;
+  }
+  const deliveries = routeKey.endsWith('/uninstall') ? await fake.uninstallApp(storeId) : await fake.changeSubscription(storeId, status);
+  if (isJson) {
+    sendJson(response, 200, { deliveries });
+    return;
+  }
+  response.writeHead(303, { location: '/', 'cache-control': 'no-store' }).end();
 }

@@ -4,7 +4,7 @@
  * Configuration (environment; every name is documented in the README):
  *   PORT, PUBLIC_URL, ECWID_OAUTH_URL, ECWID_API_URL, ECWID_CLIENT_ID, ECWID_CLIENT_SECRET,
  *   ECWID_SCOPES, SUCCESS_URL, APP_MARKET_INSTALLS, LOCAL_DATA_DIR (or --data-dir <folder>),
- *   LOCAL_REFRESH_INTERVAL_SECONDS, FAKE_ECWID_TOKEN_LIFETIME_SECONDS.
+ *   LOCAL_REFRESH_INTERVAL_SECONDS, FAKE_ECWID_TOKEN_LIFETIME_SECONDS, UNINSTALL_RETENTION_DAYS.
  */
 import { rootLogger } from '../functions/runtime/composition';
 import { startLocalStack } from './stack';
@@ -32,6 +32,9 @@ async function main(): Promise<void> {
     ...(env.FAKE_ECWID_TOKEN_LIFETIME_SECONDS
       ? { fakeTokenLifetimeSeconds: nonNegativeInteger('FAKE_ECWID_TOKEN_LIFETIME_SECONDS', env.FAKE_ECWID_TOKEN_LIFETIME_SECONDS) }
       : {}),
+    // Ecwid delivers at least once: the fake sends some webhooks twice, to show they are acted on once.
+    webhookDuplicateProbability: 0.3,
+    ...(env.UNINSTALL_RETENTION_DAYS ? { uninstallRetentionDays: Number(env.UNINSTALL_RETENTION_DAYS) } : {}),
     log: rootLogger.child({ stage: 'local' }),
   });
 
@@ -41,7 +44,10 @@ async function main(): Promise<void> {
     '',
     `  Start an install:        ${stack.url}/authorize`,
     `  Redirect URI (pinned):   ${stack.config.redirectUri}`,
-    `  Stored installations:    ${stack.url}/__local/installations`,
+    `  Stored installations:    ${stack.url}/__local/installations   (one store: /__local/installations/<storeId>)`,
+    `  Webhook URL:             ${stack.webhookUrl}`,
+    `  Published events:        ${stack.url}/__local/events`,
+    `  Ops CLI:                 npm run ops -- stores --local ${stack.url}`,
     `  Run the refresh once:    curl -X POST '${stack.url}/__local/refresh'   (add ?at=2026-12-24T09:00:00Z to run as if it were then)`,
     `  Scheduled refresh:       ${refreshLine(env.LOCAL_REFRESH_INTERVAL_SECONDS ?? '60')}`,
     `  Ecwid OAuth server:      ${stack.config.ecwidOAuthUrl}${stack.fakeEcwid ? '  (built-in fake)' : ''}`,

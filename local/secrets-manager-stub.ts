@@ -7,11 +7,14 @@ interface StoredSecret {
   secretString: string;
   versionId: string;
   createdAtEpochSeconds: number;
+  /** The version before the last put: `AWSPREVIOUS`, as Secrets Manager keeps it after a rotation. */
+  previous?: { secretString: string; versionId: string };
 }
 
 /**
  * Secrets Manager on loopback, speaking its real wire protocol, so the functions run their real
- * SDK code unchanged. Supports `GetSecretValue` and `PutSecretValue`.
+ * SDK code unchanged. Supports `GetSecretValue` (of `AWSCURRENT`, or of `AWSPREVIOUS` after a put
+ * replaced a value) and `PutSecretValue`.
  */
 export class SecretsManagerStub extends AwsJsonService {
   private readonly secrets = new Map<string, StoredSecret>();
@@ -23,6 +26,19 @@ export class SecretsManagerStub extends AwsJsonService {
       GetSecretValue: (input) => {
         const secret = this.find(input.SecretId);
         this.reads += 1;
+        if (input.VersionStage === 'AWSPREVIOUS') {
+          if (secret.previous === undefined) {
+            throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS");
+          }
+          return {
+            ARN: secret.arn,
+            Name: secret.name,
+            SecretString: secret.previous.secretString,
+            VersionId: secret.previous.versionId,
+            VersionStages: ['AWSPREVIOUS'],
+            CreatedDate: secret.createdAtEpochSeconds,
+          };
+        }
         return {
           ARN: secret.arn,
           Name: secret.name,
@@ -44,7 +60,9 @@ export class SecretsManagerStub extends AwsJsonService {
   /** Creates or replaces a secret; returns its ARN. */
   putSecret(name: string, secretString: string): string {
     const arn = `arn:aws:secretsmanager:local:000000000000:secret:${name}-AbCdEf`;
+    const before = this.secrets.get(name);
     this.secrets.set(name, {
+      ...(before === undefined ? {} : { previous: { secretString: before.secretString, versionId: before.versionId } }),
       arn,
       name,
       secretString,

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDbInstallationDirectory } from '../functions/adapters/dynamodb/installation-directory';
 import { DynamoDbInstallationStore } from '../functions/adapters/dynamodb/installation-store';
 import { DynamoTable } from '../functions/adapters/dynamodb/table';
 import { KmsTokenVault } from '../functions/adapters/kms-token-vault';
@@ -13,17 +14,20 @@ import type { Clock, RandomSource, TokenVault } from '../functions/core/ports';
 import type { RefreshRunSummary } from '../functions/core/refresh/refresh-run';
 import { composeRefresh, readRefreshConfig } from '../functions/refresh/dependencies';
 import { createRefreshHandler } from '../functions/refresh/handler';
+import { composeWebhooks, readWebhooksConfig } from '../functions/webhooks/dependencies';
+import { createWebhooksHandler } from '../functions/webhooks/handler';
 import { clientConfig, type AwsClientOptions } from '../functions/runtime/aws-clients';
 import { basics, rootLogger, type CompositionOverrides } from '../functions/runtime/composition';
 import { deploymentUrls } from '../functions/runtime/config';
 import type { Environment } from '../functions/runtime/environment';
 import type { AppLogger } from '../functions/runtime/logger';
 import { invokeAsApiGateway, lambdaContext, type HttpLambda } from './api-gateway';
+import { EventBridgeStub } from './eventbridge-stub';
 import { ensureLocalTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, type LocalDynamoDb } from './dynalite-server';
 import { FakeEcwid } from './fake-ecwid';
 import { sendJson } from './http-util';
 import { KmsStub } from './kms-stub';
-import { FAKE_ECWID_PATH, serveLocalRoute } from './local-routes';
+import { FAKE_ECWID_PATH, serveLocalRoute, type LocalRouteContext } from './local-routes';
 import { SecretsManagerStub } from './secrets-manager-stub';
 
 export interface LocalStackOptions {
@@ -48,6 +52,12 @@ export interface LocalStackOptions {
   refreshIntervalSeconds?: number;
   /** The built-in fake Ecwid issues tokens that expire after this long, with rotating refresh tokens. */
   fakeTokenLifetimeSeconds?: number;
+  /** The chance, from 0 to 1, that the built-in fake delivers a webhook twice (as Ecwid sometimes does); default 0. */
+  webhookDuplicateProbability?: number;
+  /** How long an uninstalled store's tombstone is kept (`UNINSTALL_RETENTION_DAYS`). */
+  uninstallRetentionDays?: number;
+  /** How long the functions cache the client secret (`SECRET_CACHE_TTL_SECONDS`); tests of a rotation shorten it. */
+  secretCacheTtlSeconds?: number;
   log?: AppLogger;
   clock?: Clock;
   random?: RandomSource;
@@ -73,6 +83,12 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb;
   /** The installations in the local table, read as the functions read them, for inspection. */
   store: DynamoDbInstallationStore;
+  /** Every installation item, tombstones included, as operators see them. */
+  directory: DynamoDbInstallationDirectory;
+  /** The local EventBridge: every lifecycle event published, in order. */
+  eventBridge: EventBridgeStub;
+  /** `{url}/webhooks`: where the fake Ecwid delivers webhooks. */
+  webhookUrl: string;
   /** The same token vault the functions use: tests open stored tokens with it. */
   vault: TokenVault;
   /** Runs the scheduled refresh once, as EventBridge would, optionally as if the clock read `atEpochMs`. */
@@ -84,7 +100,8 @@ export interface LocalStack {
 const LOCAL_REFRESH_TIMEOUT_MS = 5 * 60 * 1000;
 
 export const LOCAL_TABLE_NAME = 'ecwid-app-auth-local';
-const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
+export const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
+export const LOCAL_EVENT_BUS_NAME = 'ecwid-app-auth-local';
 
 /**
  * The whole product on one machine, with no AWS account and no network: dynalite for DynamoDB, a
@@ -110,6 +127,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const kmsEndpoint = await kms.listen();
     cleanups.push(() => kms.close());
 
+    const eventBridge = new EventBridgeStub(LOCAL_EVENT_BUS_NAME);
+    const eventBridgeEndpoint = await eventBridge.listen();
+    cleanups.push(() => eventBridge.close());
+
     const servers = await listen(options.port);
     cleanups.push(() => closeServers(servers));
     const port = (servers[0]!.address() as AddressInfo).port;
@@ -122,8 +143,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           clientSecret: options.clientSecret,
           redirectUrl: `${publicUrl}/callback`,
           basePath: FAKE_ECWID_PATH,
+          webhookUrl: `${publicUrl}/webhooks`,
         })
       : undefined;
+    if (fakeEcwid !== undefined) fakeEcwid.webhooks.duplicateProbability = options.webhookDuplicateProbability ?? 0;
     cleanups.push(async () => fakeEcwid?.releaseHeldRequests());
     if (fakeEcwid !== undefined && options.fakeTokenLifetimeSeconds !== undefined) {
       fakeEcwid.tokenLifetimeSeconds = options.fakeTokenLifetimeSeconds;
@@ -145,6 +168,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       APP_MARKET_INSTALLS: options.appMarketInstalls === false ? 'false' : 'true',
       STATE_TTL_SECONDS: options.stateLifetimeSeconds?.toString(),
       TOKEN_REQUEST_TIMEOUT_MS: options.tokenRequestTimeoutMs?.toString(),
+      EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
+      UNINSTALL_RETENTION_DAYS: options.uninstallRetentionDays?.toString(),
+      SECRET_CACHE_TTL_SECONDS: options.secretCacheTtlSeconds?.toString(),
     };
     const aws: AwsClientOptions = {
       region: LOCAL_REGION,
@@ -152,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbEndpoint: dynamoDb.endpoint,
       secretsManagerEndpoint,
       kmsEndpoint,
+      eventBridgeEndpoint,
     };
     const overrides: CompositionOverrides = {
       aws,
@@ -165,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const authorize = composeAuthorize(readAuthorizeConfig(environment), overrides);
     const callback = composeCallback(readCallbackConfig(environment), overrides);
     const refresh = composeRefresh(readRefreshConfig(environment), overrides);
+    const webhooks = composeWebhooks(readWebhooksConfig(environment), overrides);
     const runRefresh = (atEpochMs?: number) => {
       const runClock = atEpochMs === undefined ? clock : shiftedClock(clock, atEpochMs - clock.nowEpochMs());
       const startedAt = Date.now();
@@ -176,14 +204,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const routes: Record<string, { functionName: string; handler: HttpLambda }> = {
       'GET /authorize': { functionName: 'authorize', handler: createAuthorizeHandler(() => authorize, log) },
       'GET /callback': { functionName: 'callback', handler: createCallbackHandler(() => callback, log) },
+      'POST /webhooks': { functionName: 'webhooks', handler: createWebhooksHandler(() => webhooks, log) },
     };
     const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), LOCAL_TABLE_NAME);
     const store = new DynamoDbInstallationStore(table);
+    const directory = new DynamoDbInstallationDirectory(table);
     const vault = new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), kms.keyArn);
 
     for (const server of servers) {
       server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        route(request, response, { routes, fakeEcwid, store, publicUrl, runRefresh }).catch(() => {
+        route(request, response, { routes, fakeEcwid, directory, eventBridge, publicUrl, runRefresh }).catch(() => {
           if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
           else response.destroy();
         });
@@ -210,6 +240,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       kms,
       dynamoDb,
       store,
+      directory,
+      eventBridge,
+      webhookUrl: `${publicUrl}/webhooks`,
       vault,
       runRefresh,
       close: closeAll,
@@ -223,13 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 async function route(
   request: IncomingMessage,
   response: ServerResponse,
-  context: {
-    routes: Record<string, { functionName: string; handler: HttpLambda }>;
-    fakeEcwid: FakeEcwid | undefined;
-    store: DynamoDbInstallationStore;
-    publicUrl: string;
-    runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
-  },
+  context: LocalRouteContext & { routes: Record<string, { functionName: string; handler: HttpLambda }> },
 ): Promise<void> {
   const path = (request.url ?? '/').split('?')[0]!;
   const routeKey = `${request.method ?? 'GET'} ${path}`;

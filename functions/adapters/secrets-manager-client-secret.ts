@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, errorName, SecretUnavailableError } from '../core/errors';
-import type { ClientSecretSource, Clock, Logger } from '../core/ports';
+import type { ClientSecretSource, ClientSecretVersions, Clock, Logger } from '../core/ports';
 import { extractClientSecret } from './client-secret-value';
 
 /** After a failed refresh, the value read before keeps serving this long before the next attempt. */
@@ -22,9 +22,11 @@ export interface SecretsManagerClientSecretOptions {
  * `client_secret`) field. When a refresh fails, the last value read keeps serving (stale-if-error):
  * a Secrets Manager hiccup must not stop installs that the old value can complete.
  */
-export class SecretsManagerClientSecret implements ClientSecretSource {
+export class SecretsManagerClientSecret implements ClientSecretSource, ClientSecretVersions {
   private cached: { value: string; readAtEpochMs: number } | undefined;
   private inFlight: Promise<string> | undefined;
+  private cachedPrevious: { value: string | undefined; readAtEpochMs: number } | undefined;
+  private previousInFlight: Promise<string | undefined> | undefined;
 
   constructor(
     private readonly client: SecretsManagerClient,
@@ -41,6 +43,46 @@ export class SecretsManagerClientSecret implements ClientSecretSource {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * The current secret, and the one Secrets Manager keeps as `AWSPREVIOUS` after a rotation, both
+   * cached the same way. The previous one is optional: when there is none (a secret never rotated),
+   * it is the placeholder the stack started with, or it cannot be read, only the current one counts.
+   */
+  async clientSecrets(): Promise<{ current: string; previous?: string }> {
+    const [current, previous] = await Promise.all([this.clientSecret(), this.previousClientSecret()]);
+    return previous === undefined || previous === current ? { current } : { current, previous };
+  }
+
+  private async previousClientSecret(): Promise<string | undefined> {
+    const nowEpochMs = this.options.clock.nowEpochMs();
+    if (this.cachedPrevious !== undefined && nowEpochMs - this.cachedPrevious.readAtEpochMs < this.options.cacheTtlMs) {
+      return this.cachedPrevious.value;
+    }
+    this.previousInFlight ??= this.readPrevious().finally(() => {
+      this.previousInFlight = undefined;
+    });
+    return this.previousInFlight;
+  }
+
+  private async readPrevious(): Promise<string | undefined> {
+    let value: string | undefined;
+    try {
+      const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId, VersionStage: 'AWSPREVIOUS' }));
+      value = extractClientSecret(result.SecretString);
+    } catch (error) {
+      const awsError = errorName(error);
+      // No previous version is the usual case; anything else is worth a line, not a failure.
+      if (awsError !== 'ResourceNotFoundException' && awsError !== 'ConfigurationError') {
+        this.options.log.warn('could not read the previous client secret; only the current one is accepted', { awsError });
+        // Try again in a minute, like the current one.
+        this.cachedPrevious = { value: this.cachedPrevious?.value, readAtEpochMs: this.options.clock.nowEpochMs() - this.options.cacheTtlMs + RETRY_AFTER_FAILURE_MS };
+        return this.cachedPrevious.value;
+      }
+    }
+    this.cachedPrevious = { value, readAtEpochMs: this.options.clock.nowEpochMs() };
+    return value;
   }
 
   private async read(): Promise<string> {

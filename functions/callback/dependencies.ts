@@ -11,6 +11,7 @@ import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
 import { basics, rememberEdgeOriginSecret, type CompositionOverrides } from '../runtime/composition';
+import { lifecycleEventPublisher } from '../runtime/event-publisher';
 import { deploymentUrls, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import type { PageContext } from '../runtime/http';
@@ -38,6 +39,7 @@ export function readCallbackConfig(environment?: Environment) {
     ecwidOAuthUrl: variables.ECWID_OAUTH_URL,
     tokenRequestTimeoutMs: variables.TOKEN_REQUEST_TIMEOUT_MS,
     secretCacheTtlMs: variables.SECRET_CACHE_TTL_SECONDS * 1000,
+    eventBusName: variables.EVENT_BUS_NAME,
     startUrl,
     edgeOriginSecret: variables.EDGE_ORIGIN_SECRET,
     /** Where a completed install is sent (with `store_id`); a built-in page when absent. */
@@ -87,6 +89,8 @@ export function composeCallback(config: CallbackConfig, overrides: CompositionOv
     }),
     clientSecret: clientSecretSource({ aws, secretId: config.clientSecretId, cacheTtlMs: config.secretCacheTtlMs, clock, log }),
     vault: new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), config.tokenKeyId),
+    // The install is stored before it is announced: publishing only delays the merchant's page, briefly.
+    publisher: lifecycleEventPublisher({ aws, busName: config.eventBusName, budgetMs: 1_500, clock, log }),
     clock,
     random,
     log,

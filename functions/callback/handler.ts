@@ -2,7 +2,7 @@ import { parseCallbackRequest } from '../core/install/callback-request';
 import { completeInstall, type CompleteInstallResult } from '../core/install/complete-install';
 import { EcwidRequestError } from '../core/errors';
 import { CODES_REJECTED_METRIC } from '../runtime/metric-names';
-import { countedMetric } from '../runtime/metrics';
+import { embeddedCounts } from '../runtime/metrics';
 import { BROWSER_BINDING_COOKIE } from '../runtime/browser-binding';
 import { htmlResponse, httpHandler, readCookie, redirectResponse } from '../runtime/http';
 import type { AppLogger } from '../runtime/logger';
@@ -22,7 +22,7 @@ export function createCallbackHandler(provide: () => CallbackDependencies, log: 
       // Ecwid itself refused the code (a reload replaying that refusal is not counted): many of these
       // are a stranger sending junk codes, or a misconfigured app. Ops are alarmed on the rate.
       if (error instanceof EcwidRequestError && error.code === 'CODE_REJECTED') {
-        requestLog.info('Ecwid refused an authorization code', { lane: callback.lane, ...countedMetric(CODES_REJECTED_METRIC, deps.clock.nowEpochMs()) });
+        requestLog.info('Ecwid refused an authorization code', { lane: callback.lane, ...embeddedCounts({ [CODES_REJECTED_METRIC]: 1 }, deps.clock.nowEpochMs()) });
       }
       throw error;
     }

@@ -58,6 +58,14 @@ export const ErrorCodes = [
   'APP_PAYLOAD_INVALID',
   /** Anything not foreseen: a bug. */
   'INTERNAL',
+  /** A webhook without a valid `X-Ecwid-Webhook-Signature` (by the current or the previous client secret). */
+  'WEBHOOK_SIGNATURE_INVALID',
+  /** A webhook body that is not Ecwid's: not JSON, missing or mistyped fields, too large. */
+  'INVALID_WEBHOOK',
+  /** Another delivery of the same webhook is being acted on right now: Ecwid delivers it again later. */
+  'WEBHOOK_IN_PROGRESS',
+  /** The webhook's work did not fit in Ecwid's 10 s: nothing was lost, Ecwid delivers it again. */
+  'WEBHOOK_DEFERRED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

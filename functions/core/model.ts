@@ -64,8 +64,10 @@ export type ClaimResult = { claimed: true } | { claimed: false; existing: CodeCl
  * - `suspended`: the store cannot use the API right now (suspended, or a plan without API).
  * - `store_gone`: Ecwid no longer knows the store.
  * - `needs_attention`: checks kept failing for longer than the failure budget.
+ * - `uninstalled`: the merchant uninstalled the app (confirmed): a tombstone without tokens or data
+ *   key, deleted by DynamoDB after the retention. Never checked, never due; a reinstall replaces it.
  */
-export type InstallationStatus = 'active' | 'needs_reinstall' | 'suspended' | 'store_gone' | 'needs_attention';
+export type InstallationStatus = 'active' | 'needs_reinstall' | 'suspended' | 'store_gone' | 'needs_attention' | 'uninstalled';
 
 /**
  * A token as it is stored: ciphertext only a `TokenSealer` of the same store can open. The brand
@@ -130,6 +132,16 @@ export interface Installation {
    * `invalid_grant` means the outcome was lost, not that the merchant revoked access.
    */
   refreshInFlightSinceEpochSeconds?: number;
+  /** The app's subscription in the store (`TRIAL`, `ACTIVE`, ...), from the last webhook that changed it. */
+  subscriptionStatus?: string;
+  /** When Ecwid says that change happened (`eventCreated`): an older webhook never overwrites it. */
+  subscriptionChangedAtEpochSeconds?: number;
+  /**
+   * An `application.uninstalled` webhook whose check with Ecwid was inconclusive: when Ecwid says the
+   * uninstall happened. The scheduled job checks the token at once and purges the installation when
+   * the token is dead; a reinstall removes the request.
+   */
+  uninstallRequestedAtEpochSeconds?: number;
 }
 
 /** The fields of a new grant that an install writes, replacing whatever the store had. */
@@ -182,6 +194,10 @@ export interface CheckResult {
    * an answer that made no sense): the server may have rotated the refresh token. Absent clears it.
    */
   refreshInFlightSinceEpochSeconds?: number;
+  /** With status `uninstalled`: the check confirmed a requested uninstall; the write purges the installation. */
+  uninstall?: Tombstone;
+  /** The check found the token alive: a requested uninstall was not the merchant's, and is forgotten. */
+  dismissUninstallRequest?: boolean;
 }
 
 /**
@@ -195,3 +211,110 @@ export type TokenVerification =
   | { outcome: 'store_gone'; errorCode: string }
   | { outcome: 'rate_limited'; retryAfterSeconds?: number }
   | { outcome: 'failed'; reason: string };
+
+// ---------------------------------------------------------------------------------------------
+// The lifecycle: Ecwid's webhooks, purges, and the events other services subscribe to
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a purge leaves of an installation: no token and no data key, only when the app was
+ * uninstalled and until when the tombstone is kept (DynamoDB's TTL deletes it after that).
+ */
+export interface Tombstone {
+  /** When Ecwid says the merchant uninstalled (`eventCreated` of the webhook). */
+  uninstalledAtEpochSeconds: number;
+  /** When DynamoDB may delete the tombstone (the TTL). */
+  deleteAfterEpochSeconds: number;
+}
+
+/**
+ * An installation as operators and the local stack see it: its lifecycle, never a token, a data key
+ * or the owner's email. Tombstones (`uninstalled`) included; `status` is absent for a store whose
+ * subscription webhook arrived before its install completed.
+ */
+export type InstallationView = Partial<
+  Omit<Installation, 'storeId' | 'tokenKey' | 'accessToken' | 'publicToken' | 'refreshToken' | 'ownerEmail' | 'tokenType' | 'grantCodeHash'>
+> & {
+  storeId: number;
+  uninstalledAtEpochSeconds?: number;
+  deleteAfterEpochSeconds?: number;
+};
+
+/** An app event of Ecwid's webhooks, in the one spelling this project uses (camelCase). */
+export type AppEventType = 'application.installed' | 'application.uninstalled' | 'application.subscriptionStatusChanged';
+
+/** A privacy event: someone asked for their personal data to be removed or exported. */
+export type PrivacyEventType =
+  | 'customer.personalDataRemovalRequest'
+  | 'customer.personalDataExportRequest'
+  | 'profile.personalDataRemovalRequest'
+  | 'profile.personalDataExportRequest';
+
+/**
+ * A webhook from Ecwid, parsed and normalized: `eventType` in camelCase whatever Ecwid sent,
+ * `eventId` and `entityId` as strings. Only `eventId` and `eventCreated` are signed.
+ */
+export interface WebhookEvent {
+  eventId: string;
+  /** Unix seconds, as Ecwid sent it: the signature covers its text. */
+  eventCreated: number;
+  storeId: number;
+  /** The normalized type; an event this project does not act on keeps its own (camelCase) name. */
+  eventType: AppEventType | PrivacyEventType | string;
+  entityId?: string;
+  data?: Record<string, unknown>;
+}
+
+/** What the webhook route did with an event it accepted (every one of these answers 200). */
+export type WebhookOutcome =
+  | { result: 'processed'; detail: string }
+  | { result: 'duplicate' }
+  | { result: 'ignored'; reason: 'stale' | 'future' | 'unknown_event_type' | 'unconfirmed' | 'no_installation' | 'superseded_by_reinstall' | 'older_than_recorded' };
+
+/** The EventBridge `source` of every lifecycle event. */
+export const LIFECYCLE_EVENT_SOURCE = 'ecwid-app-auth';
+
+/** Every kind of event the app's other services can subscribe to (EventBridge `detail-type`). */
+export const LIFECYCLE_EVENT_TYPES = [
+  'Store Installed',
+  'Store Reinstalled',
+  'Store Uninstalled',
+  'Token Revoked',
+  'Token Recovered',
+  'Subscription Changed',
+  'Personal Data Request',
+  /** Reserved: a store whose grant lacks scopes the app needs (published by a later version). */
+  'Scopes Missing',
+] as const;
+
+export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
+
+/**
+ * The `detail` of a lifecycle event: which store, its new status, why, and when. Never a token.
+ * The optional fields belong to some types only (see the README).
+ */
+export interface LifecycleEventDetail {
+  storeId: number;
+  /** The installation's status after the change; null when the store has no installation. */
+  status: InstallationStatus | null;
+  /** Why: an Ecwid error code, a webhook's event type, `install`, ... */
+  reason: string;
+  /** When the change happened, ISO-8601. */
+  time: string;
+  /** The webhook behind the change, when there was one: consumers deduplicate by it. */
+  webhookEventId?: string;
+  subscriptionStatus?: string;
+  previousSubscriptionStatus?: string;
+  /** `Personal Data Request`: `removal` or `export`, about a `customer` or the store's `profile`. */
+  request?: 'removal' | 'export';
+  subject?: 'customer' | 'profile';
+  /** `Personal Data Request`: the customer (or profile) id Ecwid named. Unsigned: check it with Ecwid before acting. */
+  entityId?: string;
+  /** `Personal Data Request`: Ecwid's `data`, as sent. */
+  data?: Record<string, unknown>;
+}
+
+export interface LifecycleEvent {
+  detailType: LifecycleEventType;
+  detail: LifecycleEventDetail;
+}

@@ -10,6 +10,9 @@ import type {
   CodeClaimOutcome,
   DuePage,
   Installation,
+  InstallationView,
+  LifecycleEvent,
+  Tombstone,
   NewCodeClaim,
   NewInstallation,
   SealedToken,
@@ -197,6 +200,18 @@ export interface ClientSecretSource {
   clientSecret(): Promise<string>;
 }
 
+/**
+ * The client secret and, while a rotated secret rolls out, the one before it: webhooks Ecwid signed
+ * with either are genuine.
+ */
+export interface ClientSecretVersions {
+  /**
+   * `previous` is absent when there is none (or it cannot be read: the current one still works).
+   * @throws SecretUnavailableError, or ConfigurationError when the current secret is missing or unset.
+   */
+  clientSecrets(): Promise<{ current: string; previous?: string }>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ecwid
 // ---------------------------------------------------------------------------------------------
@@ -237,6 +252,115 @@ export interface TokenRefresher {
 }
 
 export interface TokenVerifier {
-  /** Checks that a non-expiring token still works. Never throws: every answer is a verification. */
-  verifyToken(request: { storeId: number; accessToken: string }): Promise<TokenVerification>;
+  /**
+   * Checks that a non-expiring token still works. Never throws: every answer is a verification.
+   * `timeoutMs`, when given, replaces the adapter's own timeout for this request.
+   */
+  verifyToken(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<TokenVerification>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lifecycle (webhooks and events)
+// ---------------------------------------------------------------------------------------------
+
+/** What a claim on a webhook's `eventId` found. */
+export type WebhookClaim =
+  | { claimed: true }
+  /** Acted on already (or being acted on right now, by a delivery whose lease is still running). */
+  | { claimed: false; state: 'done' | 'in_progress' };
+
+export interface ClaimWebhookRequest {
+  eventId: string;
+  /** Who claims: the request's id, so only this delivery completes or releases the claim. */
+  owner: string;
+  eventType: string;
+  storeId: number;
+  nowEpochMs: number;
+  /** A claim older than this belongs to a delivery that died: another delivery may take it over. */
+  leaseUntilEpochMs: number;
+  /** When the record may go: at least 72 hours, longer than Ecwid retries a delivery. */
+  keepUntilEpochSeconds: number;
+}
+
+/** Each `eventId` acted on once: a conditional write per event, kept past Ecwid's retries. */
+export interface WebhookEventStore {
+  /** Claims an event unless it is done, or claimed by a delivery whose lease has not run out. */
+  claimWebhookEvent(request: ClaimWebhookRequest): Promise<WebhookClaim>;
+  /** Marks a claimed event as acted on, with what was done. Only the owner's claim is completed. */
+  completeWebhookEvent(eventId: string, owner: string, outcome: string): Promise<void>;
+  /** Gives up a claim after a failure, so Ecwid's next delivery acts on the event. Only the owner's. */
+  releaseWebhookEvent(eventId: string, owner: string): Promise<void>;
+}
+
+export interface PurgeRequest {
+  storeId: number;
+  /** Why the uninstall is confirmed (`INVALID_API_TOKEN`, ...): the tombstone's `statusReason`. */
+  reason: string;
+  /** The version the decision was made on: a reinstall or a check since then wins. */
+  version: number;
+  nowEpochSeconds: number;
+  tombstone: Tombstone;
+}
+
+export interface UninstallCheckRequest {
+  storeId: number;
+  version: number;
+  /** When Ecwid says the uninstall happened. */
+  requestedAtEpochSeconds: number;
+  nowEpochSeconds: number;
+}
+
+export interface SubscriptionChange {
+  storeId: number;
+  subscriptionStatus: string;
+  changedAtEpochSeconds: number;
+  nowEpochSeconds: number;
+  /** Kept with a record of a store that has no installation yet (its TTL). */
+  keepUntilEpochSeconds: number;
+}
+
+export type SubscriptionRecording =
+  | { recorded: true; previousStatus?: string; installationStatus: Installation['status'] | null }
+  | { recorded: false };
+
+/** The writes webhooks make to installations. */
+export interface LifecycleStore {
+  /**
+   * Removes the sealed tokens and the data key in one conditional write, leaving a tombstone. False
+   * when the installation is no longer at `version` (a reinstall or a check won): nothing written.
+   */
+  purgeInstallation(request: PurgeRequest): Promise<boolean>;
+  /**
+   * Marks the installation for an immediate check by the scheduled job, which finishes the uninstall.
+   * False when it is no longer at `version`, or a check holds its lease right now: nothing written.
+   */
+  requestUninstallCheck(request: UninstallCheckRequest): Promise<boolean>;
+  /**
+   * Records a subscription status, unless one that changed later is recorded (the same change again
+   * counts as recorded: a retry must not lose its announcement). A store without an installation gets
+   * a record of its own, which its install keeps.
+   */
+  recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording>;
+}
+
+export interface ListStoresRequest {
+  limit: number;
+  cursor?: string;
+  status?: Installation['status'];
+}
+
+/** Installations as operators see them, tombstones included. Bounded reads, never on a request path. */
+export interface InstallationDirectory {
+  /** Up to `limit` installations (after the status filter), and where the next page starts. */
+  listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }>;
+  describeStore(storeId: number): Promise<InstallationView | undefined>;
+}
+
+/**
+ * Publishes lifecycle events for the app's other services. Never throws and never waits long: an
+ * event it could not publish is logged whole (no token is in one) and counted by a metric with an
+ * alarm, so the change it announces is never lost nor failed by it.
+ */
+export interface LifecycleEventPublisher {
+  publish(events: readonly LifecycleEvent[]): Promise<void>;
 }

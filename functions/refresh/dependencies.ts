@@ -10,6 +10,7 @@ import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
 import { basics, type CompositionOverrides } from '../runtime/composition';
+import { lifecycleEventPublisher } from '../runtime/event-publisher';
 import { readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import { FUNCTION_VARIABLES } from '../runtime/variables';
@@ -36,6 +37,7 @@ export function readRefreshConfig(environment?: Environment) {
     ecwidApiUrl: variables.ECWID_API_URL,
     tokenRequestTimeoutMs,
     secretCacheTtlMs: variables.SECRET_CACHE_TTL_SECONDS * 1000,
+    eventBusName: variables.EVENT_BUS_NAME,
     job: {
       ...REFRESH_JOB_POLICY,
       clientId: variables.ECWID_CLIENT_ID,
@@ -52,6 +54,7 @@ export function readRefreshConfig(environment?: Environment) {
         verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
       },
       failureBudgetSeconds: variables.FAILURE_BUDGET_SECONDS,
+      uninstallRetentionSeconds: variables.UNINSTALL_RETENTION_DAYS * 24 * 60 * 60,
     } satisfies RefreshJobSettings,
   };
 }
@@ -76,6 +79,7 @@ export function composeRefresh(config: RefreshConfig, overrides: CompositionOver
     verifier: new EcwidProfileVerifier({ apiBaseUrl: config.ecwidApiUrl, ...http }),
     clientSecret: clientSecretSource({ aws, secretId: config.clientSecretId, cacheTtlMs: config.secretCacheTtlMs, clock, log }),
     vault: new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), config.tokenKeyId),
+    publisher: lifecycleEventPublisher({ aws, busName: config.eventBusName, budgetMs: 2_000, clock, log }),
     clock,
     random,
     log,

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerClientSecret } from '../adapters/secrets-manager-client-secret';
-import type { ClientSecretSource, Clock, Logger } from '../core/ports';
+import type { ClientSecretSource, ClientSecretVersions, Clock, Logger } from '../core/ports';
 import { clientConfig, type AwsClientOptions } from './aws-clients';
 import { rememberSecret } from './redaction';
 
@@ -14,7 +14,7 @@ export function clientSecretSource(options: {
   cacheTtlMs: number;
   clock: Clock;
   log: Logger;
-}): ClientSecretSource {
+}): ClientSecretSource & ClientSecretVersions {
   const source = new SecretsManagerClientSecret(new SecretsManagerClient(clientConfig(options.aws, options.aws.secretsManagerEndpoint)), {
     secretId: options.secretId,
     cacheTtlMs: options.cacheTtlMs,
@@ -26,6 +26,12 @@ export function clientSecretSource(options: {
       const value = await source.clientSecret();
       rememberSecret(value);
       return value;
+    },
+    clientSecrets: async () => {
+      const secrets = await source.clientSecrets();
+      rememberSecret(secrets.current);
+      if (secrets.previous !== undefined) rememberSecret(secrets.previous);
+      return secrets;
     },
   };
 }

@@ -3,6 +3,7 @@ import {
   clientIdProblem,
   normalizeBaseUrl,
   positiveIntegerProblem,
+  retentionDaysProblem,
   scopesProblem,
   splitScopes,
   tokenRequestTimeoutProblem,
@@ -65,6 +66,14 @@ const READERS = {
       : { value, problem: value.length >= EDGE_ORIGIN_SECRET_MIN_LENGTH ? undefined : `must be at least ${EDGE_ORIGIN_SECRET_MIN_LENGTH} characters` }) as Reader<
     string | undefined
   >,
+  EVENT_BUS_NAME: ((value) => ({
+    value,
+    problem: /^[A-Za-z0-9._\-/:]{1,1600}$/.test(value) ? undefined : 'must be an EventBridge bus name or ARN',
+  })) as Reader<string>,
+  UNINSTALL_RETENTION_DAYS: ((value) => {
+    const days = Number(value);
+    return { value: days, problem: retentionDaysProblem(days) };
+  }) as Reader<number>,
 } satisfies Record<VariableName, Reader<unknown>>;
 
 /** Every variable's value as the functions use it. */

@@ -87,7 +87,20 @@ export function presentError(code: ErrorCode): ErrorPresentation {
     case 'TOKEN_UNREADABLE':
     case 'INTERNAL':
       return page(500, 'Something went wrong', [TRY_AGAIN_SOON]);
+    // Webhooks answer Ecwid, not a person: these statuses matter (Ecwid retries anything but 2xx), the pages do not.
+    case 'WEBHOOK_SIGNATURE_INVALID':
+      return webhookPage(401, 'The webhook signature is missing or wrong');
+    case 'INVALID_WEBHOOK':
+      return webhookPage(400, 'The webhook body is not one Ecwid sends');
+    case 'WEBHOOK_IN_PROGRESS':
+      return webhookPage(409, 'Another delivery of this webhook is being handled');
+    case 'WEBHOOK_DEFERRED':
+      return webhookPage(503, 'The webhook could not be handled in time; deliver it again');
   }
+}
+
+function webhookPage(status: number, title: string): ErrorPresentation {
+  return { status, title, paragraphs: [], restart: false };
 }
 
 function page(status: number, title: string, paragraphs: string[]): ErrorPresentation {

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { EcwidAppAuthError, errorCodeOf } from '../core/errors';
-import { cameThroughEdge } from './edge-origin';
+import { errorCodeOf } from '../core/errors';
+import { requireThroughEdge } from './edge-origin';
 import type { Logger } from '../core/ports';
 import { reportFailure } from './failure-report';
 import { presentError } from './error-pages';
@@ -89,9 +89,7 @@ export function httpHandler<D extends PageContext>(
     })
     .handler(async (event, context) => {
       const deps = provide();
-      if (deps.edgeOriginSecret !== undefined && !cameThroughEdge(event.headers, deps.edgeOriginSecret)) {
-        throw new EcwidAppAuthError('NOT_THROUGH_EDGE', 'a request reached the origin without coming through the edge');
-      }
+      requireThroughEdge(event.headers, deps.edgeOriginSecret);
       return handle(event, deps, logFor(event, context));
     });
 }

@@ -21,9 +21,16 @@ export const OUTCOME_METRICS: Record<CheckOutcome, string> = {
   rate_limited: 'ChecksRateLimited',
   retry_later: 'ChecksToRetry',
   needs_attention: 'InstallationsNeedingAttention',
+  uninstalled: 'StoresUninstalled',
   superseded: 'ChecksSuperseded',
   skipped: 'ChecksSkipped',
   deferred: 'ChecksDeferred',
   error: 'CheckErrors',
 };
 
+
+/** Lifecycle events given up after their retries (logged whole): the alarm on it tells ops to replay them. */
+export const UNPUBLISHED_EVENTS_METRIC = 'LifecycleEventsUnpublished';
+
+/** Webhooks answered with a 5xx (Ecwid delivers them again; too many and it blocks the URL for two weeks). */
+export const WEBHOOK_FAILURES_METRIC = 'WebhookFailures';

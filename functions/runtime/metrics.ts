@@ -29,13 +29,13 @@ export function embeddedMetrics(summary: RefreshRunSummary, timestampEpochMs: nu
   };
 }
 
-/** EMF fields that count one occurrence of `metricName` (a unitless count) in the app's namespace. */
-export function countedMetric(metricName: string, timestampEpochMs: number): Record<string, unknown> {
+/** The fields that make one log line count `values` in the app's namespace (Embedded Metric Format). */
+export function embeddedCounts(values: Record<string, number>, timestampEpochMs: number): Record<string, unknown> {
   return {
     _aws: {
       Timestamp: timestampEpochMs,
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: metricName, Unit: 'Count' }] }],
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: 'Count' })) }],
     },
-    [metricName]: 1,
+    ...values,
   };
 }

@@ -68,3 +68,11 @@ export function tokenRequestTimeoutProblem(timeoutMs: number): string | undefine
     ? undefined
     : `must be at most ${MAX_TOKEN_REQUEST_TIMEOUT_MS} ms: the callback times out after ${CALLBACK_TIMEOUT_SECONDS} s and needs the rest to store the install`;
 }
+
+/** The longest an uninstalled store's tombstone may be kept: ten years. */
+export const MAX_UNINSTALL_RETENTION_DAYS = 3650;
+
+/** How long a tombstone is kept, in whole days: at least one, at most {@link MAX_UNINSTALL_RETENTION_DAYS}. */
+export function retentionDaysProblem(value: number): string | undefined {
+  return positiveIntegerProblem(value) ?? (value <= MAX_UNINSTALL_RETENTION_DAYS ? undefined : `must be at most ${MAX_UNINSTALL_RETENTION_DAYS} days`);
+}

@@ -19,3 +19,9 @@ export const MAX_TOKEN_REQUEST_TIMEOUT_MS = CALLBACK_TIMEOUT_SECONDS * 1000 - CA
 
 /** A refresh run's budget; it stops taking work early enough to finish inside it. */
 export const REFRESH_TIMEOUT_SECONDS = 5 * 60;
+
+/** The webhooks function's timeout: past Ecwid's 10 s wait, so the function's own deadline answers first. */
+export const WEBHOOK_TIMEOUT_SECONDS = 10;
+
+/** When a webhook's answer must be on its way, from the start of the request: inside Ecwid's 10 s, with room for the network. */
+export const WEBHOOK_ANSWER_BUDGET_MS = 8_000;

@@ -25,6 +25,10 @@ export const VARIABLE_DEFAULTS = {
   VERIFY_INTERVAL_SECONDS: '86400',
   FAILURE_BUDGET_SECONDS: '259200',
   EDGE_ORIGIN_SECRET: '',
+  /** The EventBridge bus lifecycle events are published to. */
+  EVENT_BUS_NAME: undefined,
+  /** How long an uninstalled store's tombstone is kept before DynamoDB deletes it. */
+  UNINSTALL_RETENTION_DAYS: '30',
 } as const satisfies Record<string, string | undefined>;
 
 export type VariableName = keyof typeof VARIABLE_DEFAULTS;
@@ -46,6 +50,7 @@ export const FUNCTION_VARIABLES = {
     'REFRESH_MARGIN_SECONDS',
     'VERIFY_INTERVAL_SECONDS',
     'EDGE_ORIGIN_SECRET',
+    'EVENT_BUS_NAME',
   ],
   refresh: [
     'ECWID_CLIENT_ID',
@@ -60,6 +65,18 @@ export const FUNCTION_VARIABLES = {
     'REFRESH_MARGIN_SECONDS',
     'VERIFY_INTERVAL_SECONDS',
     'FAILURE_BUDGET_SECONDS',
+    'EVENT_BUS_NAME',
+    'UNINSTALL_RETENTION_DAYS',
+  ],
+  webhooks: [
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'ECWID_API_URL',
+    'SECRET_CACHE_TTL_SECONDS',
+    'EVENT_BUS_NAME',
+    'UNINSTALL_RETENTION_DAYS',
+    'EDGE_ORIGIN_SECRET',
   ],
 } as const satisfies Record<string, readonly VariableName[]>;
 

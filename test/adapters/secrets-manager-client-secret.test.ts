@@ -94,4 +94,32 @@ describe('SecretsManagerClientSecret', () => {
     await secret.clientSecret();
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
   });
+
+  describe('the previous version, while a rotation rolls out', () => {
+    it('reads AWSCURRENT and AWSPREVIOUS, both cached', async () => {
+      secretsManager
+        .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client' })
+        .resolves({ SecretString: 'new-secret' })
+        .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client', VersionStage: 'AWSPREVIOUS' })
+        .resolves({ SecretString: 'old-secret' });
+      const { secret } = source();
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret', previous: 'old-secret' });
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret', previous: 'old-secret' });
+      expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    });
+
+    it.each([
+      ['there is no previous version', () => Promise.reject(Object.assign(new Error('none'), { name: 'ResourceNotFoundException' }))],
+      ['the previous version is the placeholder the stack started with', () => Promise.resolve({ SecretString: CLIENT_SECRET_PLACEHOLDER })],
+      ['the previous version cannot be read', () => Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }))],
+    ])('accepts only the current secret when %s', async (_name, previous) => {
+      secretsManager
+        .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client' })
+        .resolves({ SecretString: 'only-secret' })
+        .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client', VersionStage: 'AWSPREVIOUS' })
+        .callsFake(previous);
+      const { secret } = source();
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'only-secret' });
+    });
+  });
 });

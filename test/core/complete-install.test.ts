@@ -137,6 +137,31 @@ describe('completeInstall', () => {
     });
   });
 
+  describe('lifecycle events', () => {
+    it('announces a first install as Store Installed and a later one of the same store as Store Reinstalled, once each', async () => {
+      const harness = installHarness();
+      const first = await startedInstall(harness);
+      await harness.callback(first.query('code-a'), first.browserBinding);
+      await harness.callback(first.query('code-a'), first.browserBinding);
+      harness.clock.advanceSeconds(60);
+      const second = await startedInstall(harness);
+      await harness.callback(second.query('code-b'), second.browserBinding);
+      expect(harness.publisher.events.map((event) => [event.detailType, event.detail.storeId, event.detail.status, event.detail.reason])).toEqual([
+        ['Store Installed', STORE_ID, 'active', 'app_initiated'],
+        ['Store Reinstalled', STORE_ID, 'active', 'app_initiated'],
+      ]);
+      expect(JSON.stringify(harness.publisher.events)).not.toMatch(/secret_token/);
+    });
+
+    it('completes the install when its announcement cannot be published', async () => {
+      const harness = installHarness();
+      harness.publisher.failing = true;
+      const { browserBinding, query } = await startedInstall(harness);
+      await expect(harness.callback(query('code-c'), browserBinding)).resolves.toMatchObject({ outcome: 'installed', replayed: false });
+      await expect(harness.store.getInstallation(STORE_ID)).resolves.toMatchObject({ status: 'active' });
+    });
+  });
+
   describe('never exchanging a code twice', () => {
     it('shows a reloaded callback the first outcome without a second token request', async () => {
       const harness = installHarness();

@@ -6,7 +6,7 @@ import {
   type CompleteInstallDependencies,
   type CompleteInstallSettings,
 } from '../../functions/core/install/complete-install';
-import { FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom, silentLogger } from '../support/fakes';
+import { FixedClientSecret, ManualClock, RecordingPublisher, ScriptedTokenEndpoint, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
 
@@ -38,6 +38,7 @@ export function installHarness(settings: Partial<CompleteInstallSettings> = {}) 
   const tokenEndpoint = new ScriptedTokenEndpoint();
   const clientSecret = new FixedClientSecret();
   const vault = new MemoryTokenVault();
+  const publisher = new RecordingPublisher();
   const deps: CompleteInstallDependencies = {
     states: store,
     claims: store,
@@ -48,6 +49,7 @@ export function installHarness(settings: Partial<CompleteInstallSettings> = {}) 
     clock,
     random,
     log: silentLogger,
+    publisher,
   };
   const completeSettings = { ...COMPLETE_SETTINGS, ...settings };
 
@@ -57,6 +59,7 @@ export function installHarness(settings: Partial<CompleteInstallSettings> = {}) 
     tokenEndpoint,
     clientSecret,
     vault,
+    publisher,
     deps,
 
     /** `/authorize` in a browser holding `browserBinding` (or none): the state and the cookie it got. */

@@ -4,7 +4,7 @@ import type { NewInstallation, TokenGrant, TokenVerification } from '../../funct
 import type { TokenRefreshRequest } from '../../functions/core/ports';
 import type { RefreshJobDependencies, RefreshJobSettings } from '../../functions/core/refresh/job';
 import { refreshDueInstallations } from '../../functions/core/refresh/refresh-run';
-import { FixedClientSecret, ManualClock, SeededRandom, silentLogger } from '../support/fakes';
+import { FixedClientSecret, ManualClock, RecordingPublisher, SeededRandom, silentLogger } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
 import { deferred } from './install-harness';
@@ -25,6 +25,7 @@ const SETTINGS: RefreshJobSettings = {
   rateLimitDefaultSeconds: 60,
   rateLimitMaxSeconds: 3600,
   assumedTokenLifetimeSeconds: 3600,
+  uninstallRetentionSeconds: 30 * DAY,
 };
 
 type RefreshAnswer = TokenGrant | EcwidRequestError | ((request: TokenRefreshRequest) => Promise<TokenGrant>);
@@ -84,6 +85,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
   const store = new MemoryStore();
   const ecwid = new ScriptedEcwid();
   const vault = new MemoryTokenVault();
+  const publisher = new RecordingPublisher();
   const deps: RefreshJobDependencies = {
     installations: store,
     refresher: ecwid,
@@ -93,6 +95,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
     clock,
     random: new SeededRandom(),
     log: silentLogger,
+    publisher,
   };
   const now = () => Math.floor(clock.nowEpochMs() / 1000);
   let runs = 0;
@@ -137,7 +140,7 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
       refreshToken: installation.refreshToken === undefined ? undefined : sealer.open(installation.refreshToken, 'refresh_token'),
     };
   };
-  return { clock, store, ecwid, vault, deps, now, run, install, expiring, tokensOf };
+  return { clock, store, ecwid, vault, deps, publisher, now, run, install, expiring, tokensOf };
 }
 
 describe('refreshDueInstallations', () => {
@@ -253,6 +256,63 @@ describe('refreshDueInstallations', () => {
       expect(healthy.status).toBe('active');
       expect(healthy).not.toHaveProperty('failureCount');
       expect(healthy).not.toHaveProperty('statusReason');
+    });
+  });
+
+  describe('lifecycle events', () => {
+    it('announces a token Ecwid revoked once, and a store that recovers from a suspension', async () => {
+      const { run, install, ecwid, clock, now, store, publisher } = setup();
+      await install(41);
+      await install(42);
+      ecwid.onVerify(41, { outcome: 'revoked', errorCode: 'INVALID_API_TOKEN' });
+      ecwid.onVerify(42, { outcome: 'suspended', errorCode: 'STORE_IS_SUSPENDED' });
+      await run();
+      expect(publisher.events).toEqual([
+        {
+          detailType: 'Token Revoked',
+          detail: { storeId: 41, status: 'needs_reinstall', reason: 'INVALID_API_TOKEN', time: new Date(now() * 1000).toISOString() },
+        },
+      ]);
+      clock.advanceSeconds((await store.getInstallation(42))!.nextCheckAtEpochSeconds! - now());
+      await run();
+      expect(publisher.events.slice(1)).toEqual([
+        {
+          detailType: 'Token Recovered',
+          detail: { storeId: 42, status: 'active', reason: 'was_suspended', time: new Date(now() * 1000).toISOString() },
+        },
+      ]);
+    });
+
+    it('announces nothing for a check that changes no status, and never carries a token', async () => {
+      const { run, install, publisher } = setup();
+      await install(43);
+      await run();
+      expect(publisher.events).toEqual([]);
+    });
+
+    it('purges an installation with a requested uninstall whose refresh token is refused, and announces it', async () => {
+      const { run, expiring, ecwid, store, publisher, clock, now } = setup();
+      await expiring(44);
+      const installation = store.installations.get(44)!;
+      installation.uninstallRequestedAtEpochSeconds = now() - 10;
+      installation.nextCheckAtEpochSeconds = now();
+      ecwid.onRefresh(44, new EcwidRequestError('REFRESH_TOKEN_REJECTED', 'invalid_grant'));
+      expect((await run()).outcomes.uninstalled).toBe(1);
+      await expect(store.getInstallation(44)).resolves.toBeUndefined();
+      await expect(store.describeStore(44)).resolves.toMatchObject({ status: 'uninstalled', statusReason: 'invalid_grant' });
+      expect(publisher.types()).toEqual(['Store Uninstalled']);
+      clock.advanceSeconds(2 * DAY);
+      await run();
+      expect(ecwid.refreshes.filter((request) => request.storeId === 44)).toHaveLength(1);
+    });
+
+    it('stores a check and keeps its result when the announcement cannot be published', async () => {
+      const { run, install, ecwid, store, publisher } = setup();
+      await install(45);
+      ecwid.onVerify(45, { outcome: 'revoked', errorCode: 'INVALID_API_TOKEN' });
+      publisher.failing = true;
+      expect((await run()).outcomes.needs_reinstall).toBe(1);
+      await expect(store.getInstallation(45)).resolves.toMatchObject({ status: 'needs_reinstall' });
     });
   });
 

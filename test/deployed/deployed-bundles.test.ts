@@ -2,6 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import { DynamoDbInstallationStore } from '../../functions/adapters/dynamodb/installation-store';
 import { DynamoTable } from '../../functions/adapters/dynamodb/table';
 import { ensureLocalTable, startDynalite, type LocalDynamoDb } from '../../local/dynalite-server';
+import { EventBridgeStub } from '../../local/eventbridge-stub';
 import { FakeEcwid } from '../../local/fake-ecwid';
 import { KmsStub } from '../../local/kms-stub';
 import { SecretsManagerStub } from '../../local/secrets-manager-stub';
@@ -30,11 +32,13 @@ describe('the deployed bundles, run from cdk.out', () => {
   const SECRET_NAME = 'ecwid-app-auth/deployed-client-secret';
   const CLIENT_ID = 'deployed-app';
   const CLIENT_SECRET = 'deployed-client-secret-value';
+  const BUS = 'deployed-lifecycle-events';
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecwid-deployed-'));
   let bundles: Map<string, SynthesizedBundle>;
   let dynamoDb: LocalDynamoDb;
   let secretsManager: SecretsManagerStub;
   let kms: KmsStub;
+  let eventBridge: EventBridgeStub;
   let fake: FakeEcwid;
   let fakeServer: Server;
   let baseEnvironment: Record<string, string>;
@@ -49,6 +53,8 @@ describe('the deployed bundles, run from cdk.out', () => {
     const secretsManagerEndpoint = await secretsManager.listen();
     kms = new KmsStub();
     const kmsEndpoint = await kms.listen();
+    eventBridge = new EventBridgeStub(BUS);
+    const eventBridgeEndpoint = await eventBridge.listen();
     fake = new FakeEcwid({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUrl: `${PUBLIC_URL}/callback` });
     fakeServer = createServer((request, response) => {
       void fake.handle(request, response).then((handled) => {
@@ -68,12 +74,14 @@ describe('the deployed bundles, run from cdk.out', () => {
       AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManagerEndpoint,
       AWS_ENDPOINT_URL_KMS: kmsEndpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeEndpoint,
       HOME: outdir,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // Deploy-time references of the template, resolved as CloudFormation would resolve them here.
       TABLE_NAME: TABLE,
       CLIENT_SECRET_ID: SECRET_NAME,
       TOKEN_KEY_ID: kms.keyArn,
+      EVENT_BUS_NAME: BUS,
       PUBLIC_URL,
       // Ecwid itself is the fake: the only value changed from what the template sets.
       ECWID_OAUTH_URL: fakeUrl,
@@ -86,6 +94,7 @@ describe('the deployed bundles, run from cdk.out', () => {
     fake?.releaseHeldRequests();
     await secretsManager?.close();
     await kms?.close();
+    await eventBridge?.close();
     await dynamoDb?.close();
     fs.rmSync(outdir, { recursive: true, force: true });
   });
@@ -106,7 +115,7 @@ describe('the deployed bundles, run from cdk.out', () => {
   }
 
   it('builds one bundle per function, each given exactly the environment of its own function', () => {
-    expect([...bundles.keys()].sort()).toEqual(['authorize', 'callback', 'refresh']);
+    expect([...bundles.keys()].sort()).toEqual(['authorize', 'callback', 'refresh', 'webhooks']);
     for (const bundle of bundles.values()) {
       expect(fs.existsSync(bundle.file)).toBe(true);
       expect(bundle.file.startsWith(outdir)).toBe(true);
@@ -162,6 +171,35 @@ describe('the deployed bundles, run from cdk.out', () => {
     expect(refreshed).toMatchObject({ status: 'active', version: 2 });
     expect(refreshed).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
     expect(kms.calls.Decrypt).toBe(1);
+    // Each change was announced on the bus by the function that made it.
+    expect(eventBridge.events.map((event) => event.detailType)).toEqual(['Store Installed']);
+  });
+
+  it('takes a signed webhook through the deployed webhooks function, and refuses a forged one', async () => {
+    const eventCreated = Math.floor(Date.now() / 1000);
+    const eventId = randomUUID();
+    const body = JSON.stringify({
+      eventId,
+      eventCreated,
+      storeId: 4242,
+      entityId: 4242,
+      eventType: 'application.subscriptionStatusChanged',
+      data: { oldSubscriptionStatus: 'TRIAL', newSubscriptionStatus: 'ACTIVE' },
+    });
+    const signature = createHmac('sha256', CLIENT_SECRET).update(`${eventCreated}.${eventId}`).digest('base64');
+    const post = (headers: Record<string, string>) => ({
+      ...getEvent('/webhooks'),
+      routeKey: 'POST /webhooks',
+      requestContext: { ...getEvent('/webhooks').requestContext, http: { ...getEvent('/webhooks').requestContext.http, method: 'POST' } },
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    const forged = await invoke('webhooks', post({ 'x-ecwid-webhook-signature': 'AAAA' }), 10_000);
+    expect(forged.result.statusCode).toBe(401);
+    const delivered = await invoke('webhooks', post({ 'x-ecwid-webhook-signature': signature }), 10_000);
+    expect(delivered.result.statusCode).toBe(200);
+    expect(JSON.parse(delivered.result.body)).toMatchObject({ result: 'processed' });
+    expect(eventBridge.events.map((event) => event.detailType)).toContain('Subscription Changed');
   });
 
   it('answers a broken configuration with the "not set up" page, not a crash', async () => {

@@ -77,6 +77,12 @@ describe('install flow over HTTP', () => {
       lastVerifiedAt: null,
       nextCheckAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       failureCount: 0,
+      updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      subscriptionStatus: null,
+      subscriptionChangedAt: null,
+      uninstallRequestedAt: null,
+      uninstalledAt: null,
+      deleteAfter: null,
     });
     const listing = await (await fetch(`${stack.url}/__local/installations`)).text();
     expect(listing).not.toContain(accessToken);

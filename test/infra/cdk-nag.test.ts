@@ -78,6 +78,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(Object.fromEntries(Object.entries(found).map(([path, rules]) => [path, Object.keys(rules)]))).toEqual({
       'EcwidAuth/Api/HttpApi/GET--authorize': ['AwsSolutions-APIG4'],
       'EcwidAuth/Api/HttpApi/GET--callback': ['AwsSolutions-APIG4'],
+      'EcwidAuth/Api/HttpApi/POST--webhooks': ['AwsSolutions-APIG4'],
       'EcwidAuth/ClientSecret': ['AwsSolutions-SMG4'],
     });
     for (const rules of Object.values(found)) {
@@ -90,6 +91,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(Object.keys(acknowledgments(stack)).sort()).toEqual([
       'EcwidAuth/Api/HttpApi/GET--authorize',
       'EcwidAuth/Api/HttpApi/GET--callback',
+      'EcwidAuth/Api/HttpApi/POST--webhooks',
     ]);
   });
 

@@ -55,6 +55,7 @@ describe('EcwidAppAuth in a host stack', () => {
     expect(stack.resolve(auth.apiUrl)).toEqual(endpoint);
     expect(stack.resolve(auth.redirectUri)).toEqual({ 'Fn::Join': ['', [endpoint, '/callback']] });
     expect(stack.resolve(auth.authorizeUrl)).toEqual({ 'Fn::Join': ['', [endpoint, '/authorize']] });
+    expect(stack.resolve(auth.webhookUrl)).toEqual({ 'Fn::Join': ['', [endpoint, '/webhooks']] });
     expect(auth.customDomainTarget).toBeUndefined();
   });
 
@@ -63,6 +64,7 @@ describe('EcwidAppAuth in a host stack', () => {
     expect(auth.apiUrl).toBe('https://auth.example.com');
     expect(auth.redirectUri).toBe('https://auth.example.com/callback');
     expect(auth.authorizeUrl).toBe('https://auth.example.com/authorize');
+    expect(auth.webhookUrl).toBe('https://auth.example.com/webhooks');
     expect(stack.resolve(auth.customDomainTarget)).toEqual({
       'Fn::GetAtt': [logicalId(at(auth, 'Api/CustomDomain')), 'RegionalDomainName'],
     });
@@ -80,6 +82,7 @@ describe('EcwidAppAuth in a host stack', () => {
     expect(stack.resolve(auth.tokenKey.keyArn)).toEqual({ 'Fn::GetAtt': [idOf('AWS::KMS::Key'), 'Arn'] });
     expect(stack.resolve(auth.clientSecret.secretArn)).toEqual({ Ref: idOf('AWS::SecretsManager::Secret') });
     expect(stack.resolve(auth.alarmTopic.topicArn)).toEqual({ Ref: idOf('AWS::SNS::Topic') });
+    expect(stack.resolve(auth.eventBus.eventBusName)).toEqual({ Ref: idOf('AWS::Events::EventBus') });
   });
 
   it("lets a host function read installation items, and nothing else: no state, no code claim, no KMS", () => {

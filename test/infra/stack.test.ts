@@ -24,7 +24,7 @@ import {
 const CLIENT_ID = 'custom-app-12345-1';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123';
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
-const FUNCTION_NAMES = ['authorize', 'callback', 'refresh'] as const satisfies readonly FunctionName[];
+const FUNCTION_NAMES = ['authorize', 'callback', 'refresh', 'webhooks'] as const satisfies readonly FunctionName[];
 
 function tableArn(stack: EcwidAuthStack) {
   return { 'Fn::GetAtt': [logicalId(stack.auth.table), 'Arn'] };
@@ -32,6 +32,15 @@ function tableArn(stack: EcwidAuthStack) {
 
 function tokenKeyArn(stack: EcwidAuthStack) {
   return { 'Fn::GetAtt': [logicalId(stack.auth.tokenKey), 'Arn'] };
+}
+
+function eventBusArn(stack: EcwidAuthStack) {
+  return { 'Fn::GetAtt': [logicalId(stack.auth.eventBus), 'Arn'] };
+}
+
+/** Publishing lifecycle events: to the app's bus, and no other. */
+function publishStatement(stack: EcwidAuthStack) {
+  return { Effect: 'Allow', Action: 'events:PutEvents', Resource: eventBusArn(stack) };
 }
 
 function httpApiId(stack: EcwidAuthStack): string {
@@ -57,15 +66,15 @@ describe('the default stack', () => {
     ({ template, stack } = synthesized);
   });
 
-  it('routes exactly GET /authorize and GET /callback, with payload format 2.0', () => {
+  it('routes exactly GET /authorize, GET /callback and POST /webhooks, with payload format 2.0', () => {
     const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
       (route) => route.Properties.RouteKey,
     );
-    expect(routeKeys.sort()).toEqual(['GET /authorize', 'GET /callback']);
+    expect(routeKeys.sort()).toEqual(['GET /authorize', 'GET /callback', 'POST /webhooks']);
     const formats = Object.values(template.findResources('AWS::ApiGatewayV2::Integration')).map(
       (integration) => integration.Properties.PayloadFormatVersion,
     );
-    expect(formats).toEqual(['2.0', '2.0']);
+    expect(formats).toEqual(['2.0', '2.0', '2.0']);
   });
 
   it('routes each path to its own function', () => {
@@ -79,12 +88,13 @@ describe('the default stack', () => {
     expect(targets).toEqual({
       'GET /authorize': functionId(stack, 'authorize'),
       'GET /callback': functionId(stack, 'callback'),
+      'POST /webhooks': functionId(stack, 'webhooks'),
     });
   });
 
-  it('runs exactly three functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
+  it('runs exactly four functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 });
       // --enable-source-maps costs every cold start (npm run bench measures it): not set.
@@ -107,7 +117,7 @@ describe('the default stack', () => {
     const logGroupIds = FUNCTION_NAMES.map(
       (name) => resource(template, functionId(stack, name)).Properties.LoggingConfig.LogGroup.Ref,
     );
-    expect(new Set(logGroupIds).size).toBe(3);
+    expect(new Set(logGroupIds).size).toBe(4);
     for (const id of logGroupIds) expect(resource(template, id).Properties.RetentionInDays).toBe(30);
   });
 
@@ -177,6 +187,7 @@ describe('the default stack', () => {
         Resource: { Ref: secretId },
       },
       tokenKeyStatement(tokenKeyArn(stack), 'kms:GenerateDataKey'),
+      publishStatement(stack),
     ]);
   });
 
@@ -197,7 +208,43 @@ describe('the default stack', () => {
         Resource: { Ref: secretId },
       },
       tokenKeyStatement(tokenKeyArn(stack), 'kms:Decrypt'),
+      publishStatement(stack),
     ]);
+  });
+
+  it('lets webhooks touch single installation and webhook-event items, read the secret, unwrap data keys and publish, and nothing else', () => {
+    const secretId = logicalId(stack.auth.clientSecret);
+    expectExactly(statementsOf(template, functionId(stack, 'webhooks')), [
+      logWriteStatement(stack, 'webhooks'),
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: tableArn(stack),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*', 'EVENT#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId },
+      },
+      tokenKeyStatement(tokenKeyArn(stack), 'kms:Decrypt'),
+      publishStatement(stack),
+    ]);
+  });
+
+  it('answers webhooks within Ecwid\'s 10 s: the function stops itself before its own timeout', () => {
+    expect(resource(template, functionId(stack, 'webhooks')).Properties.Timeout).toBe(10);
+  });
+
+  it('creates the lifecycle event bus, names it in an output, and lets only the functions that publish put events on it', () => {
+    const buses = Object.keys(template.findResources('AWS::Events::EventBus'));
+    expect(buses).toEqual([logicalId(stack.auth.eventBus)]);
+    template.hasOutput('EventBusName', { Value: { Ref: logicalId(stack.auth.eventBus) } });
+    template.hasOutput('EventBusArn', { Value: eventBusArn(stack) });
+    const publishers = FUNCTION_NAMES.filter((name) =>
+      statementsOf(template, functionId(stack, name)).some((statement) => JSON.stringify(statement).includes('events:PutEvents')),
+    );
+    expect(publishers).toEqual(['callback', 'refresh', 'webhooks']);
   });
 
   it('keeps a rotating KMS key for the tokens, retained, that only the functions that need it can use', () => {
@@ -217,7 +264,7 @@ describe('the default stack', () => {
     }
     // Use only by the callback (new data keys) and the refresh job (unwrapping), always with the context.
     const uses = statements.filter((statement) => statement !== root);
-    const roleOf = (name: 'callback' | 'refresh') => resource(template, functionId(stack, name)).Properties.Role;
+    const roleOf = (name: 'callback' | 'refresh' | 'webhooks') => resource(template, functionId(stack, name)).Properties.Role;
     expect(uses).toEqual(
       expect.arrayContaining([
         {
@@ -236,7 +283,15 @@ describe('the default stack', () => {
         },
       ]),
     );
-    expect(uses).toHaveLength(2);
+    // And the webhooks function, to check a token before an uninstall destroys anything.
+    expect(uses).toContainEqual({
+      Effect: 'Allow',
+      Principal: { AWS: roleOf('webhooks') },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: tokenKeyStatement(undefined, '').Condition,
+    });
+    expect(uses).toHaveLength(3);
     // The standalone stack keeps the names it had before the construct: the stack's own.
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Test' });
     template.hasResourceProperties('AWS::KMS::Alias', {
@@ -260,26 +315,31 @@ describe('the default stack', () => {
     expect(resource(template, refreshId).Properties.Timeout).toBe(300);
   });
 
-  it('alarms ops when refresh runs fail or installations need a reinstall or attention', () => {
+  it('alarms ops when refresh runs or webhooks fail, installations need a reinstall or attention, or events go unpublished', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
-    const byMetric = Object.fromEntries(alarms.map((alarm) => [`${alarm.Namespace}/${alarm.MetricName}`, alarm]));
-    expect(Object.keys(byMetric).sort()).toEqual([
-      'AWS/Lambda/Errors',
-      'EcwidAppAuth/CheckErrors',
-      'EcwidAppAuth/CodesRejected',
-      'EcwidAppAuth/InstallationsNeedingAttention',
-      'EcwidAppAuth/InstallationsNeedingReinstall',
-      'EcwidAppAuth/RefreshOutcomesLost',
-    ]);
+    const byMetric = Object.fromEntries(
+      alarms.map((alarm) => [`${alarm.Namespace}/${alarm.MetricName}${alarm.Dimensions === undefined ? '' : `/${alarm.Dimensions[0].Value.Ref}`}`, alarm]),
+    );
+    expect(Object.keys(byMetric).sort()).toEqual(
+      [
+        `AWS/Lambda/Errors/${functionId(stack, 'refresh')}`,
+        `AWS/Lambda/Errors/${functionId(stack, 'webhooks')}`,
+        'EcwidAppAuth/CheckErrors',
+        'EcwidAppAuth/CodesRejected',
+        'EcwidAppAuth/InstallationsNeedingAttention',
+        'EcwidAppAuth/InstallationsNeedingReinstall',
+        'EcwidAppAuth/LifecycleEventsUnpublished',
+        'EcwidAppAuth/RefreshOutcomesLost',
+        'EcwidAppAuth/WebhookFailures',
+      ].sort(),
+    );
     // Junk codes: a rate over five minutes, not a single one.
     expect(byMetric['EcwidAppAuth/CodesRejected']).toMatchObject({ Threshold: 20, Period: 300, Statistic: 'Sum' });
-    expect(byMetric['AWS/Lambda/Errors']!.Dimensions).toEqual([
-      { Name: 'FunctionName', Value: { Ref: functionId(stack, 'refresh') } },
-    ]);
+    expect(byMetric['EcwidAppAuth/WebhookFailures']).toMatchObject({ Threshold: 5, Period: 900 });
     const topicId = logicalId(stack.auth.alarmTopic);
-    for (const alarm of alarms) {
+    for (const alarm of alarms.filter((candidate) => candidate.MetricName !== 'WebhookFailures')) {
       expect(alarm).toMatchObject({
-        Threshold: alarm.MetricName === 'CodesRejected' ? 20 : 1,
+        Threshold: ({ CodesRejected: 20, WebhookFailures: 5 } as Record<string, number>)[alarm.MetricName] ?? 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
         AlarmActions: [{ Ref: topicId }],
@@ -290,7 +350,7 @@ describe('the default stack', () => {
 
   it('gives each function a role of its own with no managed or inline policies besides the statements above', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(roles).toHaveLength(3);
+    expect(roles).toHaveLength(4);
     for (const role of roles) {
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -324,6 +384,8 @@ describe('the default stack', () => {
       REFRESH_MARGIN_SECONDS: '900',
       VERIFY_INTERVAL_SECONDS: '86400',
       FAILURE_BUDGET_SECONDS: '259200',
+      EVENT_BUS_NAME: { Ref: logicalId(stack.auth.eventBus) },
+      UNINSTALL_RETENTION_DAYS: '30',
     };
     for (const name of FUNCTION_NAMES) {
       const environment = environmentOf(template, functionId(stack, name));
@@ -348,6 +410,7 @@ describe('the default stack', () => {
     template.hasOutput('RedirectUri', { Value: { 'Fn::Join': ['', [endpoint, '/callback']] } });
     template.hasOutput('AuthorizeUrl', { Value: { 'Fn::Join': ['', [endpoint, '/authorize']] } });
     template.hasOutput('ApiEndpoint', { Value: endpoint });
+    template.hasOutput('WebhookUrl', { Value: { 'Fn::Join': ['', [endpoint, '/webhooks']] } });
     template.hasOutput('TableName', { Value: { Ref: logicalId(stack.auth.table) } });
     template.hasOutput('ClientSecretArn', { Value: { Ref: logicalId(stack.auth.clientSecret) } });
     expect(template.findOutputs('CustomDomainTarget')).toEqual({});
@@ -497,7 +560,14 @@ describe('the stack with settings from context', () => {
     const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map(
       (group) => group.Properties.RetentionInDays,
     );
-    expect(retentions).toEqual([90, 90, 90, 90]);
+    expect(retentions).toEqual([90, 90, 90, 90, 90]);
+  });
+
+  it('keeps tombstones as long as context uninstallRetentionDays says, in both functions that make them', () => {
+    const { stack, template } = synth({ uninstallRetentionDays: '7' });
+    expect(environmentOf(template, functionId(stack, 'webhooks')).UNINSTALL_RETENTION_DAYS).toBe('7');
+    expect(environmentOf(template, functionId(stack, 'refresh')).UNINSTALL_RETENTION_DAYS).toBe('7');
+    expect(environmentOf(template, functionId(stack, 'callback'))).not.toHaveProperty('UNINSTALL_RETENTION_DAYS');
   });
 
   it('points the functions at another OAuth server for staging', () => {
@@ -532,6 +602,9 @@ describe('the stack with settings from context', () => {
     [{ refreshConcurrency: '1000' }, /refreshConcurrency 1000/],
     [{ tokenRequestTimeoutMs: '20000' }, /tokenRequestTimeoutMs 20000 must be at most 15000 ms/],
     [{ callbackReservedConcurrency: '0' }, /callbackReservedConcurrency 0/],
+    [{ uninstallRetentionDays: '0' }, /uninstallRetentionDays 0 must be a positive integer/],
+    [{ uninstallRetentionDays: '3651' }, /uninstallRetentionDays 3651 must be at most 3650 days/],
+    [{ uninstallRetentionDays: 'forever' }, /Context "uninstallRetentionDays" must be a number/],
   ])('refuses %j', (context, message) => {
     expect(() => synth(context)).toThrow(message);
   });

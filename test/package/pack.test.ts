@@ -182,7 +182,7 @@ describe('the package, installed into a host CDK app', () => {
         'package/dist/lib/index.d.ts',
         'package/dist/client/index.js',
         'package/dist/client/index.d.ts',
-        ...['authorize', 'callback', 'refresh'].map((name) => `package/dist/bundles/${name}/index.js`),
+        ...['authorize', 'callback', 'refresh', 'webhooks'].map((name) => `package/dist/bundles/${name}/index.js`),
       ]),
     );
   });
@@ -197,7 +197,7 @@ describe('the package, installed into a host CDK app', () => {
     run(workspace, process.execPath, [TSC, '-p', '.', '--noEmit', '--module', 'commonjs', '--moduleResolution', 'node10'], workspace.host);
   }, 60_000);
 
-  it("synthesizes the host's function next to the three of the construct, each from a bundle shipped in the package", () => {
+  it("synthesizes the host's function next to the four of the construct, each from a bundle shipped in the package", () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     const [ownFunctions, ourFunctions] = [
       functions.filter(([id]) => id.startsWith('InstallationReader')),
@@ -205,8 +205,8 @@ describe('the package, installed into a host CDK app', () => {
     ];
     expect(ownFunctions).toHaveLength(1);
     expect(ownFunctions[0]![1].Properties.Code.ZipFile).toContain('exports.handler');
-    expect(ourFunctions).toHaveLength(3);
-    expect(functions).toHaveLength(4);
+    expect(ourFunctions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const [id, { Properties: properties }] of ourFunctions) {
       expect(properties.Handler).toBe('index.handler');
       const directory = assetDirectories.get(properties.Code.S3Key);

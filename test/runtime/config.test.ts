@@ -2,6 +2,7 @@ import { readAuthorizeConfig } from '../../functions/authorize/dependencies';
 import { readCallbackConfig } from '../../functions/callback/dependencies';
 import { ConfigurationError } from '../../functions/core/errors';
 import { readRefreshConfig } from '../../functions/refresh/dependencies';
+import { readWebhooksConfig } from '../../functions/webhooks/dependencies';
 import { readVariables } from '../../functions/runtime/config';
 import { FUNCTION_VARIABLES, VARIABLE_DEFAULTS, type VariableName } from '../../functions/runtime/variables';
 import { TEST_ENVIRONMENT } from '../support/handler-harness';
@@ -27,7 +28,7 @@ describe('the functions\' configuration', () => {
   });
 
   it('applies the documented defaults', () => {
-    const minimal = { TABLE_NAME: 't', CLIENT_SECRET_ID: 's', TOKEN_KEY_ID: 'k', ECWID_CLIENT_ID: 'c', PUBLIC_URL: 'https://auth.example.com' };
+    const minimal = { TABLE_NAME: 't', CLIENT_SECRET_ID: 's', TOKEN_KEY_ID: 'k', ECWID_CLIENT_ID: 'c', PUBLIC_URL: 'https://auth.example.com', EVENT_BUS_NAME: 'b' };
     expect(readAuthorizeConfig(minimal).beginInstall).toMatchObject({
       ecwidOAuthUrl: 'https://my.ecwid.com',
       scopes: ['read_store_profile'],
@@ -44,14 +45,36 @@ describe('the functions\' configuration', () => {
     });
     expect(readRefreshConfig(minimal)).toMatchObject({
       ecwidApiUrl: 'https://app.ecwid.com',
-      job: expect.objectContaining({ concurrency: 16, failureBudgetSeconds: 259_200 }),
+      job: expect.objectContaining({ concurrency: 16, failureBudgetSeconds: 259_200, uninstallRetentionSeconds: 30 * 86_400 }),
     });
+    expect(readWebhooksConfig(minimal)).toMatchObject({
+      ecwidApiUrl: 'https://app.ecwid.com',
+      eventBusName: 'b',
+      webhook: expect.objectContaining({ maxEventAgeSeconds: 26 * 3600, maxFutureSkewSeconds: 300, uninstallRetentionSeconds: 30 * 86_400 }),
+    });
+    expect(readWebhooksConfig(minimal).webhook.eventRetentionSeconds).toBeGreaterThanOrEqual(72 * 3600);
+  });
+
+  it('reads the uninstall retention in whole days, from 1 to 3650, with the rule the CDK props share', () => {
+    const base = { ...TEST_ENVIRONMENT };
+    expect(readWebhooksConfig({ ...base, UNINSTALL_RETENTION_DAYS: '7' }).webhook.uninstallRetentionSeconds).toBe(7 * 86_400);
+    for (const value of ['0', '-1', '2.5', 'soon', '3651']) {
+      expect(problemsOf({ ...base, UNINSTALL_RETENTION_DAYS: value }, FUNCTION_VARIABLES.webhooks)).toMatch(/^UNINSTALL_RETENTION_DAYS must be/);
+    }
+  });
+
+  it('gives the webhooks function no public URL, no client id and no OAuth origin: it needs none', () => {
+    expect(FUNCTION_VARIABLES.webhooks).not.toContain('PUBLIC_URL');
+    expect(FUNCTION_VARIABLES.webhooks).not.toContain('ECWID_OAUTH_URL');
+    expect(problemsOf({}, FUNCTION_VARIABLES.webhooks)).toBe(
+      'TABLE_NAME is required; CLIENT_SECRET_ID is required; TOKEN_KEY_ID is required; EVENT_BUS_NAME is required',
+    );
   });
 
   it('reports every missing variable at once, by name only', () => {
     expect(problemsOf({})).toBe(
       'TABLE_NAME is required; CLIENT_SECRET_ID is required; TOKEN_KEY_ID is required; ECWID_CLIENT_ID is required; ' +
-        'PUBLIC_URL is required',
+        'PUBLIC_URL is required; EVENT_BUS_NAME is required',
     );
   });
 

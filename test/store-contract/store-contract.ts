@@ -272,6 +272,219 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
       });
     });
   
+    describe('webhook events', () => {
+      const claim = (eventId: string, owner: string, leaseMs = 10_000) =>
+        store.claimWebhookEvent({
+          eventId,
+          owner,
+          eventType: 'application.uninstalled',
+          storeId: 1,
+          nowEpochMs: clock.nowEpochMs(),
+          leaseUntilEpochMs: clock.nowEpochMs() + leaseMs,
+          keepUntilEpochSeconds: now() + 72 * 3600,
+        });
+
+      it('claims an eventId once: a second delivery sees it in progress, then done', async () => {
+        const eventId = hash();
+        await expect(claim(eventId, 'delivery-1')).resolves.toEqual({ claimed: true });
+        await expect(claim(eventId, 'delivery-2')).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.completeWebhookEvent(eventId, 'delivery-1', 'purged');
+        await expect(claim(eventId, 'delivery-3')).resolves.toEqual({ claimed: false, state: 'done' });
+        clock.advanceSeconds(71 * 3600);
+        await expect(claim(eventId, 'delivery-4')).resolves.toEqual({ claimed: false, state: 'done' });
+      });
+
+      it('lets exactly one of many concurrent deliveries claim an event', async () => {
+        const eventId = hash();
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, index) => claim(eventId, `delivery-${index}`)));
+        expect(claims.filter((result) => result.claimed)).toHaveLength(1);
+      });
+
+      it('hands the claim of a delivery that died to the next one, and the dead one can no longer complete it', async () => {
+        const eventId = hash();
+        await claim(eventId, 'dead', 5_000);
+        clock.advanceSeconds(5);
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true });
+        await store.completeWebhookEvent(eventId, 'dead', 'purged');
+        await expect(claim(eventId, 'third')).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.completeWebhookEvent(eventId, 'next', 'purged');
+        await expect(claim(eventId, 'third')).resolves.toEqual({ claimed: false, state: 'done' });
+      });
+
+      it("releases only the owner's claim, so Ecwid's next delivery acts on the event", async () => {
+        const eventId = hash();
+        await claim(eventId, 'owner');
+        await store.releaseWebhookEvent(eventId, 'someone-else');
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.releaseWebhookEvent(eventId, 'owner');
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true });
+      });
+
+      it('treats a record past its TTL as absent, whether or not DynamoDB has deleted it', async () => {
+        const eventId = hash();
+        await store.claimWebhookEvent({
+          eventId,
+          owner: 'first',
+          eventType: 'application.installed',
+          storeId: 1,
+          nowEpochMs: clock.nowEpochMs(),
+          leaseUntilEpochMs: clock.nowEpochMs() + 1_000,
+          keepUntilEpochSeconds: now() + 60,
+        });
+        await store.completeWebhookEvent(eventId, 'first', 'recorded');
+        clock.advanceSeconds(60);
+        await expect(claim(eventId, 'later')).resolves.toEqual({ claimed: true });
+      });
+    });
+
+    describe('the lifecycle of installations (uninstalls and subscriptions)', () => {
+      const tombstone = (deleteAfterSeconds = 30 * 86_400) => ({ uninstalledAtEpochSeconds: now() - 5, deleteAfterEpochSeconds: now() + deleteAfterSeconds });
+      const dueIds = async () => {
+        const ids: number[] = [];
+        for (const shard of store.dueShards()) ids.push(...(await store.findDue({ shard, nowEpochSeconds: now() + 10 * 86_400, limit: 100 })).due.map((entry) => entry.storeId));
+        return ids;
+      };
+
+      it('purges tokens and data key in one write, leaving a tombstone that is never an installation, never due, never leased', async () => {
+        const saved = (await store.saveInstallation(
+          installation(2001, { refreshToken: sealed('refresh_x'), publicToken: sealed('public_x'), expiresAtEpochSeconds: now() + 3600, nextCheckAtEpochSeconds: now() }),
+        ))!;
+        const stone = tombstone();
+        await expect(store.purgeInstallation({ storeId: 2001, version: saved.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: stone })).resolves.toBe(true);
+        await expect(store.getInstallation(2001)).resolves.toBeUndefined();
+        expect((await store.listInstallations()).map((item) => item.storeId)).not.toContain(2001);
+        expect(await dueIds()).not.toContain(2001);
+        await expect(store.acquireLease({ storeId: 2001, owner: 'run', nowEpochSeconds: now() + 86_400, leaseExpiresAtEpochSeconds: now() + 86_460 })).resolves.toBeUndefined();
+        const view = (await store.describeStore(2001))!;
+        expect(view).toMatchObject({
+          storeId: 2001,
+          status: 'uninstalled',
+          statusReason: 'INVALID_API_TOKEN',
+          uninstalledAtEpochSeconds: stone.uninstalledAtEpochSeconds,
+          deleteAfterEpochSeconds: stone.deleteAfterEpochSeconds,
+          version: saved.version + 1,
+        });
+        for (const field of ['tokenKey', 'accessToken', 'refreshToken', 'publicToken', 'ownerEmail', 'nextCheckAtEpochSeconds', 'expiresAtEpochSeconds']) {
+          expect(view).not.toHaveProperty(field);
+        }
+      });
+
+      it('does not purge an installation that changed since the uninstall was confirmed (a reinstall won)', async () => {
+        const first = (await store.saveInstallation(installation(2002)))!;
+        const reinstall = installation(2002);
+        await store.saveInstallation(reinstall);
+        await expect(store.purgeInstallation({ storeId: 2002, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone() })).resolves.toBe(false);
+        await expect(store.getInstallation(2002)).resolves.toMatchObject({ status: 'active', accessToken: reinstall.accessToken });
+      });
+
+      it('installs again over a tombstone: a live installation, without the TTL that would delete it, keeping its subscription', async () => {
+        const first = (await store.saveInstallation(installation(2003)))!;
+        await store.recordSubscription({ storeId: 2003, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+        await store.purgeInstallation({ storeId: 2003, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone() });
+        clock.advanceSeconds(60);
+        const again = installation(2003);
+        const saved = await store.saveInstallation(again);
+        expect(saved).toMatchObject({ status: 'active', accessToken: again.accessToken, version: first.version + 2, subscriptionStatus: 'ACTIVE' });
+        const view = (await store.describeStore(2003))!;
+        expect(view).toMatchObject({ status: 'active', subscriptionStatus: 'ACTIVE' });
+        expect(view).not.toHaveProperty('uninstalledAtEpochSeconds');
+        expect(view).not.toHaveProperty('deleteAfterEpochSeconds');
+        expect(await dueIds()).toContain(2003);
+      });
+
+      it('marks an installation for an immediate check, not while a check holds its lease, and lets the job purge or forget it', async () => {
+        const saved = (await store.saveInstallation(installation(2004, { nextCheckAtEpochSeconds: now() }))!)!;
+        await store.acquireLease({ storeId: 2004, owner: 'run-1', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 });
+        const request = { storeId: 2004, version: saved.version, requestedAtEpochSeconds: now() - 30, nowEpochSeconds: now() };
+        await expect(store.requestUninstallCheck(request)).resolves.toBe(false);
+        clock.advanceSeconds(60);
+        await expect(store.requestUninstallCheck({ ...request, nowEpochSeconds: now() })).resolves.toBe(true);
+        await expect(store.requestUninstallCheck({ ...request, version: saved.version - 1, nowEpochSeconds: now() })).resolves.toBe(false);
+        const leased = (await store.acquireLease({ storeId: 2004, owner: 'run-2', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 }))!;
+        expect(leased).toMatchObject({ uninstallRequestedAtEpochSeconds: now() - 90, version: saved.version });
+        await store.completeCheck({
+          storeId: 2004,
+          owner: 'run-2',
+          version: leased.version,
+          nowEpochSeconds: now(),
+          result: { status: 'active', lastVerifiedAtEpochSeconds: now(), nextCheckAtEpochSeconds: now() + 100, dismissUninstallRequest: true },
+        });
+        expect(await store.getInstallation(2004)).not.toHaveProperty('uninstallRequestedAtEpochSeconds');
+
+        const other = (await store.saveInstallation(installation(2005, { nextCheckAtEpochSeconds: now() + 86_400 })))!;
+        await store.requestUninstallCheck({ storeId: 2005, version: other.version, requestedAtEpochSeconds: now(), nowEpochSeconds: now() });
+        const leasedOther = (await store.acquireLease({ storeId: 2005, owner: 'run-3', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 }))!;
+        await store.completeCheck({
+          storeId: 2005,
+          owner: 'run-3',
+          version: leasedOther.version,
+          nowEpochSeconds: now(),
+          result: { status: 'uninstalled', statusReason: 'INVALID_API_TOKEN', uninstall: tombstone() },
+        });
+        await expect(store.getInstallation(2005)).resolves.toBeUndefined();
+        const view = await store.describeStore(2005);
+        expect(view).toMatchObject({ status: 'uninstalled', statusReason: 'INVALID_API_TOKEN' });
+        expect(view).not.toHaveProperty('accessToken');
+        expect(view).not.toHaveProperty('uninstallRequestedAtEpochSeconds');
+        expect(await dueIds()).not.toContain(2005);
+      });
+
+      it('records a subscription status; an older event never overwrites a newer one; the version stays', async () => {
+        const saved = (await store.saveInstallation(installation(2006)))!;
+        const change = (status: string, at: number) =>
+          store.recordSubscription({ storeId: 2006, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+        await expect(change('TRIAL', now() - 200)).resolves.toEqual({ recorded: true, installationStatus: 'active' });
+        await expect(change('ACTIVE', now() - 100)).resolves.toEqual({ recorded: true, previousStatus: 'TRIAL', installationStatus: 'active' });
+        await expect(change('SUSPENDED', now() - 150)).resolves.toEqual({ recorded: false });
+        // The same change again (a retry whose answer was lost) counts as recorded.
+        await expect(change('ACTIVE', now() - 100)).resolves.toEqual({ recorded: true, installationStatus: 'active' });
+        await expect(change('SUSPENDED', now() - 100)).resolves.toEqual({ recorded: true, previousStatus: 'ACTIVE', installationStatus: 'active' });
+        await expect(change('ACTIVE', now() - 101)).resolves.toEqual({ recorded: false });
+        await expect(store.getInstallation(2006)).resolves.toMatchObject({
+          subscriptionStatus: 'SUSPENDED',
+          subscriptionChangedAtEpochSeconds: now() - 100,
+          version: saved.version,
+        });
+      });
+
+      it('keeps a subscription that arrives before the install, and the install keeps it without its TTL', async () => {
+        await expect(
+          store.recordSubscription({ storeId: 2007, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 }),
+        ).resolves.toEqual({ recorded: true, installationStatus: null });
+        await expect(store.getInstallation(2007)).resolves.toBeUndefined();
+        expect((await store.listInstallations()).map((item) => item.storeId)).not.toContain(2007);
+        const before = (await store.describeStore(2007))!;
+        expect(before).toMatchObject({ storeId: 2007, subscriptionStatus: 'TRIAL', deleteAfterEpochSeconds: now() + 60 });
+        expect(before).not.toHaveProperty('status');
+        const saved = await store.saveInstallation(installation(2007));
+        expect(saved).toMatchObject({ status: 'active', version: 1, subscriptionStatus: 'TRIAL' });
+        expect(await store.describeStore(2007)).not.toHaveProperty('deleteAfterEpochSeconds');
+      });
+
+      it('lists every installation item, tombstones included, by status, page by page, each once', async () => {
+        for (let storeId = 3001; storeId <= 3012; storeId += 1) {
+          const saved = (await store.saveInstallation(installation(storeId)))!;
+          if (storeId % 3 === 0) {
+            await store.purgeInstallation({ storeId, version: saved.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone() });
+          }
+        }
+        const all: number[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.listStores({ limit: 5, ...(cursor === undefined ? {} : { cursor }) });
+          expect(page.stores.length).toBeLessThanOrEqual(5);
+          all.push(...page.stores.map((view) => view.storeId));
+          cursor = page.cursor;
+          pages += 1;
+        } while (cursor !== undefined && pages < 10);
+        expect(all.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, index) => 3001 + index));
+        const uninstalled = await store.listStores({ limit: 100, status: 'uninstalled' });
+        expect(uninstalled.stores.map((view) => view.storeId).sort((a, b) => a - b)).toEqual([3003, 3006, 3009, 3012]);
+        expect(JSON.stringify(uninstalled)).not.toMatch(/secret_|wrapped-key/);
+      });
+    });
+
     describe('the due index and leases', () => {
       async function allDue(limit = 100): Promise<DueEntry[]> {
         const found: DueEntry[] = [];

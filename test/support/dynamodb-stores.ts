@@ -1,13 +1,30 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbCodeClaimStore } from '../../functions/adapters/dynamodb/code-claim-store';
 import { DynamoDbDueInstallationStore } from '../../functions/adapters/dynamodb/due-installation-store';
+import { DynamoDbInstallationDirectory } from '../../functions/adapters/dynamodb/installation-directory';
 import { DynamoDbInstallationStore } from '../../functions/adapters/dynamodb/installation-store';
+import { DynamoDbLifecycleStore } from '../../functions/adapters/dynamodb/lifecycle-store';
+import { DynamoDbWebhookEventStore } from '../../functions/adapters/dynamodb/webhook-event-store';
 import { DynamoDbStateStore } from '../../functions/adapters/dynamodb/state-store';
 import { DynamoTable } from '../../functions/adapters/dynamodb/table';
-import type { CodeClaimStore, DueInstallationStore, InstallationStore, StateStore } from '../../functions/core/ports';
+import type {
+  CodeClaimStore,
+  DueInstallationStore,
+  InstallationDirectory,
+  InstallationStore,
+  LifecycleStore,
+  StateStore,
+  WebhookEventStore,
+} from '../../functions/core/ports';
 
 /** Every store port, as one object: what the store contract suite and the in-memory store offer. */
-export type AllStores = StateStore & CodeClaimStore & InstallationStore & DueInstallationStore;
+export type AllStores = StateStore &
+  CodeClaimStore &
+  InstallationStore &
+  DueInstallationStore &
+  WebhookEventStore &
+  LifecycleStore &
+  InstallationDirectory;
 
 /** The four DynamoDB adapters over one table, behind one object, for tests that use them together. */
 export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllStores {
@@ -16,6 +33,9 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
   const claims = new DynamoDbCodeClaimStore(table);
   const installations = new DynamoDbInstallationStore(table);
   const due = new DynamoDbDueInstallationStore(table);
+  const webhookEvents = new DynamoDbWebhookEventStore(table);
+  const lifecycle = new DynamoDbLifecycleStore(table);
+  const directory = new DynamoDbInstallationDirectory(table);
   return {
     saveState: (record) => states.saveState(record),
     consumeState: (request) => states.consumeState(request),
@@ -31,5 +51,13 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
     acquireLease: (request) => due.acquireLease(request),
     markRefreshInFlight: (request) => due.markRefreshInFlight(request),
     completeCheck: (request) => due.completeCheck(request),
+    claimWebhookEvent: (request) => webhookEvents.claimWebhookEvent(request),
+    completeWebhookEvent: (eventId, owner, outcome) => webhookEvents.completeWebhookEvent(eventId, owner, outcome),
+    releaseWebhookEvent: (eventId, owner) => webhookEvents.releaseWebhookEvent(eventId, owner),
+    purgeInstallation: (request) => lifecycle.purgeInstallation(request),
+    requestUninstallCheck: (request) => lifecycle.requestUninstallCheck(request),
+    recordSubscription: (change) => lifecycle.recordSubscription(change),
+    listStores: (request) => directory.listStores(request),
+    describeStore: (storeId) => directory.describeStore(storeId),
   };
 }

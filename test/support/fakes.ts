@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { EcwidRequestError } from '../../functions/core/errors';
-import type { TokenGrant } from '../../functions/core/model';
-import type { ClientSecretSource, Clock, CodeExchangeRequest, Logger, RandomSource, TokenEndpoint } from '../../functions/core/ports';
+import type { LifecycleEvent, TokenGrant } from '../../functions/core/model';
+import type {
+  ClientSecretSource,
+  ClientSecretVersions,
+  Clock,
+  CodeExchangeRequest,
+  LifecycleEventPublisher,
+  Logger,
+  RandomSource,
+  TokenEndpoint,
+} from '../../functions/core/ports';
 import { JsonLogger } from '../../functions/runtime/logger';
 
 /** 2026-11-26T12:00:00Z. */
@@ -65,10 +74,32 @@ export function capturingLogger(): { log: JsonLogger; lines: string[]; entries: 
 
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-export class FixedClientSecret implements ClientSecretSource {
+export class FixedClientSecret implements ClientSecretSource, ClientSecretVersions {
+  /** The secret before a rotation, while it rolls out. */
+  previous: string | undefined;
+
   constructor(public value = 'client-secret-value') {}
   async clientSecret(): Promise<string> {
     return this.value;
+  }
+  async clientSecrets(): Promise<{ current: string; previous?: string }> {
+    return this.previous === undefined ? { current: this.value } : { current: this.value, previous: this.previous };
+  }
+}
+
+/** A publisher that keeps every event it is given (or refuses, like an EventBridge outage, when `failing`). */
+export class RecordingPublisher implements LifecycleEventPublisher {
+  readonly events: LifecycleEvent[] = [];
+  failing = false;
+
+  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+    if (this.failing) throw new Error('EventBridge is unreachable');
+    this.events.push(...events);
+  }
+
+  /** The detail types published, in order. */
+  types(): string[] {
+    return this.events.map((event) => event.detailType);
   }
 }
 

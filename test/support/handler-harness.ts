@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { composeAuthorize, readAuthorizeConfig, type AuthorizeDependencies } from '../../functions/authorize/dependencies';
 import { composeCallback, readCallbackConfig, type CallbackDependencies } from '../../functions/callback/dependencies';
-import { capturingLogger, FixedClientSecret, ManualClock, ScriptedTokenEndpoint, SeededRandom } from './fakes';
+import { capturingLogger, FixedClientSecret, ManualClock, RecordingPublisher, ScriptedTokenEndpoint, SeededRandom } from './fakes';
 import { MemoryStore } from './memory-store';
 import { MemoryTokenVault } from './memory-token-vault';
 
@@ -13,6 +13,7 @@ export const TEST_ENVIRONMENT = {
   PUBLIC_URL: 'https://auth.example.com',
   ECWID_OAUTH_URL: 'https://my.ecwid.example',
   ECWID_SCOPES: 'read_store_profile read_catalog',
+  EVENT_BUS_NAME: 'ecwid-app-auth-lifecycle',
 };
 
 /** The dependencies of the authorize and callback functions over one set of in-memory fakes, for handler tests. */
@@ -23,6 +24,7 @@ export function handlerHarness(environment: Record<string, string> = {}) {
   const store = new MemoryStore();
   const tokenEndpoint = new ScriptedTokenEndpoint();
   const logs = capturingLogger();
+  const publisher = new RecordingPublisher();
   const authorizeDeps: AuthorizeDependencies = {
     ...composeAuthorize(readAuthorizeConfig(variables), { clock, random }),
     states: store,
@@ -36,8 +38,9 @@ export function handlerHarness(environment: Record<string, string> = {}) {
     clientSecret: new FixedClientSecret(),
     vault: new MemoryTokenVault(),
     log: logs.log,
+    publisher,
   };
-  return { authorizeDeps, callbackDeps, store, tokenEndpoint, clock, logs };
+  return { authorizeDeps, callbackDeps, store, tokenEndpoint, clock, logs, publisher };
 }
 
 /** An API Gateway HTTP API (payload 2.0) event for a GET. */
@@ -72,3 +75,15 @@ export const lambdaContext = {
 } as unknown as Context;
 
 export type Result = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string>; body: string };
+
+/** An API Gateway HTTP API (payload 2.0) event for a POST with a JSON body. */
+export function postEvent(path: string, body: string | undefined, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  const event = getEvent(path);
+  return {
+    ...event,
+    routeKey: `POST ${path}`,
+    headers: { ...event.headers, 'content-type': 'application/json', ...headers },
+    requestContext: { ...event.requestContext, routeKey: `POST ${path}`, http: { ...event.requestContext.http, method: 'POST' } },
+    ...(body === undefined ? {} : { body }),
+  };
+}

@@ -4,20 +4,70 @@ import type {
   CodeClaim,
   DuePage,
   Installation,
+  InstallationView,
   NewCodeClaim,
   NewInstallation,
   StateConsumption,
   StateRecord,
 } from '../../functions/core/model';
 import type {
+  ClaimWebhookRequest,
   CodeClaimStore,
   ConsumeStateRequest,
   DueInstallationStore,
+  InstallationDirectory,
   InstallationStore,
   MarkRefreshInFlightRequest,
   RecordCodeOutcomeRequest,
+  LifecycleStore,
+  ListStoresRequest,
+  PurgeRequest,
   StateStore,
+  SubscriptionChange,
+  SubscriptionRecording,
+  UninstallCheckRequest,
+  WebhookClaim,
+  WebhookEventStore,
 } from '../../functions/core/ports';
+
+/**
+ * An installation item: an installation with a grant, or what is left without one (a tombstone, a
+ * subscription recorded before the install). Typed as an installation; `holdsGrant` tells which.
+ */
+type StoredInstallation = Installation & { uninstalledAtEpochSeconds?: number; deleteAfterEpochSeconds?: number };
+
+interface StoredWebhookEvent {
+  status: 'processing' | 'done';
+  owner: string;
+  leaseUntilEpochMs?: number;
+  keepUntilEpochSeconds: number;
+  outcome?: string;
+}
+
+/** What a purge removes, as the DynamoDB adapter's `PURGED_ATTRIBUTES`. */
+const PURGED_FIELDS = [
+  'tokenKey',
+  'accessToken',
+  'refreshToken',
+  'publicToken',
+  'tokenType',
+  'ownerEmail',
+  'grantCodeHash',
+  'expiresAtEpochSeconds',
+  'nextCheckAtEpochSeconds',
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'uninstallRequestedAtEpochSeconds',
+] as const;
+
+function holdsGrant(item: StoredInstallation | undefined): boolean {
+  return item !== undefined && typeof item.accessToken === 'string' && item.status !== 'uninstalled';
+}
+
+function toView(item: StoredInstallation): InstallationView {
+  const { tokenKey: _k, accessToken: _a, publicToken: _p, refreshToken: _r, tokenType: _t, grantCodeHash: _g, ...view } = item;
+  return structuredClone(view) as InstallationView;
+}
 
 interface StoredState extends StateRecord {
   consumedAtEpochSeconds?: number;
@@ -30,10 +80,13 @@ type StoredClaim = CodeClaim & { expiresAtEpochSeconds: number; attemptId: strin
  * The store ports in memory, for tests of the core. It passes the same contract suite as the
  * DynamoDB adapter, so what the core tests prove holds against the real thing too.
  */
-export class MemoryStore implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore {
+export class MemoryStore
+  implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore, WebhookEventStore, LifecycleStore, InstallationDirectory
+{
   readonly states = new Map<string, StoredState>();
   readonly claims = new Map<string, StoredClaim>();
-  readonly installations = new Map<number, Installation>();
+  readonly installations = new Map<number, StoredInstallation>();
+  readonly webhookEvents = new Map<string, StoredWebhookEvent>();
   readonly leases = new Map<number, { owner: string; expiresAtEpochSeconds: number }>();
   /** Installations the due-index queries returned, for tests of the job's reads. */
   dueRead = 0;
@@ -110,6 +163,9 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
       updatedAtEpochSeconds: installation.installedAtEpochSeconds,
       status: 'active',
       version: (previous?.version ?? 0) + 1,
+      // The subscription is the store's, not the grant's: an install keeps it.
+      ...(previous?.subscriptionStatus === undefined ? {} : { subscriptionStatus: previous.subscriptionStatus }),
+      ...(previous?.subscriptionChangedAtEpochSeconds === undefined ? {} : { subscriptionChangedAtEpochSeconds: previous.subscriptionChangedAtEpochSeconds }),
     };
     this.installations.set(installation.storeId, saved);
     return structuredClone(saved);
@@ -117,11 +173,11 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
 
   async getInstallation(storeId: number): Promise<Installation | undefined> {
     const installation = this.installations.get(storeId);
-    return installation === undefined ? undefined : structuredClone(installation);
+    return installation !== undefined && holdsGrant(installation) ? structuredClone(installation) : undefined;
   }
 
   async listInstallations(): Promise<Installation[]> {
-    return [...this.installations.values()].sort((a, b) => a.storeId - b.storeId).map((item) => structuredClone(item));
+    return [...this.installations.values()].filter(holdsGrant).sort((a, b) => a.storeId - b.storeId).map((item) => structuredClone(item));
   }
 
   dueShards(): readonly string[] {
@@ -199,7 +255,118 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
       if (result.refreshedGrant.refreshToken !== undefined) next.refreshToken = result.refreshedGrant.refreshToken;
       if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
     }
-    this.installations.set(request.storeId, next);
+    if (result.dismissUninstallRequest === true) delete next.uninstallRequestedAtEpochSeconds;
+    this.installations.set(request.storeId, result.uninstall === undefined ? next : tombstoneOf(next, result.uninstall));
     return true;
   }
+
+  // --- webhook events -----------------------------------------------------------------------
+
+  async claimWebhookEvent(request: ClaimWebhookRequest): Promise<WebhookClaim> {
+    const existing = this.webhookEvents.get(request.eventId);
+    const expired = existing !== undefined && existing.keepUntilEpochSeconds <= Math.floor(request.nowEpochMs / 1000);
+    const abandoned = existing?.status === 'processing' && (existing.leaseUntilEpochMs ?? 0) <= request.nowEpochMs;
+    if (existing !== undefined && !expired && !abandoned) return { claimed: false, state: existing.status === 'done' ? 'done' : 'in_progress' };
+    this.webhookEvents.set(request.eventId, {
+      status: 'processing',
+      owner: request.owner,
+      leaseUntilEpochMs: request.leaseUntilEpochMs,
+      keepUntilEpochSeconds: request.keepUntilEpochSeconds,
+    });
+    return { claimed: true };
+  }
+
+  async completeWebhookEvent(eventId: string, owner: string, outcome: string): Promise<void> {
+    const claim = this.webhookEvents.get(eventId);
+    if (claim?.owner !== owner || claim.status !== 'processing') return;
+    this.webhookEvents.set(eventId, { status: 'done', owner, keepUntilEpochSeconds: claim.keepUntilEpochSeconds, outcome });
+  }
+
+  async releaseWebhookEvent(eventId: string, owner: string): Promise<void> {
+    const claim = this.webhookEvents.get(eventId);
+    if (claim?.owner === owner && claim.status === 'processing') this.webhookEvents.delete(eventId);
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  async purgeInstallation(request: PurgeRequest): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;
+    this.leases.delete(request.storeId);
+    const purged = tombstoneOf(
+      { ...installation, statusReason: request.reason, updatedAtEpochSeconds: request.nowEpochSeconds, version: installation.version + 1 },
+      request.tombstone,
+    );
+    this.installations.set(request.storeId, purged);
+    return true;
+  }
+
+  async requestUninstallCheck(request: UninstallCheckRequest): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;
+    const lease = this.leases.get(request.storeId);
+    if (lease !== undefined && lease.expiresAtEpochSeconds > request.nowEpochSeconds) return false;
+    installation.uninstallRequestedAtEpochSeconds = request.requestedAtEpochSeconds;
+    installation.nextCheckAtEpochSeconds = request.nowEpochSeconds;
+    return true;
+  }
+
+  async recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording> {
+    const item = this.installations.get(change.storeId);
+    if (item === undefined) {
+      this.installations.set(change.storeId, {
+        storeId: change.storeId,
+        subscriptionStatus: change.subscriptionStatus,
+        subscriptionChangedAtEpochSeconds: change.changedAtEpochSeconds,
+        updatedAtEpochSeconds: change.nowEpochSeconds,
+        deleteAfterEpochSeconds: change.keepUntilEpochSeconds,
+      } as StoredInstallation);
+      return { recorded: true, installationStatus: null };
+    }
+    const recordedAt = item.subscriptionChangedAtEpochSeconds;
+    const newer =
+      recordedAt === undefined ||
+      recordedAt < change.changedAtEpochSeconds ||
+      (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus !== change.subscriptionStatus);
+    const installationStatusNow = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
+    if (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus === change.subscriptionStatus) {
+      return { recorded: true, installationStatus: installationStatusNow };
+    }
+    if (!newer) return { recorded: false };
+    const previousStatus = item.subscriptionStatus;
+    item.subscriptionStatus = change.subscriptionStatus;
+    item.subscriptionChangedAtEpochSeconds = change.changedAtEpochSeconds;
+    const installationStatus = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
+    return previousStatus === undefined ? { recorded: true, installationStatus } : { recorded: true, previousStatus, installationStatus };
+  }
+
+  // --- directory ------------------------------------------------------------------------------
+
+  async listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }> {
+    const after = request.cursor === undefined ? 0 : Number(request.cursor);
+    const matching = [...this.installations.values()]
+      .filter((item) => item.storeId > after && (request.status === undefined || item.status === request.status))
+      .sort((a, b) => a.storeId - b.storeId);
+    const page = matching.slice(0, request.limit);
+    return {
+      stores: page.map(toView),
+      ...(matching.length > request.limit ? { cursor: String(page[page.length - 1]!.storeId) } : {}),
+    };
+  }
+
+  async describeStore(storeId: number): Promise<InstallationView | undefined> {
+    const item = this.installations.get(storeId);
+    return item === undefined ? undefined : toView(item);
+  }
+}
+
+function tombstoneOf(installation: StoredInstallation, tombstone: { uninstalledAtEpochSeconds: number; deleteAfterEpochSeconds: number }): StoredInstallation {
+  const purged: Record<string, unknown> = { ...installation };
+  for (const field of PURGED_FIELDS) delete purged[field];
+  return {
+    ...(purged as unknown as StoredInstallation),
+    status: 'uninstalled',
+    uninstalledAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
+    deleteAfterEpochSeconds: tombstone.deleteAfterEpochSeconds,
+  };
 }

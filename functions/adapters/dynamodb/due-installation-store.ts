@@ -7,7 +7,7 @@ import type {
   FindDueRequest,
   MarkRefreshInFlightRequest,
 } from '../../core/ports';
-import { dueShardNames, dueShardOf, toInstallation } from './installation-item';
+import { dueShardNames, dueShardOf, PURGED_ATTRIBUTES, tombstoneAttributes, toInstallation } from './installation-item';
 import { TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
 
@@ -127,7 +127,15 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       expiresAtEpochSeconds: result.refreshedGrant?.expiresAtEpochSeconds,
       scope: result.refreshedGrant?.scope,
     };
-    const expression = versionedUpdate(set, CLEARED_WHEN_ABSENT);
+    // A confirmed uninstall purges in the same write; a dismissed one is forgotten.
+    const cleared: string[] = [...CLEARED_WHEN_ABSENT];
+    if (result.uninstall !== undefined) {
+      Object.assign(set, tombstoneAttributes(result.uninstall));
+      for (const attribute of PURGED_ATTRIBUTES) set[attribute] = undefined;
+      cleared.push(...PURGED_ATTRIBUTES);
+    }
+    if (result.dismissUninstallRequest === true) cleared.push('uninstallRequestedAtEpochSeconds');
+    const expression = versionedUpdate(set, [...new Set(cleared)]);
     const written = await this.table.conditionally('UpdateItem', () =>
       this.table.documents.send(
         new UpdateCommand({

@@ -1,4 +1,4 @@
-import type { Installation, InstallationStatus, SealedToken } from '../../core/model';
+import type { Installation, InstallationStatus, InstallationView, SealedToken, Tombstone } from '../../core/model';
 import { TABLE_SCHEMA } from './schema';
 import type { Item } from './table';
 
@@ -16,6 +16,9 @@ const OPTIONAL_INSTALLATION_FIELDS = [
   'failureCount',
   'firstFailureAtEpochSeconds',
   'refreshInFlightSinceEpochSeconds',
+  'subscriptionStatus',
+  'subscriptionChangedAtEpochSeconds',
+  'uninstallRequestedAtEpochSeconds',
 ] as const;
 
 /** An installation item (`STORE#{storeId}`) as the domain sees it: lease and index attributes stay behind. */
@@ -48,4 +51,77 @@ export function dueShardOf(storeId: number): string {
 /** Every shard name of the due index. */
 export function dueShardNames(): string[] {
   return Array.from({ length: shardCount }, (_, index) => `${shardPrefix}${index}`);
+}
+
+/**
+ * Whether an installation item holds a grant: not a tombstone (`uninstalled`, its tokens purged), nor
+ * the record of a subscription webhook that arrived before the store's install. Only such an item is
+ * an {@link Installation}.
+ */
+export function holdsGrant(item: Item): boolean {
+  return typeof item.accessToken === 'string' && item.status !== ('uninstalled' satisfies InstallationStatus);
+}
+
+/**
+ * What a purge removes: every token, the wrapped data key, the owner's email, the code hash, and
+ * everything that would put the item back in the scheduled job's hands (the due index, a lease, the
+ * failure streak, a pending uninstall).
+ */
+export const PURGED_ATTRIBUTES = [
+  'tokenKey',
+  'accessToken',
+  'refreshToken',
+  'publicToken',
+  'tokenType',
+  'ownerEmail',
+  'grantCodeHash',
+  'expiresAtEpochSeconds',
+  'nextCheckAtEpochSeconds',
+  TABLE_SCHEMA.dueIndex.partitionKey,
+  TABLE_SCHEMA.dueIndex.sortKey,
+  'leaseOwner',
+  'leaseExpiresAtEpochSeconds',
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'uninstallRequestedAtEpochSeconds',
+] as const;
+
+/** What a purge sets: the tombstone's status, when the uninstall happened, and the TTL that deletes it. */
+export function tombstoneAttributes(tombstone: Tombstone): Record<string, unknown> {
+  return {
+    status: 'uninstalled' satisfies InstallationStatus,
+    uninstalledAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
+    [TABLE_SCHEMA.timeToLiveAttribute]: tombstone.deleteAfterEpochSeconds,
+  };
+}
+
+const VIEW_FIELDS = [
+  'status',
+  'statusReason',
+  'scope',
+  'installedAtEpochSeconds',
+  'updatedAtEpochSeconds',
+  'version',
+  'grantObtainedAtEpochMs',
+  'expiresAtEpochSeconds',
+  'nextCheckAtEpochSeconds',
+  'lastRefreshedAtEpochSeconds',
+  'lastVerifiedAtEpochSeconds',
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'subscriptionStatus',
+  'subscriptionChangedAtEpochSeconds',
+  'uninstallRequestedAtEpochSeconds',
+  'uninstalledAtEpochSeconds',
+] as const;
+
+/** An installation item as operators see it: its lifecycle, never a token, a data key or an email. */
+export function toInstallationView(item: Item): InstallationView {
+  const view: Record<string, unknown> = { storeId: item.storeId };
+  for (const field of VIEW_FIELDS) {
+    if (item[field] !== undefined) view[field] = item[field];
+  }
+  const ttl = item[TABLE_SCHEMA.timeToLiveAttribute];
+  if (typeof ttl === 'number') view.deleteAfterEpochSeconds = ttl;
+  return view as InstallationView;
 }

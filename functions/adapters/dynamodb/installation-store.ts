@@ -1,7 +1,7 @@
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Installation, InstallationStatus, NewInstallation } from '../../core/model';
 import type { InstallationStore } from '../../core/ports';
-import { dueShardOf, toInstallation } from './installation-item';
+import { dueShardOf, holdsGrant, toInstallation } from './installation-item';
 import { TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
 
@@ -25,6 +25,11 @@ const CLEARED_BY_REINSTALL = [
   'leaseOwner',
   'leaseExpiresAtEpochSeconds',
   'refreshInFlightSinceEpochSeconds',
+  // A reinstall over a tombstone (or over a pending uninstall) makes a live installation again:
+  // DynamoDB must not delete it, and no uninstall is pending for the new grant.
+  'uninstalledAtEpochSeconds',
+  'uninstallRequestedAtEpochSeconds',
+  TABLE_SCHEMA.timeToLiveAttribute,
 ] as const;
 
 /** Installations (`STORE#{storeId}` items): written whole by an install, read by id. */
@@ -75,7 +80,8 @@ export class DynamoDbInstallationStore implements InstallationStore {
 
   async getInstallation(storeId: number): Promise<Installation | undefined> {
     const item = await this.table.getItem(itemKeys.installation(storeId));
-    return item === undefined ? undefined : toInstallation(item);
+    // A tombstone, or a subscription recorded before the install, is not an installation.
+    return item === undefined || !holdsGrant(item) ? undefined : toInstallation(item);
   }
 
   async listInstallations(): Promise<Installation[]> {
@@ -93,7 +99,7 @@ export class DynamoDbInstallationStore implements InstallationStore {
           }),
         ),
       );
-      for (const item of page.Items ?? []) installations.push(toInstallation(item));
+      for (const item of page.Items ?? []) if (holdsGrant(item)) installations.push(toInstallation(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return installations.sort((a, b) => a.storeId - b.storeId);

@@ -14,6 +14,8 @@ export const TABLE_SCHEMA = {
     state: 'STATE#',
     codeClaim: 'CODE#',
     installation: 'STORE#',
+    /** A webhook's `eventId`, once acted on (kept at least 72 hours). */
+    webhookEvent: 'EVENT#',
   },
   dueIndex: {
     name: 'due-index',

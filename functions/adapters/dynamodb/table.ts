@@ -13,6 +13,7 @@ export const itemKeys = {
   state: (stateHash: string) => `${keyPrefixes.state}${stateHash}`,
   codeClaim: (codeHash: string) => `${keyPrefixes.codeClaim}${codeHash}`,
   installation: (storeId: number) => `${keyPrefixes.installation}${storeId}`,
+  webhookEvent: (eventId: string) => `${keyPrefixes.webhookEvent}${eventId}`,
   /** The store id of an installation's key. */
   storeIdOf: (installationKey: string) => Number(installationKey.slice(keyPrefixes.installation.length)),
 } as const;

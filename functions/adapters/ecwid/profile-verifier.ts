@@ -20,14 +20,14 @@ export class EcwidProfileVerifier implements TokenVerifier {
    *
    * @see https://api-docs.ecwid.com/reference/get-store-profile
    */
-  async verifyToken(request: { storeId: number; accessToken: string }): Promise<TokenVerification> {
+  async verifyToken(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<TokenVerification> {
     const url = joinUrl(this.options.apiBaseUrl, `/api/v3/${request.storeId}/profile`);
     url.searchParams.set('responseFields', 'generalInfo(storeId)');
     try {
       const response = await sendToEcwid(
         url,
         { method: 'GET', headers: { authorization: `Bearer ${request.accessToken}`, accept: 'application/json' } },
-        this.options,
+        request.timeoutMs === undefined ? this.options : { ...this.options, timeoutMs: request.timeoutMs },
       );
       return interpretProfileResponse(response, request.storeId);
     } catch (error) {

@@ -11,6 +11,7 @@ import type {
   Clock,
   CodeClaimStore,
   InstallationStore,
+  LifecycleEventPublisher,
   Logger,
   RandomSource,
   StateStore,
@@ -18,6 +19,7 @@ import type {
   TokenSealer,
   TokenVault,
 } from '../ports';
+import { announce, installAnnouncement } from '../lifecycle/announcements';
 import { nextCheckAt, type CheckSchedulePolicy } from '../refresh/schedule';
 import { fingerprint, isWellFormedNonce } from '../secure-values';
 import type { CallbackRequest } from './callback-request';
@@ -56,6 +58,8 @@ export interface CompleteInstallDependencies {
   clock: Clock;
   random: RandomSource;
   log: Logger;
+  /** Announces each stored install (`Store Installed` or `Store Reinstalled`). */
+  publisher: LifecycleEventPublisher;
 }
 
 export interface CompleteInstallRequest {
@@ -238,6 +242,8 @@ class InstallAttempt {
       if (saved === undefined) {
         // Another install of the same store got a later grant and stored it: the store is installed.
         this.deps.log.info('a later grant for this store is already stored; this one was not', { storeId: grant.storeId });
+      } else {
+        await announce(this.deps.publisher, this.deps.log, [installAnnouncement(saved, this.callback.lane)]);
       }
     } catch (error) {
       await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });

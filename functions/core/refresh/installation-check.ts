@@ -14,6 +14,8 @@ import {
   withRefreshMark,
   type Decision,
 } from './policy';
+import { announce, checkAnnouncement } from '../lifecycle/announcements';
+import { settlePendingUninstall } from '../lifecycle/uninstall-policy';
 
 /** Waits between attempts to store a rotated grant: from the first, doubling up to the last. */
 const GRANT_WRITE_FIRST_BACKOFF_MS = 200;
@@ -64,7 +66,10 @@ export class InstallationCheck {
         deps.log.warn('the installation changed before its refresh was sent; nothing was sent', { storeId });
         return 'superseded';
       }
-      const decision = withRefreshMark(decided, leased.refreshInFlightSinceEpochSeconds ?? this.unknownRefreshSentAtEpochSeconds);
+      // An uninstall a webhook could not confirm is finished here, with the same rule; then the mark
+      // of an unresolved refresh is carried on, unless this check resolved it.
+      const settled = settlePendingUninstall(leased, decided, this.nowEpochSeconds(), this.settings.uninstallRetentionSeconds);
+      const decision = withRefreshMark(settled, leased.refreshInFlightSinceEpochSeconds ?? this.unknownRefreshSentAtEpochSeconds);
       const written = await this.write(leased, decision);
       if (!written) {
         deps.log.warn('a newer write superseded this check; its result was dropped', { storeId, outcome: decision.outcome });
@@ -78,6 +83,7 @@ export class InstallationCheck {
           reason: decision.result.statusReason,
         });
       }
+      await announce(deps.publisher, deps.log, [checkAnnouncement(leased.status, decision.result, storeId, this.nowEpochSeconds())]);
       return decision.outcome;
     } catch (error) {
       deps.log.error('could not handle a due installation; a later run will', {

@@ -3,6 +3,7 @@ import type {
   ClientSecretSource,
   Clock,
   DueInstallationStore,
+  LifecycleEventPublisher,
   Logger,
   RandomSource,
   TokenRefresher,
@@ -32,6 +33,8 @@ export interface RefreshJobSettings extends CheckPolicy {
    * must never be obtained by a run that could die, or lose its lease, before storing it.
    */
   requestReserveMs: number;
+  /** How long the tombstone of an uninstall the job confirms is kept. */
+  uninstallRetentionSeconds: number;
 }
 
 export interface RefreshJobDependencies {
@@ -43,6 +46,8 @@ export interface RefreshJobDependencies {
   clock: Clock;
   random: RandomSource;
   log: Logger;
+  /** Announces the changes the job makes (a revoked token, a recovered one, a confirmed uninstall). */
+  publisher: LifecycleEventPublisher;
 }
 
 /** What the checks of one run share. */

@@ -16,6 +16,8 @@ export const CHECK_OUTCOMES = [
   'rate_limited',
   'retry_later',
   'needs_attention',
+  /** A requested uninstall (an `application.uninstalled` webhook) was confirmed: the installation is purged. */
+  'uninstalled',
   /** A reinstall (or another runner after this lease expired) changed the installation first. */
   'superseded',
   /** Another run holds the lease, or the installation stopped being due. */

@@ -168,7 +168,7 @@ export function refreshOutcomeUnknown(error: unknown): boolean {
  * `invalid_grant` is read as a lost outcome.
  */
 export function withRefreshMark(decision: Decision, markEpochSeconds: number | undefined): Decision {
-  const resolved = decision.outcome === 'refreshed' || decision.result.status === 'needs_reinstall';
+  const resolved = decision.outcome === 'refreshed' || decision.result.status === 'needs_reinstall' || decision.result.status === 'uninstalled';
   if (resolved || markEpochSeconds === undefined) return decision;
   return { ...decision, result: { ...decision.result, refreshInFlightSinceEpochSeconds: markEpochSeconds } };
 }

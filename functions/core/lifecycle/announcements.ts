@@ -1,0 +1,101 @@
+/**
+ * The lifecycle events each change is announced with: pure builders, one per kind of change, so the
+ * callback, the refresh job and the webhooks say the same thing the same way. No token ever goes in.
+ */
+import type { CheckResult, Installation, InstallationStatus, LifecycleEvent, WebhookEvent } from '../model';
+import { errorName } from '../errors';
+import type { LifecycleEventPublisher, Logger } from '../ports';
+
+const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
+
+/** A stored install: the store's first (`Store Installed`), or one over an earlier installation or tombstone. */
+export function installAnnouncement(saved: Pick<Installation, 'storeId' | 'version' | 'installedAtEpochSeconds'>, lane: string): LifecycleEvent {
+  return {
+    // The version starts at 1 with the first write of a grant: anything above is a reinstall.
+    detailType: saved.version <= 1 ? 'Store Installed' : 'Store Reinstalled',
+    detail: { storeId: saved.storeId, status: 'active', reason: lane, time: iso(saved.installedAtEpochSeconds) },
+  };
+}
+
+/**
+ * What a scheduled check changed, if it is worth announcing: a store that moved to `needs_reinstall`
+ * (`Token Revoked`), one back to `active` (`Token Recovered`), a confirmed uninstall (`Store Uninstalled`).
+ */
+export function checkAnnouncement(previous: InstallationStatus, result: CheckResult, storeId: number, nowEpochSeconds: number): LifecycleEvent | undefined {
+  const reason = result.statusReason ?? result.status;
+  if (result.status === 'uninstalled' && result.uninstall !== undefined) {
+    return { detailType: 'Store Uninstalled', detail: { storeId, status: 'uninstalled', reason, time: iso(result.uninstall.uninstalledAtEpochSeconds) } };
+  }
+  if (result.status === 'needs_reinstall' && previous !== 'needs_reinstall') {
+    return { detailType: 'Token Revoked', detail: { storeId, status: 'needs_reinstall', reason, time: iso(nowEpochSeconds) } };
+  }
+  if (result.status === 'active' && previous !== 'active') {
+    return { detailType: 'Token Recovered', detail: { storeId, status: 'active', reason: `was_${previous}`, time: iso(nowEpochSeconds) } };
+  }
+  return undefined;
+}
+
+/** An uninstall a webhook confirmed and purged. */
+export function uninstallAnnouncement(event: WebhookEvent, reason: string): LifecycleEvent {
+  return {
+    detailType: 'Store Uninstalled',
+    detail: { storeId: event.storeId, status: 'uninstalled', reason, time: iso(event.eventCreated), webhookEventId: event.eventId },
+  };
+}
+
+export function subscriptionAnnouncement(
+  event: WebhookEvent,
+  change: { newStatus: string; previousStatus?: string | undefined },
+  installationStatus: InstallationStatus | null,
+): LifecycleEvent {
+  return {
+    detailType: 'Subscription Changed',
+    detail: {
+      storeId: event.storeId,
+      status: installationStatus,
+      reason: event.eventType,
+      time: iso(event.eventCreated),
+      webhookEventId: event.eventId,
+      subscriptionStatus: change.newStatus,
+      ...(change.previousStatus === undefined ? {} : { previousSubscriptionStatus: change.previousStatus }),
+    },
+  };
+}
+
+/** A privacy request (`customer.personalDataRemovalRequest`, ...), handed on for the app to act on. */
+export function privacyAnnouncement(event: WebhookEvent, installationStatus: InstallationStatus | null): LifecycleEvent {
+  const [subject, action] = event.eventType.split('.') as [string, string];
+  return {
+    detailType: 'Personal Data Request',
+    detail: {
+      storeId: event.storeId,
+      status: installationStatus,
+      reason: event.eventType,
+      time: iso(event.eventCreated),
+      webhookEventId: event.eventId,
+      request: action.includes('Export') ? 'export' : 'removal',
+      subject: subject === 'profile' ? 'profile' : 'customer',
+      ...(event.entityId === undefined ? {} : { entityId: event.entityId }),
+      ...(event.data === undefined ? {} : { data: event.data }),
+    },
+  };
+}
+
+/**
+ * Publishes, and never lets publishing fail the change it announces: the publisher already retries
+ * and logs what it could not publish; anything it throws all the same is swallowed here.
+ */
+export async function announce(
+  publisher: LifecycleEventPublisher,
+  log: Logger,
+  events: ReadonlyArray<LifecycleEvent | undefined>,
+): Promise<void> {
+  const defined = events.filter((event): event is LifecycleEvent => event !== undefined);
+  if (defined.length === 0) return;
+  try {
+    await publisher.publish(defined);
+  } catch (error) {
+    // The publisher's contract is never to throw; a bug there must not undo a stored change.
+    log.error('lifecycle events could not be published', { errorName: errorName(error), events: defined });
+  }
+}

@@ -1,0 +1,111 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { runOps, UsageError, type OpsIo } from '../../scripts/ops';
+import { deployedSource, localSource } from '../../scripts/ops/sources';
+import { LOCAL_TABLE_NAME, startLocalStack, type LocalStack } from '../../local/stack';
+import { TestBrowser } from '../support/browser';
+import { localClient } from '../support/dynamodb-servers';
+import { capturingLogger } from '../support/fakes';
+
+/** `npm run ops`: against the running local stack, and against a "deployed" stack (CloudFormation mocked, the table on dynalite). */
+describe('the ops CLI', () => {
+  let stack: LocalStack;
+  const cloudFormation = mockClient(CloudFormationClient);
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ port: 0, clientId: 'ops-app', clientSecret: 'ops-client-secret', scopes: ['read_store_profile'], log: capturingLogger().log });
+    const fake = stack.fakeEcwid!;
+    for (const storeId of [601, 602, 603]) await new TestBrowser().get(fake.appMarketRedirect(storeId));
+    await fake.changeSubscription(602, 'ACTIVE');
+    await fake.uninstallApp(603);
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  function io(source: OpsIo['source']) {
+    const lines: string[] = [];
+    return { lines, io: { out: (line: string) => lines.push(line), source } satisfies OpsIo };
+  }
+
+  const local = () => io(async () => localSource(stack.url));
+  const deployed = () => {
+    cloudFormation.reset();
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'EcwidAppAuth' }).resolves({
+      Stacks: [{ StackName: 'EcwidAppAuth', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'TableName', OutputValue: LOCAL_TABLE_NAME }] }],
+    });
+    return io(async (options) => deployedSource({ ...options, cloudFormation: new CloudFormationClient({ region: 'us-east-1' }), dynamoDb: localClient(stack.dynamoDb.endpoint) }));
+  };
+
+  it.each([
+    ['the local stack', local],
+    ['the deployed stack', deployed],
+  ])('lists the installations of %s, tombstones and subscriptions included, never a token', async (_name, make) => {
+    const { lines, io: ops } = make();
+    await expect(runOps(['stores', '--json'], ops)).resolves.toBe(0);
+    const stores = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // The deployed table is read in scan order: no order is promised.
+    expect(stores.map((store) => [store.storeId, store.status, store.subscriptionStatus]).sort()).toEqual([
+      [601, 'active', null],
+      [602, 'active', 'ACTIVE'],
+      [603, 'uninstalled', null],
+    ]);
+    expect(lines.join('\n')).not.toMatch(/secret_|tokenKey|accessToken/);
+  });
+
+  it.each([
+    ['the local stack', local],
+    ['the deployed stack', deployed],
+  ])('filters by status, and pages with a cursor, on %s', async (_name, make) => {
+    const { lines, io: ops } = make();
+    await runOps(['stores', '--status', 'uninstalled', '--json'], ops);
+    expect(lines.map((line) => JSON.parse(line).storeId)).toEqual([603]);
+    lines.length = 0;
+    await runOps(['stores', '--limit', '2', '--json'], ops);
+    const cursor = (JSON.parse(lines[lines.length - 1]!) as { nextCursor: string }).nextCursor;
+    expect(lines).toHaveLength(3);
+    const firstPage = lines.slice(0, 2).map((line) => JSON.parse(line).storeId as number);
+    lines.length = 0;
+    await runOps(['stores', '--limit', '2', '--cursor', cursor, '--json'], ops);
+    const secondPage = lines.map((line) => JSON.parse(line).storeId as number);
+    expect([...firstPage, ...secondPage].sort()).toEqual([601, 602, 603]);
+  });
+
+  it('describes one store: status, reason, timestamps, subscription', async () => {
+    const { lines, io: ops } = local();
+    await expect(runOps(['store', '603', '--local', stack.url], ops)).resolves.toBe(0);
+    const text = lines.join('\n');
+    expect(text).toMatch(/status\s+uninstalled/);
+    expect(text).toMatch(/statusReason\s+INVALID_API_TOKEN/);
+    expect(text).toMatch(/uninstalledAt\s+\d{4}-/);
+    expect(text).toMatch(/deleteAfter\s+\d{4}-/);
+  });
+
+  it('prints a table by default, and says so when a store has no installation', async () => {
+    const { lines, io: ops } = deployed();
+    await runOps(['stores'], ops);
+    expect(lines[0]).toBe('3 installation(s) from stack EcwidAppAuth, table ecwid-app-auth-local');
+    expect(lines[1]).toMatch(/^store\s+status\s+reason\s+subscription/);
+    expect(lines.find((line) => line.startsWith('603'))).toMatch(/^603\s+uninstalled\s+INVALID_API_TOKEN/);
+    lines.length = 0;
+    await expect(runOps(['store', '999'], ops)).resolves.toBe(1);
+    expect(lines).toEqual(['No installation for store 999 in stack EcwidAppAuth, table ecwid-app-auth-local']);
+  });
+
+  it.each([[[]], [['launch']], [['store']], [['store', 'abc']], [['stores', '--status', 'gone']], [['stores', '--limit', '0']]])(
+    'refuses %j with the usage',
+    async (argv) => {
+      const { io: ops } = local();
+      await expect(runOps(argv as string[], ops)).rejects.toBeInstanceOf(UsageError);
+    },
+  );
+
+  it('names the stack when it is not this app', async () => {
+    cloudFormation.reset();
+    cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Other', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Outputs: [] }] });
+    await expect(deployedSource({ stackName: 'Other', cloudFormation: new CloudFormationClient({ region: 'us-east-1' }) })).rejects.toThrow(
+      'stack Other has no TableName output',
+    );
+  });
+});
