@@ -11,10 +11,14 @@ import type {
   StateRecord,
 } from '../../functions/core/model';
 import type {
+  AcquireLeaseRequest,
   CodeClaimStore,
   ConsumeStateRequest,
+  CredentialsStore,
   DueInstallationStore,
   InstallationStore,
+  RecordRevocationRequest,
+  ReleaseLeaseRequest,
   StateStore,
 } from '../../functions/core/ports';
 
@@ -29,7 +33,7 @@ type StoredClaim = CodeClaim & { expiresAtEpochSeconds: number };
  * The store ports in memory, for tests of the core. It passes the same contract suite as the
  * DynamoDB adapter, so what the core tests prove holds against the real thing too.
  */
-export class MemoryStore implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore {
+export class MemoryStore implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore, CredentialsStore {
   readonly states = new Map<string, StoredState>();
   readonly claims = new Map<string, StoredClaim>();
   readonly installations = new Map<number, Installation>();
@@ -183,6 +187,39 @@ export class MemoryStore implements StateStore, CodeClaimStore, InstallationStor
       if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
       next.grantObtainedAtEpochMs = result.refreshedGrant.obtainedAtEpochMs;
     }
+    this.installations.set(request.storeId, next);
+    return true;
+  }
+
+  async leaseInstallation(request: AcquireLeaseRequest): Promise<Installation | undefined> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined) return undefined;
+    const lease = this.leases.get(request.storeId);
+    if (lease !== undefined && lease.expiresAtEpochSeconds > request.nowEpochSeconds) return undefined;
+    this.leases.set(request.storeId, { owner: request.owner, expiresAtEpochSeconds: request.leaseExpiresAtEpochSeconds });
+    return structuredClone(installation);
+  }
+
+  async releaseLease(request: ReleaseLeaseRequest): Promise<boolean> {
+    if (this.leases.get(request.storeId)?.owner !== request.owner) return false;
+    this.leases.delete(request.storeId);
+    return true;
+  }
+
+  async recordRevocation(request: RecordRevocationRequest): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || installation.version !== request.version) return false;
+    this.leases.delete(request.storeId);
+    const next: Installation = {
+      ...installation,
+      status: 'needs_reinstall',
+      statusReason: request.statusReason,
+      version: installation.version + 1,
+      updatedAtEpochSeconds: request.nowEpochSeconds,
+    };
+    delete next.nextCheckAtEpochSeconds;
+    delete next.failureCount;
+    delete next.firstFailureAtEpochSeconds;
     this.installations.set(request.storeId, next);
     return true;
   }
