@@ -9,6 +9,9 @@ import { TOKEN_ENCRYPTION_CONTEXT } from '../functions/adapters/token-vault-cont
 /** The partition key prefix of installation items, as the store adapters write them. */
 export const INSTALLATION_KEY_PREFIX = TABLE_SCHEMA.keyPrefixes.installation;
 
+/** Only items whose partition key is an installation's (`STORE#...`). */
+const INSTALLATION_ITEMS_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INSTALLATION_KEY_PREFIX}*`] } };
+
 /**
  * What every use of the token key must carry: this app's encryption context, with a store id. The
  * functions always send both, so a call without them is not one of theirs.
@@ -97,6 +100,41 @@ export class AuthStorage extends Construct {
       resourceArns: [this.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INSTALLATION_KEY_PREFIX}*`] } },
     });
+  }
+
+  /**
+   * What the credentials function needs: reading installation items and updating them conditionally
+   * (a lease, a renewed grant, a confirmed revocation), and unwrapping their data keys. No other kind
+   * of item, no index, no new data key.
+   */
+  grantCredentialsFunction(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: INSTALLATION_ITEMS_ONLY,
+    }).combine(this.grantTokenDecrypt(grantee));
+  }
+
+  /**
+   * A store's token in the clear, and nothing more: `GetItem` of installation items (no state, no
+   * code claim, no query) and unwrapping their data keys with this app's encryption context.
+   */
+  grantCredentialsRead(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: INSTALLATION_ITEMS_ONLY,
+    }).combine(this.grantTokenDecrypt(grantee));
+  }
+
+  /**
+   * Unwrapping data keys, only with this app's encryption context naming a store: how every
+   * principal but the refresh job is given `kms:Decrypt` on the token key.
+   */
+  grantTokenDecrypt(grantee: IGrantable): Grant {
+    return this.onTokenKey(grantee, 'kms:Decrypt');
   }
 
   private onTable(grantee: IGrantable, actions: string[]): Grant {

@@ -10,6 +10,7 @@ import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
 import { CALLBACK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
+import { CredentialsApi } from './credentials-api';
 import { InstallApi } from './install-api';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
@@ -46,8 +47,17 @@ export class EcwidAppAuth extends Construct {
   readonly alarmTopic: ITopic;
   /** With `domainName`: the regional domain name to point the domain's CNAME at. */
   readonly customDomainTarget?: string;
+  /**
+   * The origin of the credentials API (IAM-authorized, callers sign with SigV4): the HTTP API's own
+   * endpoint, whatever fronts the install routes, so a signature is always checked against the host
+   * it was made for. Give it to `createCredentialsApiClient` or `createCredentialsReader`.
+   */
+  readonly credentialsApiUrl: string;
+  /** `{credentialsApiUrl}/stores/{storeId}/credentials`, with `{storeId}` to replace. */
+  readonly credentialsUrl: string;
 
   private readonly storage: AuthStorage;
+  private readonly credentialsApi: CredentialsApi;
 
   constructor(scope: Construct, id: string, props: EcwidAppAuthProps = {}) {
     super(scope, id);
@@ -103,6 +113,13 @@ export class EcwidAppAuth extends Construct {
     this.storage.grantRefreshJob(refreshJob.function.lambda);
     this.clientSecret.grantRead(refreshJob.function.lambda);
 
+    this.credentialsApi = new CredentialsApi(this, 'Credentials', { api, variables, logRetention: settings.logRetention });
+    this.storage.grantCredentialsFunction(this.credentialsApi.function.lambda);
+    // The client secret renews an expiring token on read.
+    this.clientSecret.grantRead(this.credentialsApi.function.lambda);
+    this.credentialsApiUrl = api.httpApi.apiEndpoint;
+    this.credentialsUrl = `${api.httpApi.apiEndpoint}/stores/{storeId}/credentials`;
+
     const publicRoutes = [api.addRoute('/authorize', authorize.lambda), api.addRoute('/callback', callback.lambda)];
     acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret });
   }
@@ -113,6 +130,25 @@ export class EcwidAppAuth extends Construct {
    */
   grantInstallationsRead(grantee: IGrantable): Grant {
     return this.storage.grantInstallationsRead(grantee);
+  }
+
+  /**
+   * Lets `grantee` call the credentials API: `execute-api:Invoke` on exactly
+   * `GET /stores/{storeId}/credentials` and `POST /stores/{storeId}/credentials/rejected`, for any store.
+   * It gets tokens in the clear from the API; it needs no access to the table or the key.
+   */
+  grantCredentialsApi(grantee: IGrantable): Grant {
+    return this.credentialsApi.grantInvoke(grantee);
+  }
+
+  /**
+   * Lets `grantee` read any installed store's token directly (the client's `createCredentialsReader`):
+   * `GetItem` of installation items only (`dynamodb:LeadingKeys` `STORE#*`), `kms:Decrypt` on the
+   * token key only with this app's encryption context, and the credentials API's two routes, through
+   * which the reader reports a token Ecwid refused and renews one about to expire. Nothing else.
+   */
+  grantCredentialsRead(grantee: IGrantable): Grant {
+    return this.storage.grantCredentialsRead(grantee).combine(this.credentialsApi.grantInvoke(grantee));
   }
 
   /** Every function's variables, from the settings; each function is given only its own. */

@@ -8,3 +8,9 @@ export const CALLBACK_TIMEOUT_SECONDS = 25;
 
 /** A refresh run's budget; it stops taking work early enough to finish inside it. */
 export const REFRESH_TIMEOUT_SECONDS = 5 * 60;
+
+/**
+ * The credentials function's timeout: within API Gateway's 30 s, room to wait for a renewal another
+ * lease holder is doing, then for a refresh of its own and the write of its answer.
+ */
+export const CREDENTIALS_TIMEOUT_SECONDS = 25;

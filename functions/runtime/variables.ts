@@ -59,6 +59,19 @@ export const FUNCTION_VARIABLES = {
     'VERIFY_INTERVAL_SECONDS',
     'FAILURE_BUDGET_SECONDS',
   ],
+  credentials: [
+    'ECWID_CLIENT_ID',
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'ECWID_OAUTH_URL',
+    'ECWID_API_URL',
+    'TOKEN_REQUEST_TIMEOUT_MS',
+    'SECRET_CACHE_TTL_SECONDS',
+    'REFRESH_MARGIN_SECONDS',
+    'VERIFY_INTERVAL_SECONDS',
+    'FAILURE_BUDGET_SECONDS',
+  ],
 } as const satisfies Record<string, readonly VariableName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_VARIABLES;

@@ -40,6 +40,7 @@ const FUNCTION_PATHS: Record<FunctionName, string> = {
   authorize: 'Authorize',
   callback: 'Callback',
   refresh: 'RefreshJob/Function',
+  credentials: 'Credentials/Function',
 };
 
 export function appFunction(stack: EcwidAuthStack, name: FunctionName): AppFunction {

@@ -76,7 +76,6 @@ export class RejectionCheck {
         statusReason: errorCode,
       });
       if (written) {
-        this.deps.log.warn('installation status changed', { storeId: current.storeId, from: current.status, to: 'needs_reinstall', reason: errorCode });
         return {
           outcome: 'concluded',
           status: 'needs_reinstall',

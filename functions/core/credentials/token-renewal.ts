@@ -156,7 +156,6 @@ export class TokenRenewal {
     const status = decision.result.status;
     const transition = this.transition(leased, status, decision.result.statusReason);
     if (status === 'needs_reinstall' || status === 'suspended' || status === 'store_gone') {
-      this.deps.log.warn('installation status changed', { storeId: leased.storeId, from: leased.status, to: status, reason: decision.result.statusReason });
       return { outcome: 'unusable', status, reason: decision.result.statusReason ?? status, ...transition };
     }
     const plan = planHandOut(leased, this.nowEpochSeconds(), this.settings);
