@@ -1,6 +1,41 @@
 /**
- * The package's `./client` entry: what the app's own code needs to work with what this backend
- * stores. The errors the app throws, with their machine-readable codes, and an installation's status.
+ * The package's `./client` entry: what the app's own code needs to use the stores' tokens.
+ *
+ * - `createCredentialsReader`: a store's credentials read directly from the table and opened with
+ *   KMS, for code granted `EcwidAppAuth.grantCredentialsRead`;
+ * - `createCredentialsApiClient`: the same answers from the credentials API, signed with SigV4, for
+ *   code granted `EcwidAppAuth.grantCredentialsApi`;
+ * - `createEcwidApi`: Ecwid's REST API with a store's token from either;
+ * - the typed errors they throw (each an `EcwidAppAuthError` with a machine-readable `code`), and
+ *   an installation's status.
  */
-export { EcwidAppAuthError, ErrorCodes, type ErrorCode } from '../functions/core/errors';
+export { createCredentialsReader, type CredentialsReader, type CredentialsReaderOptions } from './credentials-reader';
+export {
+  createCredentialsApiClient,
+  type AwsCredentials,
+  type AwsCredentialsProvider,
+  type CredentialsApiClient,
+  type CredentialsApiClientOptions,
+} from './credentials-api-client';
+export { createEcwidApi, type EcwidApi, type EcwidApiOptions, type EcwidRequestOptions, type HttpMethod } from './ecwid-api';
+export type { CredentialsSource, RejectionVerdict } from './credentials-source';
+export { CredentialsApiError, EcwidApiError, InsufficientScopeError, TokenRejectedError } from './errors';
+export {
+  InstallationUnusableError,
+  InvalidStoreIdError,
+  NotInstalledError,
+  TokenRenewalPendingError,
+} from '../functions/core/credentials/credentials-errors';
+export type { StoreCredentials, UnusableStatus, UsableStatus } from '../functions/core/credentials/hand-out';
+export {
+  ConfigurationError,
+  EcwidAppAuthError,
+  EcwidRequestError,
+  EncryptionError,
+  ErrorCodes,
+  RateLimitedError,
+  StorageError,
+  type ErrorCode,
+} from '../functions/core/errors';
+export { NetworkError } from '../functions/adapters/ecwid/http';
 export type { InstallationStatus } from '../functions/core/model';
