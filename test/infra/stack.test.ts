@@ -23,7 +23,7 @@ import {
 const CLIENT_ID = 'custom-app-12345-1';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123';
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
-const FUNCTION_NAMES = ['authorize', 'callback', 'refresh'] as const satisfies readonly FunctionName[];
+const FUNCTION_NAMES = ['authorize', 'callback', 'refresh', 'credentials'] as const satisfies readonly FunctionName[];
 
 function tableArn(stack: EcwidAuthStack) {
   return { 'Fn::GetAtt': [logicalId(stack.auth.table), 'Arn'] };
@@ -56,18 +56,21 @@ describe('the default stack', () => {
     ({ template, stack } = synthesized);
   });
 
-  it('routes exactly GET /authorize and GET /callback, with payload format 2.0', () => {
-    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
-      (route) => route.Properties.RouteKey,
-    );
-    expect(routeKeys.sort()).toEqual(['GET /authorize', 'GET /callback']);
+  it('routes GET /authorize and GET /callback publicly and the credentials routes behind IAM, all with payload format 2.0', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType]);
+    expect(routes.sort()).toEqual([
+      ['GET /authorize', 'NONE'],
+      ['GET /callback', 'NONE'],
+      ['GET /stores/{storeId}/credentials', 'AWS_IAM'],
+      ['POST /stores/{storeId}/credentials/rejected', 'AWS_IAM'],
+    ]);
     const formats = Object.values(template.findResources('AWS::ApiGatewayV2::Integration')).map(
       (integration) => integration.Properties.PayloadFormatVersion,
     );
-    expect(formats).toEqual(['2.0', '2.0']);
+    expect(formats).toEqual(['2.0', '2.0', '2.0', '2.0']);
   });
 
-  it('routes each path to its own function', () => {
+  it('routes each path to its function', () => {
     const targets = Object.fromEntries(
       Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => {
         const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref;
@@ -78,12 +81,14 @@ describe('the default stack', () => {
     expect(targets).toEqual({
       'GET /authorize': functionId(stack, 'authorize'),
       'GET /callback': functionId(stack, 'callback'),
+      'GET /stores/{storeId}/credentials': functionId(stack, 'credentials'),
+      'POST /stores/{storeId}/credentials/rejected': functionId(stack, 'credentials'),
     });
   });
 
-  it('runs exactly three functions, each on Node.js 24, arm64, 256 MB', () => {
+  it('runs exactly four functions, each on Node.js 24, arm64, 256 MB', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 });
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -98,13 +103,15 @@ describe('the default stack', () => {
     expect(callbackTimeoutSeconds).toBe(25);
     expect(callbackTimeoutSeconds).toBeGreaterThan(2 * tokenRequestSeconds);
     expect(callbackTimeoutSeconds).toBeLessThan(30);
+    // The credentials function may wait for a renewal, then renew: still inside API Gateway's 30 s.
+    expect(resource(template, functionId(stack, 'credentials')).Properties.Timeout).toBe(25);
   });
 
   it('logs each function to its own log group, kept 30 days', () => {
     const logGroupIds = FUNCTION_NAMES.map(
       (name) => resource(template, functionId(stack, name)).Properties.LoggingConfig.LogGroup.Ref,
     );
-    expect(new Set(logGroupIds).size).toBe(3);
+    expect(new Set(logGroupIds).size).toBe(FUNCTION_NAMES.length);
     for (const id of logGroupIds) expect(resource(template, id).Properties.RetentionInDays).toBe(30);
   });
 
@@ -194,6 +201,52 @@ describe('the default stack', () => {
     ]);
   });
 
+  it('lets credentials read and conditionally update installation items only, read the secret and unwrap data keys, and nothing else', () => {
+    const secretId = logicalId(stack.auth.clientSecret);
+    expectExactly(statementsOf(template, functionId(stack, 'credentials')), [
+      logWriteStatement(stack, 'credentials'),
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: tableArn(stack),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId },
+      },
+      tokenKeyStatement(tokenKeyArn(stack), 'kms:Decrypt'),
+    ]);
+  });
+
+  it('gives kms:Decrypt to the refresh job and the credentials function only', () => {
+    const decrypting = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes('kms:Decrypt'))
+      .flatMap((policy) => policy.Properties.Roles.map((role: { Ref: string }) => role.Ref))
+      .sort();
+    expect(decrypting).toEqual(
+      [appFunction(stack, 'refresh'), appFunction(stack, 'credentials')].map((fn) => logicalId(fn.lambda.role!)).sort(),
+    );
+    // Nor does the key policy name anyone else for it (the account root's kms:* only delegates to IAM).
+    const keyStatements = (Object.values(template.findResources('AWS::KMS::Key'))[0] as Resource).Properties.KeyPolicy.Statement as Array<{
+      Action: string | string[];
+      Principal: unknown;
+    }>;
+    const keyDecrypters = keyStatements
+      .filter((statement) => [statement.Action].flat().includes('kms:Decrypt'))
+      .map((statement) => JSON.stringify(statement.Principal));
+    for (const principal of keyDecrypters) {
+      expect([appFunction(stack, 'refresh'), appFunction(stack, 'credentials')].some((fn) => principal.includes(logicalId(fn.lambda.role!)))).toBe(true);
+    }
+  });
+
+  it('outputs the credentials URL on the HTTP API’s own endpoint', () => {
+    template.hasOutput('CredentialsUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [httpApiId(stack), 'ApiEndpoint'] }, '/stores/{storeId}/credentials']] },
+    });
+  });
+
   it('keeps a rotating KMS key for the tokens, retained, that IAM policies may grant', () => {
     const keys = Object.values(template.findResources('AWS::KMS::Key')) as Resource[];
     expect(keys).toHaveLength(1);
@@ -257,7 +310,7 @@ describe('the default stack', () => {
 
   it('gives each function a role of its own with no managed or inline policies besides the statements above', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(roles).toHaveLength(3);
+    expect(roles).toHaveLength(4);
     for (const role of roles) {
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -457,7 +510,7 @@ describe('the stack with settings from context', () => {
     const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map(
       (group) => group.Properties.RetentionInDays,
     );
-    expect(retentions).toEqual([90, 90, 90, 90]);
+    expect(retentions).toEqual([90, 90, 90, 90, 90]);
   });
 
   it('points the functions at another OAuth server for staging', () => {
