@@ -14,6 +14,8 @@ export interface LocalRouteContext {
   publicUrl: string;
   fakeEcwid: FakeEcwid | undefined;
   runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
+  /** The scopes the app asks for, space-separated: what a simulated App Market install grants. */
+  scopes: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function serveLocalRoute(
       switchRateLimit(request, response, context.fakeEcwid);
       return true;
     case 'GET /':
-      sendHtml(response, 200, landingPage(context.publicUrl, context.fakeEcwid !== undefined));
+      sendHtml(response, 200, landingPage(context.publicUrl, context.fakeEcwid !== undefined, context.scopes));
       return true;
     default:
       return false;
@@ -105,7 +107,7 @@ function switchRateLimit(request: IncomingMessage, response: ServerResponse, fak
   sendJson(response, 200, { rateLimited: [...fakeEcwid.restRateLimits.keys()], retryAfterSeconds, times: times === null ? null : Number(times) });
 }
 
-function landingPage(publicUrl: string, builtInFake: boolean): string {
+function landingPage(publicUrl: string, builtInFake: boolean, scopes: string): string {
   return renderPage({
     title: 'Ecwid app authorization: local stack',
     paragraphs: [
@@ -119,7 +121,12 @@ function landingPage(publicUrl: string, builtInFake: boolean): string {
     links: [
       { href: `${publicUrl}/authorize`, label: 'Connect a store' },
       ...(builtInFake
-        ? [{ href: `${publicUrl}${FAKE_ECWID_PATH}/app-market/install?store_id=1003`, label: 'Simulate an App Market install' }]
+        ? [
+            {
+              href: `${publicUrl}${FAKE_ECWID_PATH}/app-market/install?${new URLSearchParams({ store_id: '1003', scope: scopes })}`,
+              label: 'Simulate an App Market install',
+            },
+          ]
         : []),
       { href: `${publicUrl}/__local/installations`, label: 'Stored installations' },
       { href: `${publicUrl}/stores/1003/credentials`, label: 'Credentials of store 1003 (no IAM locally)' },

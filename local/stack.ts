@@ -192,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     for (const server of servers) {
       server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        route(request, response, { routes, fakeEcwid, store, publicUrl, runRefresh }).catch(() => {
+        route(request, response, { routes, fakeEcwid, store, publicUrl, runRefresh, scopes: options.scopes.join(' ') }).catch(() => {
           if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
           else response.destroy();
         });
@@ -238,6 +238,7 @@ async function route(
     store: DynamoDbInstallationStore;
     publicUrl: string;
     runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
+    scopes: string;
   },
 ): Promise<void> {
   const path = (request.url ?? '/').split('?')[0]!;
