@@ -15,6 +15,10 @@
  * 4. Latency of `GET /authorize` and of a complete `GET /callback` (state consumed, code claimed,
  *    token exchanged with the fake Ecwid over HTTP, installation stored in dynalite) against the
  *    local stack, sequential requests after a warm-up.
+ * 5. The credentials read (`bench/credentials-read.ts`): the client's direct reader against the local
+ *    stack's dynalite and KMS stub, cold (each installed store read once) and warm (a cache hit), with
+ *    the AWS calls of every read counted at the servers; and `GET /stores/{storeId}/credentials`.
+ *    Targets: a cold read makes exactly one DynamoDB call and one KMS call, a warm read none.
  *
  * Prints a report, then one line of JSON with every figure. Exits 1 only when the run itself fails
  * (a wrong status, a bundle that does not build or load); a missed target is reported, not fatal.
@@ -31,6 +35,7 @@ import { BROWSER_BINDING_COOKIE } from '../functions/runtime/browser-binding';
 import { JsonLogger } from '../functions/runtime/logger';
 import { buildStack } from '../lib/stack-context';
 import { startLocalStack, type LocalStack } from '../local/stack';
+import { measureCredentialsReads } from './credentials-read';
 import { buildReferenceBundles, LAMBDA_BUNDLE_OPTIONS, REFERENCE_NAMES, type ReferenceBundle } from './reference-bundles';
 
 const PROJECT_ROOT = path.join(__dirname, '..');
@@ -191,7 +196,29 @@ async function main(): Promise<void> {
       ]),
     );
 
-    const verdicts = results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]);
+    // Every callback above installed a store of its own: 100000, 100001, ...
+    const installedStoreIds = Array.from({ length: options.warmup + options.requests }, (_, index) => 100_000 + index);
+    console.log(
+      `\nCredentials read (the client's reader against dynalite and the KMS stub: ${installedStoreIds.length - 1} cold reads of distinct stores, ` +
+        `${options.requests} warm reads of one; AWS calls counted at the servers; targets: cold 1 DynamoDB + 1 KMS call, warm none)`,
+    );
+    const credentialsRead = await measureCredentialsReads(stack, installedStoreIds, options.requests, summarize);
+    const calls = (range: { min: number; max: number }) => (range.min === range.max ? String(range.min) : `${range.min}..${range.max}`);
+    printTable(
+      ['read', 'p50', 'p99', 'mean', 'min', 'max', 'DynamoDB calls/read', 'KMS calls/read', 'target'],
+      [
+        ...(['cold', 'warm'] as const).map((kind) => {
+          const { latencyMs, calls: perRead, pass } = credentialsRead[kind];
+          return [`reader, ${kind}`, ms(latencyMs.p50), ms(latencyMs.p99), ms(latencyMs.mean), ms(latencyMs.min), ms(latencyMs.max), calls(perRead.dynamoDb), calls(perRead.kms), verdict(pass)];
+        }),
+        (() => {
+          const { latencyMs } = credentialsRead.route;
+          return ['GET /stores/{id}/credentials', ms(latencyMs.p50), ms(latencyMs.p99), ms(latencyMs.mean), ms(latencyMs.min), ms(latencyMs.max), '', '', ''];
+        })(),
+      ],
+    );
+
+    const verdicts = [...results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]), credentialsRead.cold.pass, credentialsRead.warm.pass];
     console.log(`\nTargets met: ${verdicts.filter(Boolean).length} of ${verdicts.length}`);
     const figures = (name: string) => {
       const size = sizes.get(name)!;
@@ -226,6 +253,11 @@ async function main(): Promise<void> {
             Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value)])),
           ]),
         ),
+        credentialsRead: {
+          cold: { ...credentialsRead.cold, latencyMs: rounded(credentialsRead.cold.latencyMs) },
+          warm: { ...credentialsRead.warm, latencyMs: rounded(credentialsRead.warm.latencyMs) },
+          routeLatencyMs: rounded(credentialsRead.route.latencyMs),
+        },
       }),
     );
   } finally {
@@ -452,6 +484,7 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+const rounded = (stats: MillisecondStats) => Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value)]));
 const kb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 const factor = (ratio: number) => `${ratio.toFixed(2)}×`;

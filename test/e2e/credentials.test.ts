@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import {
   createCredentialsApiClient,
   createEcwidApi,
@@ -14,6 +17,8 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
 import { TestBrowser } from '../support/browser';
 import { capturingLogger, ShiftedClock } from '../support/fakes';
 import { storedTokens } from '../support/stored-tokens';
+
+const run = promisify(execFile);
 
 /**
  * The credentials API over real HTTP: the local stack (dynalite, the KMS and Secrets Manager stubs,
@@ -308,6 +313,20 @@ describe('credentials API over HTTP', () => {
       await expect(credentials().getCredentials(616_161)).rejects.toBeInstanceOf(NotInstalledError);
     });
   });
+
+  it("runs the repository's example: a store's credentials through the route, then its products", async () => {
+    const storeId = await installStore();
+    const tsx = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+    const { stdout } = await run(tsx, ['examples/list-products.ts', '--store', String(storeId), '--url', stack.url, '--limit', '2'], {
+      cwd: path.join(__dirname, '..', '..'),
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      timeout: 60_000,
+    });
+    expect(stdout).toContain(`Store ${storeId}: a token with scopes "read_store_profile read_catalog", not expiring.`);
+    expect(stdout).toContain('5 products; the first 2:');
+    expect(stdout).toContain(`SKU-${storeId}-2`);
+    expect(stdout).not.toContain('secret_');
+  }, 90_000);
 
   it('never logs a token it handed out', async () => {
     const storeId = await installStore();
