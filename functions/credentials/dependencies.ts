@@ -20,6 +20,8 @@ import { FUNCTION_VARIABLES } from '../runtime/variables';
 
 /** How long a reader waits for a renewal another lease holder is doing, and how often it looks. */
 const RENEWAL_WAIT_MS = 8_000;
+/** ...and when the current token still lasts a minute and can be handed out instead. */
+const RENEWAL_WAIT_WITH_FALLBACK_MS = 2_000;
 const RENEWAL_POLL_MS = 250;
 /** A token Ecwid accepted is not checked again for further reports of the same version for this long. */
 const ACCEPTED_TOKEN_MEMO_MS = 10_000;
@@ -44,6 +46,7 @@ export function readCredentialsConfig(environment?: Environment) {
       // A refresh and two writes, with room to spare; short, since readers wait on it.
       leaseDurationSeconds: Math.ceil((2 * tokenRequestTimeoutMs) / 1000) + 10,
       renewalWaitMs: RENEWAL_WAIT_MS,
+      renewalWaitWithFallbackMs: RENEWAL_WAIT_WITH_FALLBACK_MS,
       renewalPollMs: RENEWAL_POLL_MS,
       // One request to Ecwid and the write of its answer.
       requestReserveMs: tokenRequestTimeoutMs + 2_000,

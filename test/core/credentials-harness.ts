@@ -14,6 +14,7 @@ export const CREDENTIALS_SETTINGS: CredentialsSettings = {
   clientId: 'app-client-id',
   leaseDurationSeconds: 26,
   renewalWaitMs: 8_000,
+  renewalWaitWithFallbackMs: 2_000,
   renewalPollMs: 200,
   requestReserveMs: 9_000,
   acceptedTokenMemoMs: 10_000,

@@ -19,6 +19,8 @@ export interface CredentialsSettings extends CheckPolicy, HandOutRules {
   leaseDurationSeconds: number;
   /** How long a reader waits for a renewal that another lease holder is doing, at most. */
   renewalWaitMs: number;
+  /** The same, when the current token still lasts the minimum lifetime and can be handed out instead. */
+  renewalWaitWithFallbackMs: number;
   /** How often a waiting reader looks at the installation again. */
   renewalPollMs: number;
   /**

@@ -3,7 +3,7 @@ import type { CheckResult, Installation, TokenGrant } from '../model';
 import type { TokenSealer } from '../ports';
 import { decideAfterRefreshFailure, decideAfterUnreadableToken, decideWithoutRequest, planRefreshedGrant, type Decision } from '../refresh/policy';
 import { TokenRenewalPendingError } from './credentials-errors';
-import { isUsable, planHandOut, toStoreCredentials, type UsableInstallation } from './hand-out';
+import { isUsable, lastsLongEnough, planHandOut, toStoreCredentials, type UsableInstallation } from './hand-out';
 import { openCredentials } from './open-credentials';
 import type { CredentialsAnswer, CredentialsDependencies, CredentialsRequest, CredentialsSettings, InstallationTransition } from './settings';
 
@@ -41,7 +41,9 @@ export class TokenRenewal {
   }
 
   async renew(seen: UsableInstallation): Promise<CredentialsAnswer> {
-    const waitUntilEpochMs = Math.min(this.nowEpochMs() + this.settings.renewalWaitMs, this.request.deadlineEpochMs);
+    // A reader with a token that still lasts waits less: the current token is a good answer too.
+    const waitMs = lastsLongEnough(seen, this.nowEpochSeconds(), this.settings) ? this.settings.renewalWaitWithFallbackMs : this.settings.renewalWaitMs;
+    const waitUntilEpochMs = Math.min(this.nowEpochMs() + waitMs, this.request.deadlineEpochMs);
     let current: Installation = seen;
     for (;;) {
       if (!this.mayRefreshNow(current)) return this.answerWithout(current);
