@@ -3,21 +3,19 @@ import type { TokenEndpointFault } from './fake-ecwid-faults';
 import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
 import { FakeOAuthServer, withProfileScope, type TokenExchangeRecord, type TokenRefreshRecord } from './fake-ecwid-oauth';
 import { answerProducts, type ProductRequestRecord } from './fake-ecwid-catalog';
-import { answerProfile, sendRestError, type ProfileRequestRecord, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+import {
+  answerProfile,
+  answerRateLimited,
+  type ProfileRequestRecord,
+  type RestRateLimit,
+  type ScriptedProfileAnswer,
+} from './fake-ecwid-rest-api';
 import { sendJson } from './http-util';
 
 export type { TokenEndpointFault } from './fake-ecwid-faults';
 export type { TokenExchangeRecord, TokenRefreshRecord } from './fake-ecwid-oauth';
-export type { ProfileRequestRecord, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+export type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 export type { ProductRequestRecord } from './fake-ecwid-catalog';
-
-/** A switch that makes the REST API answer 429 `RATE_LIMITED` instead of processing requests. */
-export interface RestRateLimit {
-  /** The `Retry-After` of each 429, in seconds. */
-  retryAfterSeconds: number;
-  /** How many requests still get a 429; undefined: every one, until the switch is removed. */
-  remaining?: number;
-}
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -162,19 +160,18 @@ export class FakeEcwid {
     const profile = /^\/api\/v3\/([^/]+)\/profile$/.exec(path);
     if (profile !== null && method === 'GET') {
       return this.afterLatency(response, () => {
-        if (this.rateLimited(response, profile[1]!)) this.profileRequests.push({ storeId: Number(profile[1]), status: 429, outcome: 'rate_limited' });
-        else this.profile(request, response, profile[1]!);
+        if (answerRateLimited(response, this.restRateLimits, Number(profile[1]))) {
+          this.profileRequests.push({ storeId: Number(profile[1]), status: 429, outcome: 'rate_limited' });
+        } else this.profile(request, response, profile[1]!);
       });
     }
     const products = /^\/api\/v3\/([^/]+)\/products$/.exec(path);
     if (products !== null && method === 'GET') {
       return this.afterLatency(response, () => {
         const storeId = Number(products[1]);
-        if (this.rateLimited(response, products[1]!)) {
-          this.productRequests.push({ storeId, status: 429, outcome: 'rate_limited' });
-          return;
-        }
-        const outcome = answerProducts(request, response, storeId, url.searchParams, this.grants);
+        const outcome = answerRateLimited(response, this.restRateLimits, storeId)
+          ? 'rate_limited'
+          : answerProducts(request, response, storeId, url.searchParams, this.grants);
         this.productRequests.push({ storeId, status: response.statusCode, outcome });
       });
     }
@@ -265,20 +262,6 @@ export class FakeEcwid {
       hold: (held) => this.hold(held),
     });
     this.profileRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
-  }
-
-  /** Answers 429 when a rate-limit switch covers the store in the path (counting it down); false otherwise. */
-  private rateLimited(response: ServerResponse, storeIdText: string): boolean {
-    const storeId = Number(storeIdText);
-    const key = this.restRateLimits.has(storeId) ? storeId : '*';
-    const limit = this.restRateLimits.get(key);
-    if (limit === undefined) return false;
-    if (limit.remaining !== undefined) {
-      limit.remaining -= 1;
-      if (limit.remaining <= 0) this.restRateLimits.delete(key);
-    }
-    sendRestError(response, 'rate_limited', limit.retryAfterSeconds);
-    return true;
   }
 
   /** Runs `answer` once `latencyMs` has passed, unless the request was dropped meanwhile. */
