@@ -27,6 +27,9 @@ const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
  *
  * Register `redirectUri` with Ecwid, put the client secret into `clientSecret`, subscribe to
  * `alarmTopic`. The functions ship already bundled: synth needs neither esbuild nor Docker.
+ *
+ * The app's own code gets the stores' tokens through the IAM-authorized credentials API
+ * (`grantCredentialsApi`) or reads them directly with the package's client (`grantCredentialsRead`).
  */
 export class EcwidAppAuth extends Construct {
   /** The origin merchants reach the routes at (`publicUrl`, else `https://{domainName}`, else `apiEndpoint`). */
