@@ -91,7 +91,8 @@ describe('the credentials reader, against DynamoDB Local and the KMS stub', () =
         ? {}
         : { expiresAtEpochSeconds: nowSeconds() + options.expiresInSeconds, refreshToken: sealer.seal('refresh_x', 'refresh_token') }),
       scope: 'read_store_profile read_catalog',
-      installedAtEpochSeconds: nowSeconds(),
+      // An expiring token is one of an hour's lifetime, `expiresInSeconds` before its end.
+      installedAtEpochSeconds: options.expiresInSeconds === undefined ? nowSeconds() : nowSeconds() + options.expiresInSeconds - 3600,
       grantCodeHash: `code-${storeId}`,
       grantObtainedAtEpochMs: (obtainedAt += 1),
       nextCheckAtEpochSeconds: nowSeconds() + 86_400,

@@ -55,6 +55,15 @@ describe('which installations get their token handed out', () => {
     expect(planHandOut(installation({ status: 'needs_attention' }), NOW, DEFAULT_HAND_OUT_RULES).kind).toBe('hand_out');
   });
 
+  it('renews a short-lived token only in the second half of its life, and never lets it drop below a minute', () => {
+    const issued = { installedAtEpochSeconds: NOW, expiresAtEpochSeconds: NOW + 240 };
+    expect(planHandOut(installation(issued), NOW + 119, DEFAULT_HAND_OUT_RULES).kind).toBe('hand_out');
+    expect(planHandOut(installation(issued), NOW + 121, DEFAULT_HAND_OUT_RULES).kind).toBe('renew');
+    const refreshed = { installedAtEpochSeconds: NOW - 86_400, lastRefreshedAtEpochSeconds: NOW, expiresAtEpochSeconds: NOW + 90 };
+    expect(planHandOut(installation(refreshed), NOW + 29, DEFAULT_HAND_OUT_RULES).kind).toBe('hand_out');
+    expect(planHandOut(installation(refreshed), NOW + 31, DEFAULT_HAND_OUT_RULES)).toMatchObject({ kind: 'renew', fallback: false });
+  });
+
   it('renews an expiring token close to its end first, and falls back on it only while it lasts a minute', () => {
     expect(planHandOut(installation({ expiresAtEpochSeconds: NOW + 299 }), NOW, DEFAULT_HAND_OUT_RULES)).toMatchObject({ kind: 'renew', fallback: true });
     expect(planHandOut(installation({ expiresAtEpochSeconds: NOW + 60 }), NOW, DEFAULT_HAND_OUT_RULES)).toMatchObject({ kind: 'renew', fallback: true });

@@ -157,9 +157,14 @@ export function credentialsHarness(settings: Partial<CredentialsSettings> = {}) 
     return saved!;
   };
 
-  /** An expiring token with `remainingSeconds` left and a refresh token. */
+  /** An expiring token of an hour's lifetime with `remainingSeconds` left, and a refresh token. */
   const installExpiring = (storeId: number, remainingSeconds: number, refreshToken = `refresh_stored_${storeId}`) =>
-    install(storeId, { expiresAtEpochSeconds: nowSeconds() + remainingSeconds, refreshToken, nextCheckAtEpochSeconds: nowSeconds() + remainingSeconds - 900 });
+    install(storeId, {
+      installedAtEpochSeconds: nowSeconds() + remainingSeconds - 3600,
+      expiresAtEpochSeconds: nowSeconds() + remainingSeconds,
+      refreshToken,
+      nextCheckAtEpochSeconds: nowSeconds() + remainingSeconds - 900,
+    });
 
   /** Sets fields of a stored installation directly (as a check would have written them). */
   const patch = (storeId: number, fields: Partial<Installation>) => {

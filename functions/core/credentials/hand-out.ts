@@ -84,8 +84,19 @@ export function planHandOut(installation: Installation, nowEpochSeconds: number,
     return { kind: 'unusable', status, reason: installation.statusReason ?? status };
   }
   const remaining = remainingLifetimeSeconds(installation, nowEpochSeconds);
-  if (remaining === undefined || remaining >= rules.renewBelowSeconds) return { kind: 'hand_out', installation };
+  if (remaining === undefined || remaining >= renewBelowSeconds(installation, rules)) return { kind: 'hand_out', installation };
   return { kind: 'renew', installation, fallback: remaining >= rules.minimumLifetimeSeconds };
+}
+
+/**
+ * When an expiring token is renewed on read: `renewBelowSeconds` before its end, or half its
+ * lifetime for a token that lives less than twice that (else every read of a short-lived token would
+ * renew it), never less than the minimum lifetime.
+ */
+function renewBelowSeconds(installation: Installation, rules: HandOutRules): number {
+  const issuedAtEpochSeconds = installation.lastRefreshedAtEpochSeconds ?? installation.installedAtEpochSeconds;
+  const lifetimeSeconds = (installation.expiresAtEpochSeconds ?? issuedAtEpochSeconds) - issuedAtEpochSeconds;
+  return Math.max(rules.minimumLifetimeSeconds, Math.min(rules.renewBelowSeconds, Math.floor(lifetimeSeconds / 2)));
 }
 
 /** The tokens of an installation, opened. */
