@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import {
   createCredentialsApiClient,
   createEcwidApi,
+  CredentialsApiError,
   EcwidAppAuthError,
   InstallationUnusableError,
   InsufficientScopeError,
@@ -60,7 +61,8 @@ function explain(error: unknown, url: string): string {
   if (error instanceof InsufficientScopeError) return `The store did not grant the scope this needs (it granted "${error.grantedScope}"): install again with read_catalog.`;
   if (error instanceof TokenRejectedError) return `Ecwid refused the token; the backend concluded: ${error.verdict?.status ?? 'nothing (the report failed)'}.`;
   if (error instanceof RateLimitedError) return `Ecwid is rate-limiting; try again in ${error.retryAfterSeconds ?? 'a few'} seconds.`;
-  if (error instanceof EcwidAppAuthError) return `${error.code}: ${error.message}. Is the local stack running (npm start)?`;
+  if (error instanceof CredentialsApiError) return `${error.message}. Is the local stack running (npm start)?`;
+  if (error instanceof EcwidAppAuthError) return `${error.code}: ${error.message}.`;
   return error instanceof Error ? error.message : String(error);
 }
 
