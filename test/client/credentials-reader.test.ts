@@ -137,6 +137,16 @@ describe('the credentials reader, against DynamoDB Local and the KMS stub', () =
     expect(calls()).toEqual({ dynamoDb: { GetItem: 1 }, kms: { Decrypt: 1 } });
   });
 
+  it('does not let a read that started before a forget (a reported rejection) put the old token back in the cache', async () => {
+    const { storeId } = await install();
+    const credentialsReader = reader();
+    const started = credentialsReader.getCredentials(storeId);
+    credentialsReader.forget(storeId);
+    await started;
+    await credentialsReader.getCredentials(storeId);
+    expect(calls()).toEqual({ dynamoDb: { GetItem: 2 }, kms: { Decrypt: 2 } });
+  });
+
   it('never caches with the cache turned off', async () => {
     const { storeId } = await install();
     const credentialsReader = reader({ cacheTtlMs: 0 });
