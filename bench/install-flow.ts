@@ -15,9 +15,13 @@
  * 4. Latency of `GET /authorize` and of a complete `GET /callback` (state consumed, code claimed,
  *    token exchanged with the fake Ecwid over HTTP, installation stored in dynalite) against the
  *    local stack, sequential requests after a warm-up; then of `POST /webhooks`, signed as Ecwid
- *    signs: a subscription change (claim, conditional write, event published) and a confirmed
+ *    signs: a subscription change (claim, conditional write, event published) and, last, a confirmed
  *    uninstall (claim, data key unwrapped, token checked with the fake Ecwid, purge, event). Target:
  *    the p99 of both far inside the 10 s Ecwid waits for an answer.
+ * 5. The credentials read (`bench/credentials-read.ts`): the client's direct reader against the local
+ *    stack's dynalite and KMS stub, cold (each installed store read once) and warm (a cache hit), with
+ *    the AWS calls of every read counted at the servers; and `GET /stores/{storeId}/credentials`.
+ *    Targets: a cold read makes exactly one DynamoDB call and one KMS call, a warm read none.
  *
  * Prints a report, then one line of JSON with every figure. Exits 1 only when the run itself fails
  * (a wrong status, a bundle that does not build or load); a missed target is reported, not fatal.
@@ -34,6 +38,7 @@ import { signWebhook } from '../local/fake-ecwid-webhooks';
 import { JsonLogger } from '../functions/runtime/logger';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { synthesizeBundles as synthesizeDeployedBundles } from '../test/support/synthesized-bundles';
+import { measureCredentialsReads } from './credentials-read';
 import { buildReferenceBundles, LAMBDA_BUNDLE_OPTIONS, REFERENCE_NAMES, type ReferenceBundle } from './reference-bundles';
 
 const BENCH_CLIENT_SECRET = 'bench-client-secret';
@@ -213,10 +218,45 @@ async function main(): Promise<void> {
       ]),
     );
 
+    // Every callback above installed a store of its own: 100000, 100001, ...
+    const installedStoreIds = installedStores(options);
+    console.log(
+      `\nCredentials read (the client's reader against dynalite and the KMS stub: ${installedStoreIds.length - 1} cold reads of distinct stores, ` +
+        `${options.requests} warm reads of one; AWS calls counted at the servers; targets: cold 1 DynamoDB + 1 KMS call, warm none)`,
+    );
+    const credentialsRead = await measureCredentialsReads(stack, installedStoreIds, options.requests, summarize);
+    const calls = (range: { min: number; max: number }) => (range.min === range.max ? String(range.min) : `${range.min}..${range.max}`);
+    printTable(
+      ['read', 'p50', 'p99', 'mean', 'min', 'max', 'DynamoDB calls/read', 'KMS calls/read', 'target'],
+      [
+        ...(['cold', 'warm'] as const).map((kind) => {
+          const { latencyMs, calls: perRead, pass } = credentialsRead[kind];
+          return [`reader, ${kind}`, ms(latencyMs.p50), ms(latencyMs.p99), ms(latencyMs.mean), ms(latencyMs.min), ms(latencyMs.max), calls(perRead.dynamoDb), calls(perRead.kms), verdict(pass)];
+        }),
+        (() => {
+          const { latencyMs } = credentialsRead.route;
+          return ['GET /stores/{id}/credentials', ms(latencyMs.p50), ms(latencyMs.p99), ms(latencyMs.mean), ms(latencyMs.min), ms(latencyMs.max), '', '', ''];
+        })(),
+      ],
+    );
+
+    // Last: the uninstall webhooks purge the stores every measurement above used.
+    console.log(`\nWebhooks (signed as Ecwid signs; the uninstall confirmed with the fake Ecwid, then purged)`);
+    Object.assign(latency, await measureUninstallWebhooks(stack, options));
     const webhookRoutes = Object.entries(latency).filter(([route]) => route.startsWith('POST /webhooks'));
+    printTable(
+      ['route', 'p50', 'p99', 'mean', 'min', 'max'],
+      webhookRoutes.map(([route, stats]) => [route, ms(stats.p50), ms(stats.p99), ms(stats.mean), ms(stats.min), ms(stats.max)]),
+    );
     const webhookPass = webhookRoutes.every(([, stats]) => stats.p99 < TARGETS.webhookP99Ms);
     console.log(`  webhooks p99 under Ecwid's ${TARGETS.webhookP99Ms / 1000} s: ${verdict(webhookPass)}`);
-    const verdicts = [...results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]), webhookPass];
+
+    const verdicts = [
+      ...results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]),
+      credentialsRead.cold.pass,
+      credentialsRead.warm.pass,
+      webhookPass,
+    ];
     console.log(`\nTargets met: ${verdicts.filter(Boolean).length} of ${verdicts.length}`);
     const figures = (name: string) => {
       const size = sizes.get(name)!;
@@ -257,6 +297,11 @@ async function main(): Promise<void> {
             Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value)])),
           ]),
         ),
+        credentialsRead: {
+          cold: { ...credentialsRead.cold, latencyMs: rounded(credentialsRead.cold.latencyMs) },
+          warm: { ...credentialsRead.warm, latencyMs: rounded(credentialsRead.warm.latencyMs) },
+          routeLatencyMs: rounded(credentialsRead.route.latencyMs),
+        },
       }),
     );
   } finally {
@@ -444,10 +489,43 @@ async function measureLatency(stack: LocalStack, options: Options): Promise<Reco
     const { elapsedMs } = await timedGet(`${stack.url}/callback?${query}`, 200, cookie);
     if (iteration >= options.warmup) callbackTimes.push(elapsedMs);
   }
-  // Webhooks for the stores just installed (one each: no event is a duplicate, no store purged twice).
-  const fake = stack.fakeEcwid!;
+  // Webhooks for the stores just installed (one each: no event is a duplicate).
+  const postWebhook = webhookPoster(stack);
+  const stores = installedStores(options);
+  const subscriptionTimes: number[] = [];
+  for (const [iteration, storeId] of stores.entries()) {
+    const elapsedMs = await postWebhook(storeId, 'application.subscriptionStatusChanged', { newSubscriptionStatus: 'ACTIVE' });
+    if (iteration >= options.warmup) subscriptionTimes.push(elapsedMs);
+  }
+  return {
+    'GET /authorize': summarize(authorizeTimes),
+    'GET /callback': summarize(callbackTimes),
+    'POST /webhooks (subscription)': summarize(subscriptionTimes),
+  };
+}
+
+/** The stores `measureLatency` installed, one per callback: 100000, 100001, ... */
+function installedStores(options: Options): number[] {
+  return Array.from({ length: options.warmup + options.requests }, (_, iteration) => 100_000 + iteration);
+}
+
+/** An uninstall webhook per installed store, each confirmed (Ecwid refuses the token) and purged: no store purged twice. */
+async function measureUninstallWebhooks(stack: LocalStack, options: Options): Promise<Record<string, MillisecondStats>> {
+  const postWebhook = webhookPoster(stack);
+  const uninstallTimes: number[] = [];
+  for (const [iteration, storeId] of installedStores(options).entries()) {
+    // The merchant uninstalled: Ecwid refuses the token, so the webhook confirms and purges.
+    stack.fakeEcwid!.uninstalledStores.add(storeId);
+    const elapsedMs = await postWebhook(storeId, 'application.uninstalled');
+    if (iteration >= options.warmup) uninstallTimes.push(elapsedMs);
+  }
+  return { 'POST /webhooks (uninstall, confirmed)': summarize(uninstallTimes) };
+}
+
+/** Posts a webhook signed as Ecwid signs it; the time to its answer, which must be `processed`. */
+function webhookPoster(stack: LocalStack) {
   const clientSecret = BENCH_CLIENT_SECRET;
-  const postWebhook = async (storeId: number, eventType: string, data?: Record<string, unknown>) => {
+  return async (storeId: number, eventType: string, data?: Record<string, unknown>) => {
     const body = { eventId: randomUUID(), eventCreated: Math.floor(Date.now() / 1000), storeId, entityId: 'bench-app', eventType, ...(data === undefined ? {} : { data }) };
     const startedAt = performance.now();
     const response = await fetch(stack.webhookUrl, {
@@ -459,25 +537,6 @@ async function measureLatency(stack: LocalStack, options: Options): Promise<Reco
     const elapsedMs = performance.now() - startedAt;
     if (response.status !== 200 || answer.result !== 'processed') throw new Error(`POST /webhooks (${eventType}) answered ${response.status} ${JSON.stringify(answer)}`);
     return elapsedMs;
-  };
-  const stores = Array.from({ length: options.warmup + options.requests }, (_, iteration) => 100_000 + iteration);
-  const subscriptionTimes: number[] = [];
-  for (const [iteration, storeId] of stores.entries()) {
-    const elapsedMs = await postWebhook(storeId, 'application.subscriptionStatusChanged', { newSubscriptionStatus: 'ACTIVE' });
-    if (iteration >= options.warmup) subscriptionTimes.push(elapsedMs);
-  }
-  const uninstallTimes: number[] = [];
-  for (const [iteration, storeId] of stores.entries()) {
-    // The merchant uninstalled: Ecwid refuses the token, so the webhook confirms and purges.
-    fake.uninstalledStores.add(storeId);
-    const elapsedMs = await postWebhook(storeId, 'application.uninstalled');
-    if (iteration >= options.warmup) uninstallTimes.push(elapsedMs);
-  }
-  return {
-    'GET /authorize': summarize(authorizeTimes),
-    'GET /callback': summarize(callbackTimes),
-    'POST /webhooks (subscription)': summarize(subscriptionTimes),
-    'POST /webhooks (uninstall, confirmed)': summarize(uninstallTimes),
   };
 }
 
@@ -528,6 +587,7 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+const rounded = (stats: MillisecondStats) => Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value)]));
 const kb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 const factor = (ratio: number) => `${ratio.toFixed(2)}×`;

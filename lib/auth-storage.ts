@@ -147,6 +147,31 @@ export class AuthStorage extends Construct {
     );
   }
 
+  /**
+   * What the credentials function needs: reading installation items and updating them conditionally
+   * (a lease, a renewed grant, a confirmed revocation), and unwrapping their data keys. No other kind
+   * of item, no index, no new data key.
+   */
+  grantCredentialsFunction(grantee: IGrantable): Grant {
+    return this.onItems(grantee, ['installation'], ['dynamodb:GetItem', 'dynamodb:UpdateItem']).combine(this.grantTokenDecrypt(grantee));
+  }
+
+  /**
+   * A store's token in the clear, and nothing more: `GetItem` of installation items (no state, no
+   * code claim, no query) and unwrapping their data keys with this app's encryption context.
+   */
+  grantCredentialsRead(grantee: IGrantable): Grant {
+    return this.onItems(grantee, ['installation'], ['dynamodb:GetItem']).combine(this.grantTokenDecrypt(grantee));
+  }
+
+  /**
+   * Unwrapping data keys, only with this app's encryption context naming a store: how every
+   * principal but the refresh job is given `kms:Decrypt` on the token key.
+   */
+  grantTokenDecrypt(grantee: IGrantable): Grant {
+    return this.onTokenKey(grantee, ['kms:Decrypt']);
+  }
+
   /** `actions` on the table's items of these kinds only, by the prefix of their partition key. */
   private onItems(grantee: IGrantable, kinds: ItemKind[], actions: string[]): Grant {
     return Grant.addToPrincipal({

@@ -15,6 +15,7 @@ import { alarmOn, appMetric } from './alarms';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
 import { EdgeProtection } from './edge-protection';
+import { CredentialsApi } from './credentials-api';
 import { InstallApi } from './install-api';
 import { LifecycleEvents } from './lifecycle-events';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
@@ -32,6 +33,9 @@ const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
  *
  * Register `redirectUri` with Ecwid, put the client secret into `clientSecret`, subscribe to
  * `alarmTopic`. The functions ship already bundled: synth needs neither esbuild nor Docker.
+ *
+ * The app's own code gets the stores' tokens through the IAM-authorized credentials API
+ * (`grantCredentialsApi`) or reads them directly with the package's client (`grantCredentialsRead`).
  */
 export class EcwidAppAuth extends Construct {
   /** The origin merchants reach the routes at (`publicUrl`, else `https://{domainName}`, else `apiEndpoint`). */
@@ -61,8 +65,17 @@ export class EcwidAppAuth extends Construct {
    * `Token Revoked`, ...): add rules on it for the app's other services.
    */
   readonly eventBus: IEventBus;
+  /**
+   * The origin of the credentials API (IAM-authorized, callers sign with SigV4): the HTTP API's own
+   * endpoint, whatever fronts the install routes, so a signature is always checked against the host
+   * it was made for. Give it to `createCredentialsApiClient` or `createCredentialsReader`.
+   */
+  readonly credentialsApiUrl: string;
+  /** `{credentialsApiUrl}/stores/{storeId}/credentials`, with `{storeId}` to replace. */
+  readonly credentialsUrl: string;
 
   private readonly storage: AuthStorage;
+  private readonly credentialsApi: CredentialsApi;
 
   constructor(scope: Construct, id: string, props: EcwidAppAuthProps = {}) {
     super(scope, id);
@@ -182,6 +195,15 @@ export class EcwidAppAuth extends Construct {
       api.addRoute('/webhooks', webhooks.lambda, HttpMethod.POST),
     ];
     acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret, edge: this.edge });
+    this.credentialsApi = new CredentialsApi(this, 'Credentials', { api, variables, logRetention: settings.logRetention });
+    this.storage.grantCredentialsFunction(this.credentialsApi.function.lambda);
+    // The client secret renews an expiring token on read.
+    this.clientSecret.grantRead(this.credentialsApi.function.lambda);
+    lifecycleEvents.grantPublish(this.credentialsApi.function.lambda);
+    // The API's own origin (its regional custom domain when there is one, the only way in then),
+    // never the edge: IAM checks the SigV4 signature, and the edge would only be in the way.
+    this.credentialsApiUrl = api.url;
+    this.credentialsUrl = `${api.url}/stores/{storeId}/credentials`;
   }
 
   /**
@@ -190,6 +212,25 @@ export class EcwidAppAuth extends Construct {
    */
   grantInstallationsRead(grantee: IGrantable): Grant {
     return this.storage.grantInstallationsRead(grantee);
+  }
+
+  /**
+   * Lets `grantee` call the credentials API: `execute-api:Invoke` on exactly
+   * `GET /stores/{storeId}/credentials` and `POST /stores/{storeId}/credentials/rejected`, for any store.
+   * It gets tokens in the clear from the API; it needs no access to the table or the key.
+   */
+  grantCredentialsApi(grantee: IGrantable): Grant {
+    return this.credentialsApi.grantInvoke(grantee);
+  }
+
+  /**
+   * Lets `grantee` read any installed store's token directly (the client's `createCredentialsReader`):
+   * `GetItem` of installation items only (`dynamodb:LeadingKeys` `STORE#*`), `kms:Decrypt` on the
+   * token key only with this app's encryption context, and the credentials API's two routes, through
+   * which the reader reports a token Ecwid refused and renews one about to expire. Nothing else.
+   */
+  grantCredentialsRead(grantee: IGrantable): Grant {
+    return this.storage.grantCredentialsRead(grantee).combine(this.credentialsApi.grantInvoke(grantee));
   }
 
   /** Every function's variables, from the settings; each function is given only its own. */

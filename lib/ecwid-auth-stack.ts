@@ -60,6 +60,11 @@ export class EcwidAuthStack extends Stack {
     new CfnOutput(this, 'RedirectUri', { value: auth.redirectUri, description: 'The redirect URI to register with Ecwid' });
     new CfnOutput(this, 'AuthorizeUrl', { value: auth.authorizeUrl, description: 'Where an install starts' });
     new CfnOutput(this, 'ApiEndpoint', { value: auth.apiEndpoint, description: "The HTTP API's own endpoint" });
+    new CfnOutput(this, 'CredentialsUrl', {
+      value: auth.credentialsUrl,
+      description:
+        "GET (IAM-authorized: sign with SigV4) returns a store's credentials; replace {storeId}. POST to it + /rejected reports a token Ecwid refused",
+    });
     new CfnOutput(this, 'TableName', { value: auth.table.tableName });
     new CfnOutput(this, 'WebhookUrl', { value: auth.webhookUrl, description: 'The webhook URL to register with Ecwid' });
     new CfnOutput(this, 'EventBusName', {

@@ -6,6 +6,7 @@ import {
   HttpMethod,
   type HttpRoute,
   HttpStage,
+  type IHttpRouteAuthorizer,
   LogGroupLogDestination,
   PayloadFormatVersion,
   SecurityPolicy,
@@ -69,11 +70,12 @@ export class InstallApi extends Construct {
     this.url = props.customDomain === undefined ? this.httpApi.apiEndpoint : `https://${props.customDomain.domainName}`;
   }
 
-  /** Routes `method path` to `handler`, with the event payload format 2.0. */
-  addRoute(path: string, handler: IFunction, method: HttpMethod = HttpMethod.GET): HttpRoute {
+  /** Routes `method path` to `handler`, with the event payload format 2.0; public unless an authorizer is given. */
+  addRoute(path: string, handler: IFunction, method: HttpMethod = HttpMethod.GET, authorizer?: IHttpRouteAuthorizer): HttpRoute {
     const [route] = this.httpApi.addRoutes({
       path,
       methods: [method],
+      ...(authorizer === undefined ? {} : { authorizer }),
       integration: new HttpLambdaIntegration('Integration', handler, {
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
       }),

@@ -17,9 +17,10 @@ export async function invokeAsApiGateway(
   routeKey: string,
   request: IncomingMessage,
   response: ServerResponse,
-  options: { functionName: string; timeoutMs?: number },
+  options: { functionName: string; timeoutMs?: number; pathParameters?: Record<string, string> },
 ): Promise<void> {
   const event = toEvent(routeKey, request, await readBody(request, 10 * 1024 * 1024));
+  if (options.pathParameters !== undefined) event.pathParameters = options.pathParameters;
   const timeoutMs = options.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const startedAt = Date.now();
   const context = lambdaContext(options.functionName, () => timeoutMs - (Date.now() - startedAt));

@@ -22,6 +22,8 @@ export type AwsJsonOperation = (input: Record<string, unknown>) => Record<string
 export class AwsJsonService {
   /** When set, every call fails with this error: for fault-injection tests. */
   failure: AwsServiceError | undefined;
+  /** Where it listens, once `listen` resolved. */
+  endpoint: string | undefined;
   private server: Server | undefined;
 
   constructor(
@@ -33,7 +35,8 @@ export class AwsJsonService {
     const server = createServer((request, response) => void this.handle(request, response));
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.server = server;
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.endpoint;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { localTableDefinition } from '../functions/adapters/dynamodb/schema';
 
@@ -14,6 +14,8 @@ export const LOCAL_REGION = 'local';
 export interface LocalDynamoDb {
   endpoint: string;
   port: number;
+  /** Requests the server received, per operation (`GetItem`, ...): calls counted where they arrive. */
+  readonly requests: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,11 @@ export async function startDynalite(options: { port?: number; dataDirectory?: st
     updateTableMs: 0,
     ...(options.dataDirectory === undefined ? {} : { path: options.dataDirectory }),
   });
+  const requests: Record<string, number> = {};
+  server.on('request', (request: IncomingMessage) => {
+    const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+    requests[operation] = (requests[operation] ?? 0) + 1;
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -36,6 +43,7 @@ export async function startDynalite(options: { port?: number; dataDirectory?: st
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    requests,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

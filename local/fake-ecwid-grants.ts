@@ -103,6 +103,11 @@ export class GrantBook {
     return grant !== undefined && this.isGrantAlive(grant) && grant.currentRefreshToken === refreshToken;
   }
 
+  /** The scope of the grant an access token belongs to, if the token was ever issued. */
+  scopeOf(accessToken: string): string | undefined {
+    return this.accessTokens.get(accessToken)?.grant.scope;
+  }
+
   issuedAccessTokens(): string[] {
     return [...this.accessTokens.keys()];
   }

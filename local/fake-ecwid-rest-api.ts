@@ -4,7 +4,8 @@ import { sendJson } from './http-util';
 
 /**
  * The fake Ecwid's REST API (internal to `FakeEcwid`): `GET /api/v3/{storeId}/profile`, with the answers
- * Ecwid documents for it. Error bodies have Ecwid's REST shape `{"errorMessage", "errorCode"}`.
+ * Ecwid documents for it, and the rate limit every REST endpoint can be switched to. Error bodies have
+ * Ecwid's REST shape `{"errorMessage", "errorCode"}`.
  */
 
 /**
@@ -76,4 +77,28 @@ export function sendRestError(response: ServerResponse, answer: RestErrorAnswer,
   const { status, errorCode, errorMessage } = REST_ERRORS[answer];
   const headers: Record<string, string> = answer === 'rate_limited' ? { 'retry-after': String(retryAfterSeconds) } : {};
   sendJson(response, status, { errorMessage, errorCode }, headers);
+}
+
+/** A switch that makes the REST API answer 429 `RATE_LIMITED` instead of processing requests. */
+export interface RestRateLimit {
+  /** The `Retry-After` of each 429, in seconds. */
+  retryAfterSeconds: number;
+  /** How many requests still get a 429; undefined: every one, until the switch is removed. */
+  remaining?: number;
+}
+
+/**
+ * Answers 429 with `Retry-After` when a switch covers the store (its own, else `'*'` for every
+ * store), counting it down; false, answering nothing, otherwise.
+ */
+export function answerRateLimited(response: ServerResponse, limits: Map<number | '*', RestRateLimit>, storeId: number): boolean {
+  const key = limits.has(storeId) ? storeId : '*';
+  const limit = limits.get(key);
+  if (limit === undefined) return false;
+  if (limit.remaining !== undefined) {
+    limit.remaining -= 1;
+    if (limit.remaining <= 0) limits.delete(key);
+  }
+  sendRestError(response, 'rate_limited', limit.retryAfterSeconds);
+  return true;
 }

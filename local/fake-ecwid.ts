@@ -2,14 +2,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenEndpointFault } from './fake-ecwid-faults';
 import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
 import { FakeOAuthServer, withProfileScope, type TokenExchangeRecord, type TokenRefreshRecord } from './fake-ecwid-oauth';
-import { answerProfile, type ProfileRequestRecord, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 import { WebhookSender, type WebhookDelivery, type WebhookToSend } from './fake-ecwid-webhooks';
+import { answerProducts, type ProductRequestRecord } from './fake-ecwid-catalog';
+import {
+  answerProfile,
+  answerRateLimited,
+  type ProfileRequestRecord,
+  type RestRateLimit,
+  type ScriptedProfileAnswer,
+} from './fake-ecwid-rest-api';
 import { sendJson } from './http-util';
 
 export type { TokenEndpointFault } from './fake-ecwid-faults';
 export type { TokenExchangeRecord, TokenRefreshRecord } from './fake-ecwid-oauth';
-export type { ProfileRequestRecord, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 export type { WebhookDelivery, WebhookToSend } from './fake-ecwid-webhooks';
+export type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+export type { ProductRequestRecord } from './fake-ecwid-catalog';
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -54,7 +62,10 @@ export type RefreshAnswerShape = 'ecwid' | 'rfc6749';
  *   the whole grant when a rotated one is reused (RFC 9700 §4.14.2). A refresh does not revoke the access
  *   token it replaces: that one keeps working until its own expiry, as most rotating servers do. Refresh
  *   tokens themselves do not expire; they die by rotation, replay, a second exchange of the code, or uninstall;
- * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error.
+ * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error;
+ * - `GET /api/v3/{storeId}/products` with a Bearer header: the store's made-up products, 403
+ *   `INVALID_API_TOKEN`, or 403 `INSUFFICIENT_APP_SCOPE` when the grant lacks `read_catalog`;
+ * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store.
  *
  * Faults (`tokenEndpointFault`, `profileAnswers`) and latency (`latencyMs`) can be switched on for tests.
  * Everything lives in memory.
@@ -66,6 +77,13 @@ export class FakeEcwid {
   readonly refreshes: TokenRefreshRecord[] = [];
   /** Profile requests, in arrival order (requests dropped while waiting out `latencyMs` are not counted). */
   readonly profileRequests: ProfileRequestRecord[] = [];
+  /** Product search requests, in arrival order. */
+  readonly productRequests: ProductRequestRecord[] = [];
+  /**
+   * Per store id, or `'*'` for every store: the REST API (profile and products) answers 429 with
+   * `Retry-After` instead of processing the request, while the switch is set (a store's own wins).
+   */
+  readonly restRateLimits = new Map<number | '*', RestRateLimit>();
   /** When set, the token endpoint misbehaves this way instead of answering. */
   tokenEndpointFault: TokenEndpointFault | undefined;
   /**
@@ -157,7 +175,23 @@ export class FakeEcwid {
     const token = /^\/api\/oauth\/token(?:\/([^/]+))?$/.exec(path);
     if (token !== null) return this.afterLatency(response, () => this.oauth.tokenEndpoint(request, response, token[1]));
     const profile = /^\/api\/v3\/([^/]+)\/profile$/.exec(path);
-    if (profile !== null && method === 'GET') return this.afterLatency(response, () => this.profile(request, response, profile[1]!));
+    if (profile !== null && method === 'GET') {
+      return this.afterLatency(response, () => {
+        if (answerRateLimited(response, this.restRateLimits, Number(profile[1]))) {
+          this.profileRequests.push({ storeId: Number(profile[1]), status: 429, outcome: 'rate_limited' });
+        } else this.profile(request, response, profile[1]!);
+      });
+    }
+    const products = /^\/api\/v3\/([^/]+)\/products$/.exec(path);
+    if (products !== null && method === 'GET') {
+      return this.afterLatency(response, () => {
+        const storeId = Number(products[1]);
+        const outcome = answerRateLimited(response, this.restRateLimits, storeId)
+          ? 'rate_limited'
+          : answerProducts(request, response, storeId, url.searchParams, this.grants);
+        this.productRequests.push({ storeId, status: response.statusCode, outcome });
+      });
+    }
     sendJson(response, 404, { errorMessage: 'Not found', errorCode: 'NOT_FOUND' });
     return true;
   }
@@ -248,6 +282,11 @@ export class FakeEcwid {
   /** The profile requests for this store (the store id in the path). */
   profileRequestsOf(storeId: number): ProfileRequestRecord[] {
     return this.profileRequests.filter((request) => request.storeId === storeId);
+  }
+
+  /** The product search requests for this store. */
+  productRequestsOf(storeId: number): ProductRequestRecord[] {
+    return this.productRequests.filter((request) => request.storeId === storeId);
   }
 
   /** Requests now waiting out `latencyMs`: tests wait on it to know a request is in flight. */

@@ -19,6 +19,8 @@ export interface LocalRouteContext {
   fakeEcwid: FakeEcwid | undefined;
   eventBridge: EventBridgeStub;
   runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
+  /** The scopes the app asks for, space-separated: what a simulated App Market install grants. */
+  scopes: string;
 }
 
 const STATUSES: readonly InstallationStatus[] = ['active', 'needs_reinstall', 'suspended', 'store_gone', 'needs_attention', 'uninstalled'];
@@ -79,9 +81,13 @@ export async function serveLocalRoute(
       sendJson(response, 200, await context.runRefresh(atEpochMs));
       return true;
     }
+    case 'POST /__local/rate-limit':
+    case 'DELETE /__local/rate-limit':
+      switchRateLimit(request, response, context.fakeEcwid);
+      return true;
     case 'GET /': {
       const stores = (await allStores(context.directory)).map(describeInstallation);
-      const html = startPageHtml({ publicUrl: context.publicUrl, builtInFake: context.fakeEcwid !== undefined, stores, fakePath: FAKE_ECWID_PATH });
+      const html = startPageHtml({ publicUrl: context.publicUrl, builtInFake: context.fakeEcwid !== undefined, stores, fakePath: FAKE_ECWID_PATH, scopes: context.scopes });
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(html),
@@ -159,4 +165,37 @@ async function merchantAction(routeKey: string, request: IncomingMessage, respon
     return;
   }
   response.writeHead(303, { location: '/', 'cache-control': 'no-store' }).end();
+}
+
+/**
+ * `POST /__local/rate-limit?retry_after=5[&store_id=1003][&times=2]` makes the fake Ecwid's REST API
+ * answer 429 with that `Retry-After` (for one store, or all; `times` requests, or until cleared);
+ * `DELETE /__local/rate-limit[?store_id=1003]` clears it.
+ */
+function switchRateLimit(request: IncomingMessage, response: ServerResponse, fakeEcwid: FakeEcwid | undefined): void {
+  if (fakeEcwid === undefined) {
+    sendJson(response, 409, { error: 'no_fake_ecwid', message: 'the stack talks to another Ecwid; it has no rate limit to switch' });
+    return;
+  }
+  const query = new URL(request.url ?? '/', 'http://local.invalid').searchParams;
+  const storeIdText = query.get('store_id');
+  const storeId = storeIdText === null ? '*' : /^[1-9]\d{0,15}$/.test(storeIdText) ? Number(storeIdText) : undefined;
+  if (storeId === undefined) {
+    sendJson(response, 400, { error: 'invalid_store_id', message: 'store_id must be a positive integer' });
+    return;
+  }
+  if (request.method === 'DELETE') {
+    if (storeId === '*') fakeEcwid.restRateLimits.clear();
+    else fakeEcwid.restRateLimits.delete(storeId);
+    sendJson(response, 200, { rateLimited: [...fakeEcwid.restRateLimits.keys()] });
+    return;
+  }
+  const retryAfterSeconds = Number(query.get('retry_after') ?? '5');
+  const times = query.get('times');
+  if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 0 || (times !== null && !/^[1-9]\d{0,5}$/.test(times))) {
+    sendJson(response, 400, { error: 'invalid_rate_limit', message: 'retry_after must be whole seconds, times a positive integer' });
+    return;
+  }
+  fakeEcwid.restRateLimits.set(storeId, { retryAfterSeconds, ...(times === null ? {} : { remaining: Number(times) }) });
+  sendJson(response, 200, { rateLimited: [...fakeEcwid.restRateLimits.keys()], retryAfterSeconds, times: times === null ? null : Number(times) });
 }

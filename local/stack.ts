@@ -10,6 +10,9 @@ import { composeAuthorize, readAuthorizeConfig } from '../functions/authorize/de
 import { createAuthorizeHandler } from '../functions/authorize/handler';
 import { composeCallback, readCallbackConfig } from '../functions/callback/dependencies';
 import { createCallbackHandler } from '../functions/callback/handler';
+import { composeCredentials, readCredentialsConfig } from '../functions/credentials/dependencies';
+import { createCredentialsHandler } from '../functions/credentials/handler';
+import { CREDENTIALS_ROUTES, routeKeyOf } from '../functions/credentials/routes';
 import type { Clock, RandomSource, TokenVault } from '../functions/core/ports';
 import type { RefreshRunSummary } from '../functions/core/refresh/refresh-run';
 import { composeRefresh, readRefreshConfig } from '../functions/refresh/dependencies';
@@ -28,6 +31,7 @@ import { FakeEcwid } from './fake-ecwid';
 import { sendJson } from './http-util';
 import { KmsStub } from './kms-stub';
 import { FAKE_ECWID_PATH, serveLocalRoute, type LocalRouteContext } from './local-routes';
+import { matchRoute } from './route-templates';
 import { SecretsManagerStub } from './secrets-manager-stub';
 
 export interface LocalStackOptions {
@@ -193,6 +197,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const callback = composeCallback(readCallbackConfig(environment), overrides);
     const refresh = composeRefresh(readRefreshConfig(environment), overrides);
     const webhooks = composeWebhooks(readWebhooksConfig(environment), overrides);
+    const credentials = composeCredentials(readCredentialsConfig(environment), overrides);
     const runRefresh = (atEpochMs?: number) => {
       const runClock = atEpochMs === undefined ? clock : shiftedClock(clock, atEpochMs - clock.nowEpochMs());
       const startedAt = Date.now();
@@ -201,10 +206,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         lambdaContext('refresh', () => LOCAL_REFRESH_TIMEOUT_MS - (Date.now() - startedAt)),
       );
     };
+    // The credentials routes are served without IAM here: the local stack listens on loopback only.
+    const credentialsFunction = { functionName: 'credentials', handler: createCredentialsHandler(() => credentials, log) };
     const routes: Record<string, { functionName: string; handler: HttpLambda }> = {
       'GET /authorize': { functionName: 'authorize', handler: createAuthorizeHandler(() => authorize, log) },
       'GET /callback': { functionName: 'callback', handler: createCallbackHandler(() => callback, log) },
       'POST /webhooks': { functionName: 'webhooks', handler: createWebhooksHandler(() => webhooks, log) },
+      [routeKeyOf(CREDENTIALS_ROUTES.read)]: credentialsFunction,
+      [routeKeyOf(CREDENTIALS_ROUTES.reportRejection)]: credentialsFunction,
     };
     const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), LOCAL_TABLE_NAME);
     const store = new DynamoDbInstallationStore(table);
@@ -213,7 +222,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     for (const server of servers) {
       server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        route(request, response, { routes, fakeEcwid, directory, eventBridge, publicUrl, runRefresh }).catch(() => {
+        route(request, response, { routes, fakeEcwid, directory, eventBridge, publicUrl, runRefresh, scopes: options.scopes.join(' ') }).catch(() => {
           if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
           else response.destroy();
         });
@@ -260,9 +269,12 @@ async function route(
 ): Promise<void> {
   const path = (request.url ?? '/').split('?')[0]!;
   const routeKey = `${request.method ?? 'GET'} ${path}`;
-  const lambda = context.routes[routeKey];
-  if (lambda !== undefined) {
-    await invokeAsApiGateway(lambda.handler, routeKey, request, response, { functionName: lambda.functionName });
+  const matched = matchRoute(context.routes, request.method ?? 'GET', path);
+  if (matched !== undefined) {
+    await invokeAsApiGateway(matched.route.handler, matched.routeKey, request, response, {
+      functionName: matched.route.functionName,
+      ...(matched.pathParameters === undefined ? {} : { pathParameters: matched.pathParameters }),
+    });
     return;
   }
   if (context.fakeEcwid !== undefined && (await context.fakeEcwid.handle(request, response))) return;

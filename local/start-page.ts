@@ -9,7 +9,14 @@ export const START_PAGE_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src
 
 const SUBSCRIPTION_STATUSES = ['TRIAL', 'ACTIVE', 'SUSPENDED', 'CANCELLED'];
 
-export function startPageHtml(input: { publicUrl: string; builtInFake: boolean; stores: InstallationReport[]; fakePath: string }): string {
+export function startPageHtml(input: {
+  publicUrl: string;
+  builtInFake: boolean;
+  stores: InstallationReport[];
+  fakePath: string;
+  /** The scopes the app asks for, space-separated: what a simulated App Market install grants. */
+  scopes: string;
+}): string {
   const { publicUrl, builtInFake } = input;
   const link = (href: string, label: string) => `<a class="button" href="${escapeHtml(href)}">${escapeHtml(label)}</a>`;
   const rows = input.stores.map((store) => {
@@ -31,7 +38,18 @@ export function startPageHtml(input: { publicUrl: string; builtInFake: boolean; 
       ? 'Connect a store to start an app-initiated install: the built-in fake Ecwid shows its consent page, and an approved install is stored in the local database. Uninstall and Change subscription act as the merchant would in Ecwid: the fake revokes the token (for an uninstall) and delivers a signed webhook, sometimes twice.'
       : 'Connect a store to start an app-initiated install with the OAuth server you configured.',
   )}</p>
-<p>${link(`${publicUrl}/authorize`, 'Connect a store')}${builtInFake ? link(`${publicUrl}${input.fakePath}/app-market/install?store_id=1003`, 'Simulate an App Market install') : ''}${link(`${publicUrl}/__local/installations`, 'Stored installations')}${link(`${publicUrl}/__local/events`, 'Published events')}</p>
+<p>${escapeHtml(
+    `A store's credentials are at ${publicUrl}/stores/{storeId}/credentials (and a refused token is reported with POST to .../credentials/rejected). ` +
+      'Here they answer without IAM authorization, to anyone who can reach this loopback address; deployed, callers must sign with SigV4 and be granted access.',
+  )}</p>
+<p>${link(`${publicUrl}/authorize`, 'Connect a store')}${
+    builtInFake
+      ? link(`${publicUrl}${input.fakePath}/app-market/install?${new URLSearchParams({ store_id: '1003', scope: input.scopes })}`, 'Simulate an App Market install')
+      : ''
+  }${link(`${publicUrl}/__local/installations`, 'Stored installations')}${link(`${publicUrl}/__local/events`, 'Published events')}${link(
+    `${publicUrl}/stores/1003/credentials`,
+    'Credentials of store 1003 (no IAM locally)',
+  )}</p>
 <h2>Stores</h2>
 ${rows.length === 0 ? '<p>No store yet.</p>' : `<table><thead><tr><th>Store</th><th>Status</th><th>Reason</th><th>Subscription</th><th></th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`}
 </body></html>`;

@@ -50,6 +50,25 @@ export const ErrorCodes = [
   'ENCRYPTION_UNAVAILABLE',
   /** A stored token did not decrypt: altered, or copied from another store or field. */
   'TOKEN_UNREADABLE',
+  // The credentials API and the client library.
+  /** The store id in a request is not a positive integer. */
+  'INVALID_STORE_ID',
+  /** No installation is stored for the store (never installed, or purged). */
+  'NOT_INSTALLED',
+  /** The stored token is known not to work: the installation's status says why (`needs_reinstall`, ...). */
+  'INSTALLATION_UNUSABLE',
+  /** The stored token is about to expire and its renewal has not finished yet: ask again in a moment. */
+  'TOKEN_RENEWAL_PENDING',
+  /** The backend could not confirm a reported rejection (Ecwid rate-limited or failed the check). Nothing changed. */
+  'REJECTION_UNCONFIRMED',
+  /** The credentials API could not be reached or answered something unexpected. */
+  'CREDENTIALS_API_UNAVAILABLE',
+  /** Ecwid's REST API refused the token (403 `INVALID_API_TOKEN`). */
+  'ECWID_TOKEN_REJECTED',
+  /** Ecwid's REST API needs a scope the installation was not granted (403 `INSUFFICIENT_APP_SCOPE`). */
+  'ECWID_SCOPE_INSUFFICIENT',
+  /** Ecwid's REST API refused the request itself (another 4xx: a wrong path, a bad body, a plan limit). */
+  'ECWID_REQUEST_REFUSED',
   /** A required setting is missing or invalid. */
   'NOT_CONFIGURED',
   /** With edge protection on, a request reached the API's origin directly, not through the edge. */

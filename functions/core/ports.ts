@@ -154,6 +154,47 @@ export interface DueInstallationStore {
   completeCheck(request: CompleteCheckRequest): Promise<boolean>;
 }
 
+export interface ReleaseLeaseRequest {
+  storeId: number;
+  owner: string;
+}
+
+export interface RecordRevocationRequest {
+  storeId: number;
+  /** The version whose token was found revoked: the status is written only over that version. */
+  version: number;
+  nowEpochSeconds: number;
+  /** Ecwid's verdict (`INVALID_API_TOKEN`). */
+  statusReason: string;
+}
+
+/**
+ * The credentials API's view of the installations: strongly consistent reads, the scheduled job's
+ * own lease (taken here whether or not the installation is due, so a renewal on read and the job
+ * never handle one token at the same time), the job's conditional result write, and the record of a
+ * revocation confirmed with Ecwid.
+ */
+export interface CredentialsStore {
+  /** Strongly consistent read. */
+  getInstallation(storeId: number): Promise<Installation | undefined>;
+  /**
+   * Takes the lease on an installation that no live runner holds, due or not, and returns it as it
+   * is now. Undefined when another holder (the job, or another reader) has it, or it is not there.
+   */
+  leaseInstallation(request: AcquireLeaseRequest): Promise<Installation | undefined>;
+  /** Gives a lease back without changing anything else (not even the version). False when `owner` did not hold it. */
+  releaseLease(request: ReleaseLeaseRequest): Promise<boolean>;
+  /** As {@link DueInstallationStore.markRefreshInFlight}: before a renewal's refresh request leaves. */
+  markRefreshInFlight(request: MarkRefreshInFlightRequest): Promise<boolean>;
+  /** As {@link DueInstallationStore.completeCheck}: written only over `version`, only by the lease holder; releases the lease. */
+  completeCheck(request: CompleteCheckRequest): Promise<boolean>;
+  /**
+   * Moves the installation to `needs_reinstall` and out of the schedule, only if it is still at
+   * `version`. False when it was not: a reinstall (or a check) changed it first.
+   */
+  recordRevocation(request: RecordRevocationRequest): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Keys and secrets
 // ---------------------------------------------------------------------------------------------

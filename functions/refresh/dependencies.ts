@@ -15,8 +15,8 @@ import { readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import { FUNCTION_VARIABLES } from '../runtime/variables';
 
-/** The scheduled job's fixed policy; what operators may tune is in its environment. */
-const REFRESH_JOB_POLICY = {
+/** The scheduled job's fixed policy; what operators may tune is in its environment. The credentials API's renewals follow it too. */
+export const REFRESH_JOB_POLICY = {
   pageSize: 25,
   retryBaseSeconds: 5 * 60,
   retryMaxSeconds: 6 * 60 * 60,

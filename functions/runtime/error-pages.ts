@@ -84,6 +84,21 @@ export function presentError(code: ErrorCode): ErrorPresentation {
         paragraphs: ['Its operator has not finished configuring it. Please try again later.'],
         restart: false,
       };
+    // The credentials API answers JSON (`json-api.ts`); these pages only stand in should a page ever meet them.
+    case 'INVALID_STORE_ID':
+      return page(400, 'This address is not valid', ['It does not name a store.']);
+    case 'NOT_INSTALLED':
+      return page(404, 'This store has not installed the app', ['Install the app to connect the store.']);
+    case 'INSTALLATION_UNUSABLE':
+      return page(409, 'This store must install the app again', ['Ecwid no longer accepts the access it granted.']);
+    case 'TOKEN_RENEWAL_PENDING':
+    case 'REJECTION_UNCONFIRMED':
+    case 'CREDENTIALS_API_UNAVAILABLE':
+      return page(503, 'This app is temporarily unavailable', [TRY_AGAIN_SOON]);
+    case 'ECWID_TOKEN_REJECTED':
+    case 'ECWID_SCOPE_INSUFFICIENT':
+    case 'ECWID_REQUEST_REFUSED':
+      return page(502, 'Ecwid refused the request', [TRY_AGAIN_SOON]);
     case 'TOKEN_UNREADABLE':
     case 'INTERNAL':
       return page(500, 'Something went wrong', [TRY_AGAIN_SOON]);

@@ -25,3 +25,8 @@ export const WEBHOOK_TIMEOUT_SECONDS = 10;
 
 /** When a webhook's answer must be on its way, from the start of the request: inside Ecwid's 10 s, with room for the network. */
 export const WEBHOOK_ANSWER_BUDGET_MS = 8_000;
+/**
+ * The credentials function's timeout: within API Gateway's 30 s, room to wait for a renewal another
+ * lease holder is doing, then for a refresh of its own and the write of its answer.
+ */
+export const CREDENTIALS_TIMEOUT_SECONDS = 25;

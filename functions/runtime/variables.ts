@@ -78,6 +78,20 @@ export const FUNCTION_VARIABLES = {
     'UNINSTALL_RETENTION_DAYS',
     'EDGE_ORIGIN_SECRET',
   ],
+  credentials: [
+    'ECWID_CLIENT_ID',
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'ECWID_OAUTH_URL',
+    'ECWID_API_URL',
+    'TOKEN_REQUEST_TIMEOUT_MS',
+    'SECRET_CACHE_TTL_SECONDS',
+    'REFRESH_MARGIN_SECONDS',
+    'VERIFY_INTERVAL_SECONDS',
+    'FAILURE_BUDGET_SECONDS',
+    'EVENT_BUS_NAME',
+  ],
 } as const satisfies Record<string, readonly VariableName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_VARIABLES;

@@ -115,7 +115,7 @@ describe('the deployed bundles, run from cdk.out', () => {
   }
 
   it('builds one bundle per function, each given exactly the environment of its own function', () => {
-    expect([...bundles.keys()].sort()).toEqual(['authorize', 'callback', 'refresh', 'webhooks']);
+    expect([...bundles.keys()].sort()).toEqual(['authorize', 'callback', 'credentials', 'refresh', 'webhooks']);
     for (const bundle of bundles.values()) {
       expect(fs.existsSync(bundle.file)).toBe(true);
       expect(bundle.file.startsWith(outdir)).toBe(true);

@@ -8,6 +8,26 @@ import { EcwidAppAuth } from '../../lib/ecwid-app-auth';
 import type { EcwidAppAuthProps } from '../../lib/settings';
 import { at, expectExactly, leadingKeys, logicalId, statementsOf, statementsOfRole, tokenKeyStatement } from './template';
 
+/** The execute-api ARN of a credentials route: any stage, the path parameter a wildcard. */
+function routeArn(auth: EcwidAppAuth, method: string, tail: string) {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':execute-api:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':',
+        { Ref: logicalId(at(auth, 'Api/HttpApi')) },
+        `/*/${method}/stores/*/${tail}`,
+      ],
+    ],
+  };
+}
+
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
 
 interface Host {
@@ -106,6 +126,56 @@ describe('EcwidAppAuth in a host stack', () => {
     expect(isInstallationKey(itemKeys.codeClaim('a'.repeat(43)))).toBe(false);
   });
 
+  it('exposes the credentials API on the HTTP API’s own endpoint, or on its custom domain (the endpoint is disabled then), never on the edge', () => {
+    const plain = host();
+    const endpoint = { 'Fn::GetAtt': [logicalId(at(plain.auth, 'Api/HttpApi')), 'ApiEndpoint'] };
+    expect(plain.stack.resolve(plain.auth.credentialsApiUrl)).toEqual(endpoint);
+    expect(plain.stack.resolve(plain.auth.credentialsUrl)).toEqual({ 'Fn::Join': ['', [endpoint, '/stores/{storeId}/credentials']] });
+    const { stack, auth } = host({ domainName: 'auth.example.com', certificateArn: CERTIFICATE_ARN });
+    expect(stack.resolve(auth.credentialsApiUrl)).toBe('https://auth.example.com');
+    expect(stack.resolve(auth.credentialsUrl)).toBe('https://auth.example.com/stores/{storeId}/credentials');
+  });
+
+  it('lets a host function call exactly the two credentials routes, for any store, and nothing else', () => {
+    const { stack, auth, ownFunction } = host();
+    auth.grantCredentialsApi(ownFunction);
+    const template = Template.fromStack(stack);
+    expectExactly(statementsOf(template, logicalId(ownFunction)), [
+      { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [routeArn(auth, 'GET', 'credentials'), routeArn(auth, 'POST', 'credentials/rejected')] },
+    ]);
+  });
+
+  it('lets a host function read tokens directly: GetItem of installation items, Decrypt with the encryption context, and the credentials routes', () => {
+    const { stack, auth, ownFunction } = host();
+    auth.grantCredentialsRead(ownFunction);
+    const template = Template.fromStack(stack);
+    expectExactly(statementsOf(template, logicalId(ownFunction)), [
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: { 'Fn::GetAtt': [logicalId(auth.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } },
+      },
+      tokenKeyStatement({ 'Fn::GetAtt': [logicalId(auth.tokenKey), 'Arn'] }, 'kms:Decrypt'),
+      { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [routeArn(auth, 'GET', 'credentials'), routeArn(auth, 'POST', 'credentials/rejected')] },
+    ]);
+  });
+
+  it('gives kms:Decrypt to the refresh job, the webhooks, the credentials function and the principals granted the read, and no one else', () => {
+    const { stack, auth, ownFunction } = host();
+    auth.grantCredentialsRead(ownFunction);
+    auth.grantCredentialsApi(new Role(stack, 'ApiCaller', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }));
+    auth.grantInstallationsRead(new Role(stack, 'InstallationReader', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }));
+    const template = Template.fromStack(stack);
+    const decrypting = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes('kms:Decrypt'))
+      .flatMap((policy) => policy.Properties.Roles.map((role: { Ref: string }) => role.Ref))
+      .sort();
+    expect(decrypting).toEqual(
+      [at(auth, 'RefreshJob/Function/Role'), at(auth, 'Webhooks/Role'), at(auth, 'Credentials/Function/Role'), ownFunction.role!].map((role) => logicalId(role)).sort(),
+    );
+  });
+
   it('validates its props at construction, naming the setting', () => {
     expect(() => host({ publicUrl: 'http://auth.example.com' })).toThrow(/publicUrl "http:\/\/auth.example.com" must be an https URL/);
   });
@@ -155,6 +225,34 @@ describe('AuthStorage grants, each named after what its user does', () => {
         Condition: leadingKeys('shard-'),
       },
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn, Condition: leadingKeys('STORE#') },
+      tokenKeyStatement(keyArn, 'kms:Decrypt'),
+    ]);
+  });
+
+  it('credentials function: reading and updating installation items only, unwrapping data keys', () => {
+    const { storage, role, statements, tableArn, keyArn } = storageWithRole();
+    storage.grantCredentialsFunction(role);
+    expectExactly(statements(), [
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: tableArn,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } },
+      },
+      tokenKeyStatement(keyArn, 'kms:Decrypt'),
+    ]);
+  });
+
+  it('credentials read: getting installation items one by one and unwrapping their data keys, nothing more', () => {
+    const { storage, role, statements, tableArn, keyArn } = storageWithRole();
+    storage.grantCredentialsRead(role);
+    expectExactly(statements(), [
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: tableArn,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } },
+      },
       tokenKeyStatement(keyArn, 'kms:Decrypt'),
     ]);
   });

@@ -24,7 +24,7 @@ import {
 const CLIENT_ID = 'custom-app-12345-1';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123';
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
-const FUNCTION_NAMES = ['authorize', 'callback', 'refresh', 'webhooks'] as const satisfies readonly FunctionName[];
+const FUNCTION_NAMES = ['authorize', 'callback', 'refresh', 'webhooks', 'credentials'] as const satisfies readonly FunctionName[];
 
 function tableArn(stack: EcwidAuthStack) {
   return { 'Fn::GetAtt': [logicalId(stack.auth.table), 'Arn'] };
@@ -66,18 +66,22 @@ describe('the default stack', () => {
     ({ template, stack } = synthesized);
   });
 
-  it('routes exactly GET /authorize, GET /callback and POST /webhooks, with payload format 2.0', () => {
-    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
-      (route) => route.Properties.RouteKey,
-    );
-    expect(routeKeys.sort()).toEqual(['GET /authorize', 'GET /callback', 'POST /webhooks']);
+  it('routes GET /authorize, GET /callback and POST /webhooks publicly and the credentials routes behind IAM, all with payload format 2.0', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType]);
+    expect(routes.sort()).toEqual([
+      ['GET /authorize', 'NONE'],
+      ['GET /callback', 'NONE'],
+      ['GET /stores/{storeId}/credentials', 'AWS_IAM'],
+      ['POST /stores/{storeId}/credentials/rejected', 'AWS_IAM'],
+      ['POST /webhooks', 'NONE'],
+    ]);
     const formats = Object.values(template.findResources('AWS::ApiGatewayV2::Integration')).map(
       (integration) => integration.Properties.PayloadFormatVersion,
     );
-    expect(formats).toEqual(['2.0', '2.0', '2.0']);
+    expect(formats).toEqual(['2.0', '2.0', '2.0', '2.0', '2.0']);
   });
 
-  it('routes each path to its own function', () => {
+  it('routes each path to its function', () => {
     const targets = Object.fromEntries(
       Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => {
         const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref;
@@ -89,12 +93,14 @@ describe('the default stack', () => {
       'GET /authorize': functionId(stack, 'authorize'),
       'GET /callback': functionId(stack, 'callback'),
       'POST /webhooks': functionId(stack, 'webhooks'),
+      'GET /stores/{storeId}/credentials': functionId(stack, 'credentials'),
+      'POST /stores/{storeId}/credentials/rejected': functionId(stack, 'credentials'),
     });
   });
 
-  it('runs exactly four functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
+  it('runs exactly five functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(FUNCTION_NAMES.length);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 });
       // --enable-source-maps costs every cold start (npm run bench measures it): not set.
@@ -111,13 +117,15 @@ describe('the default stack', () => {
     expect(callbackTimeoutSeconds).toBe(25);
     expect(callbackTimeoutSeconds).toBeGreaterThan(2 * tokenRequestSeconds);
     expect(callbackTimeoutSeconds).toBeLessThan(30);
+    // The credentials function may wait for a renewal, then renew: still inside API Gateway's 30 s.
+    expect(resource(template, functionId(stack, 'credentials')).Properties.Timeout).toBe(25);
   });
 
   it('logs each function to its own log group, kept 30 days', () => {
     const logGroupIds = FUNCTION_NAMES.map(
       (name) => resource(template, functionId(stack, name)).Properties.LoggingConfig.LogGroup.Ref,
     );
-    expect(new Set(logGroupIds).size).toBe(4);
+    expect(new Set(logGroupIds).size).toBe(FUNCTION_NAMES.length);
     for (const id of logGroupIds) expect(resource(template, id).Properties.RetentionInDays).toBe(30);
   });
 
@@ -232,6 +240,26 @@ describe('the default stack', () => {
     ]);
   });
 
+  it('lets credentials read and conditionally update installation items only, read the secret, unwrap data keys and publish, and nothing else', () => {
+    const secretId = logicalId(stack.auth.clientSecret);
+    expectExactly(statementsOf(template, functionId(stack, 'credentials')), [
+      logWriteStatement(stack, 'credentials'),
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: tableArn(stack),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId },
+      },
+      tokenKeyStatement(tokenKeyArn(stack), 'kms:Decrypt'),
+      publishStatement(stack),
+    ]);
+  });
+
   it('answers webhooks within Ecwid\'s 10 s: the function stops itself before its own timeout', () => {
     expect(resource(template, functionId(stack, 'webhooks')).Properties.Timeout).toBe(10);
   });
@@ -244,7 +272,34 @@ describe('the default stack', () => {
     const publishers = FUNCTION_NAMES.filter((name) =>
       statementsOf(template, functionId(stack, name)).some((statement) => JSON.stringify(statement).includes('events:PutEvents')),
     );
-    expect(publishers).toEqual(['callback', 'refresh', 'webhooks']);
+    expect(publishers).toEqual(['callback', 'refresh', 'webhooks', 'credentials']);
+  });
+
+  it('gives kms:Decrypt to the refresh job, the webhooks and the credentials function only', () => {
+    const decrypters = ['refresh', 'webhooks', 'credentials'] as const;
+    const decrypting = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes('kms:Decrypt'))
+      .flatMap((policy) => policy.Properties.Roles.map((role: { Ref: string }) => role.Ref))
+      .sort();
+    expect(decrypting).toEqual(decrypters.map((name) => logicalId(appFunction(stack, name).lambda.role!)).sort());
+    // Nor does the key policy name anyone else for it.
+    const keyStatements = (Object.values(template.findResources('AWS::KMS::Key'))[0] as Resource).Properties.KeyPolicy.Statement as Array<{
+      Action: string | string[];
+      Principal: unknown;
+    }>;
+    const keyDecrypters = keyStatements
+      .filter((statement) => [statement.Action].flat().includes('kms:Decrypt'))
+      .map((statement) => JSON.stringify(statement.Principal));
+    expect(keyDecrypters).toHaveLength(decrypters.length);
+    for (const principal of keyDecrypters) {
+      expect(decrypters.some((name) => principal.includes(logicalId(appFunction(stack, name).lambda.role!)))).toBe(true);
+    }
+  });
+
+  it('outputs the credentials URL on the HTTP API’s own endpoint', () => {
+    template.hasOutput('CredentialsUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [httpApiId(stack), 'ApiEndpoint'] }, '/stores/{storeId}/credentials']] },
+    });
   });
 
   it('keeps a rotating KMS key for the tokens, retained, that only the functions that need it can use', () => {
@@ -264,7 +319,7 @@ describe('the default stack', () => {
     }
     // Use only by the callback (new data keys) and the refresh job (unwrapping), always with the context.
     const uses = statements.filter((statement) => statement !== root);
-    const roleOf = (name: 'callback' | 'refresh' | 'webhooks') => resource(template, functionId(stack, name)).Properties.Role;
+    const roleOf = (name: 'callback' | 'refresh' | 'webhooks' | 'credentials') => resource(template, functionId(stack, name)).Properties.Role;
     expect(uses).toEqual(
       expect.arrayContaining([
         {
@@ -283,15 +338,18 @@ describe('the default stack', () => {
         },
       ]),
     );
-    // And the webhooks function, to check a token before an uninstall destroys anything.
-    expect(uses).toContainEqual({
-      Effect: 'Allow',
-      Principal: { AWS: roleOf('webhooks') },
-      Action: 'kms:Decrypt',
-      Resource: '*',
-      Condition: tokenKeyStatement(undefined, '').Condition,
-    });
-    expect(uses).toHaveLength(3);
+    // And the webhooks function, to check a token before an uninstall destroys anything, and the
+    // credentials function, which hands tokens out.
+    for (const name of ['webhooks', 'credentials'] as const) {
+      expect(uses).toContainEqual({
+        Effect: 'Allow',
+        Principal: { AWS: roleOf(name) },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: tokenKeyStatement(undefined, '').Condition,
+      });
+    }
+    expect(uses).toHaveLength(4);
     // The standalone stack keeps the names it had before the construct: the stack's own.
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Test' });
     template.hasResourceProperties('AWS::KMS::Alias', {
@@ -350,7 +408,7 @@ describe('the default stack', () => {
 
   it('gives each function a role of its own with no managed or inline policies besides the statements above', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(roles).toHaveLength(4);
+    expect(roles).toHaveLength(FUNCTION_NAMES.length);
     for (const role of roles) {
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -560,7 +618,7 @@ describe('the stack with settings from context', () => {
     const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map(
       (group) => group.Properties.RetentionInDays,
     );
-    expect(retentions).toEqual([90, 90, 90, 90, 90]);
+    expect(retentions).toEqual([90, 90, 90, 90, 90, 90]);
   });
 
   it('keeps tombstones as long as context uninstallRetentionDays says, in both functions that make them', () => {

@@ -41,6 +41,7 @@ const FUNCTION_PATHS: Record<FunctionName, string> = {
   callback: 'Callback',
   refresh: 'RefreshJob/Function',
   webhooks: 'Webhooks',
+  credentials: 'Credentials/Function',
 };
 
 export function appFunction(stack: EcwidAuthStack, name: FunctionName): AppFunction {

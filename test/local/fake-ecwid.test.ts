@@ -412,6 +412,67 @@ describe('FakeEcwid over HTTP', () => {
     });
   });
 
+  describe('products endpoint', () => {
+    function products(storeId: number, accessToken: string, query = ''): Promise<Response> {
+      return fetch(`${baseUrl}/api/v3/${storeId}/products${query}`, { headers: { authorization: `Bearer ${accessToken}` } });
+    }
+
+    it("answers a token with read_catalog with the store's products, page by page", async () => {
+      const { body } = await answer(exchangeCode(7501));
+      const page = await answer(products(7501, body.access_token as string, '?offset=1&limit=2'));
+      expect(page).toEqual({
+        status: 200,
+        body: { total: 5, count: 2, offset: 1, limit: 2, items: [expect.objectContaining({ sku: 'SKU-7501-2' }), expect.objectContaining({ sku: 'SKU-7501-3' })] },
+      });
+      expect(fake.productRequestsOf(7501)).toEqual([{ storeId: 7501, status: 200, outcome: 'ok' }]);
+    });
+
+    it('refuses an unknown token, a token of another store, and a revoked one with INVALID_API_TOKEN', async () => {
+      const { body } = await answer(exchangeCode(7502));
+      expect(await answer(products(7502, 'secret_unknown'))).toEqual({ status: 403, body: INVALID_API_TOKEN });
+      expect(await answer(products(7503, body.access_token as string))).toEqual({ status: 403, body: INVALID_API_TOKEN });
+      fake.uninstalledStores.add(7502);
+      expect(await answer(products(7502, body.access_token as string))).toEqual({ status: 403, body: INVALID_API_TOKEN });
+    });
+
+    it('refuses a token whose grant lacks read_catalog with INSUFFICIENT_APP_SCOPE', async () => {
+      const { body } = await answer(exchangeCode(7504, fake.issueCode({ storeId: 7504, scope: 'read_store_profile' })));
+      expect(await answer(products(7504, body.access_token as string))).toEqual({
+        status: 403,
+        body: { errorMessage: expect.any(String), errorCode: 'INSUFFICIENT_APP_SCOPE' },
+      });
+    });
+
+    it('refuses a limit over 100', async () => {
+      const { body } = await answer(exchangeCode(7505));
+      expect((await products(7505, body.access_token as string, '?limit=101')).status).toBe(400);
+    });
+  });
+
+  describe('rate limits of the REST API', () => {
+    it('answers 429 with Retry-After for the store switched, a given number of times, then processes requests again', async () => {
+      const { body } = await answer(exchangeCode(7601));
+      const token = body.access_token as string;
+      fake.restRateLimits.set(7601, { retryAfterSeconds: 7, remaining: 2 });
+      for (const request of [() => fetch(`${baseUrl}/api/v3/7601/products`, { headers: { authorization: `Bearer ${token}` } }), () => profile(7601, token)]) {
+        const response = await request();
+        expect(response.headers.get('retry-after')).toBe('7');
+        expect(await answer(response)).toEqual({ status: 429, body: { errorMessage: expect.any(String), errorCode: 'RATE_LIMITED' } });
+      }
+      expect((await profile(7601, token)).status).toBe(200);
+      expect(fake.restRateLimits.size).toBe(0);
+    });
+
+    it('switches every store at once with "*", a store of its own winning', async () => {
+      const { body } = await answer(exchangeCode(7602));
+      fake.restRateLimits.set('*', { retryAfterSeconds: 3 });
+      expect((await profile(7602, body.access_token as string)).status).toBe(429);
+      fake.restRateLimits.set(7602, { retryAfterSeconds: 4, remaining: 1 });
+      expect((await profile(7602, body.access_token as string)).headers.get('retry-after')).toBe('4');
+      expect((await profile(7602, body.access_token as string)).headers.get('retry-after')).toBe('3');
+    });
+  });
+
   describe('latency', () => {
     it('still answers token and profile requests correctly when slow', async () => {
       fake.latencyMs = 50;

@@ -1,9 +1,10 @@
 /**
  * The project as another team installs it: packed (`npm pack`, which builds it), installed into a
- * fresh TypeScript CDK app with nothing but aws-cdk-lib and constructs, embedded in a stack of that
- * app next to one of its own functions, compiled with this repository's TypeScript and synthesized
- * with plain `node`. No network but the npm registry (and none once npm's cache holds aws-cdk-lib and
- * constructs, as it does after `npm ci`), no credentials, no Docker.
+ * fresh TypeScript CDK app with nothing but aws-cdk-lib, constructs and @types/node, embedded in a
+ * stack of that app next to its own functions (one of them a Lambda handler using the client),
+ * compiled with this repository's TypeScript and synthesized with plain `node`. No network but the
+ * npm registry (and none once npm's cache holds what it installs, as it does after `npm ci`), no
+ * credentials, no Docker.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,8 +40,54 @@ export class HostStack extends Stack {
       environment: { TABLE_NAME: auth.table.tableName, ACTIVE: active, NOT_CONFIGURED: notConfigured },
     });
     auth.grantInstallationsRead(reader);
+    const catalogue = new LambdaFunction(this, 'ListProducts', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({ ok: true });'),
+      environment: {
+        ECWID_AUTH_TABLE: auth.table.tableName,
+        ECWID_AUTH_TOKEN_KEY: auth.tokenKey.keyArn,
+        ECWID_AUTH_CREDENTIALS_API: auth.credentialsApiUrl,
+      },
+    });
+    auth.grantCredentialsRead(catalogue);
     new CfnOutput(this, 'RedirectUri', { value: auth.redirectUri });
+    new CfnOutput(this, 'CredentialsUrl', { value: auth.credentialsUrl });
   }
+}
+`;
+
+/** A Lambda handler of the host app, as the README shows one: it type-checks against the client's declarations. */
+const HOST_FUNCTION = `import {
+  createCredentialsReader,
+  createEcwidApi,
+  InstallationUnusableError,
+  NotInstalledError,
+  TokenRejectedError,
+  type StoreCredentials,
+} from 'ecwid-app-auth/client';
+
+const credentials = createCredentialsReader({
+  tableName: process.env.ECWID_AUTH_TABLE ?? '',
+  tokenKeyArn: process.env.ECWID_AUTH_TOKEN_KEY ?? '',
+  credentialsApi: process.env.ECWID_AUTH_CREDENTIALS_API,
+});
+const ecwid = createEcwidApi({ credentials });
+
+export async function handler(event: { storeId: number }): Promise<{ skus: string[] } | { error: string }> {
+  try {
+    const page = await ecwid.request<{ items: Array<{ sku: string }> }>(event.storeId, 'GET', 'products', { query: { limit: 100 } });
+    return { skus: page.items.map((item) => item.sku) };
+  } catch (error) {
+    if (error instanceof NotInstalledError) return { error: 'not installed' };
+    if (error instanceof InstallationUnusableError) return { error: error.status };
+    if (error instanceof TokenRejectedError) return { error: error.verdict?.status ?? 'unreported' };
+    throw error;
+  }
+}
+
+export function expiresAt(value: StoreCredentials): string | null {
+  return value.expiresAt;
 }
 `;
 
@@ -52,7 +99,10 @@ new HostStack(app, 'HostStack');
 app.synth();
 `;
 
-/** As \`cdk init app --language typescript\` writes it, but checking libraries' declarations too (ours among them). */
+/**
+ * As \`cdk init app --language typescript\` writes it (with Node's types, which its app gets as
+ * \`@types/node\`), but checking libraries' declarations too (ours, and the AWS SDK's the client's refer to).
+ */
 const HOST_TSCONFIG = {
   compilerOptions: {
     target: 'ES2022',
@@ -61,7 +111,7 @@ const HOST_TSCONFIG = {
     lib: ['es2022', 'esnext.disposable'],
     strict: true,
     skipLibCheck: false,
-    types: [],
+    types: ['node'],
     rootDir: '.',
     outDir: 'build',
   },
@@ -126,6 +176,7 @@ function createHostApp(workspace: Workspace): void {
   fs.writeFileSync(path.join(host, 'tsconfig.json'), JSON.stringify(HOST_TSCONFIG, null, 2));
   fs.writeFileSync(path.join(host, 'bin', 'app.ts'), HOST_APP);
   fs.writeFileSync(path.join(host, 'lib', 'host-stack.ts'), HOST_STACK);
+  fs.writeFileSync(path.join(host, 'lib', 'list-products.ts'), HOST_FUNCTION);
   run(
     workspace,
     'npm',
@@ -139,6 +190,7 @@ function createHostApp(workspace: Workspace): void {
       workspace.tarball,
       `aws-cdk-lib@${devDependencies['aws-cdk-lib']}`,
       `constructs@${devDependencies.constructs}`,
+      `@types/node@${devDependencies['@types/node']}`,
     ],
     host,
   );
@@ -182,31 +234,49 @@ describe('the package, installed into a host CDK app', () => {
         'package/dist/lib/index.d.ts',
         'package/dist/client/index.js',
         'package/dist/client/index.d.ts',
-        ...['authorize', 'callback', 'refresh', 'webhooks'].map((name) => `package/dist/bundles/${name}/index.js`),
+        ...['authorize', 'callback', 'refresh', 'webhooks', 'credentials'].map((name) => `package/dist/bundles/${name}/index.js`),
       ]),
     );
   });
 
-  it('depends at runtime on nothing but its peers, aws-cdk-lib and constructs', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(workspace.host, 'node_modules', 'ecwid-app-auth', 'package.json'), 'utf8'));
-    expect(manifest.dependencies).toBeUndefined();
+  it('depends at runtime on exactly what its client imports, pinned, and on its peers aws-cdk-lib and constructs', () => {
+    const installed = path.join(workspace.host, 'node_modules', 'ecwid-app-auth');
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    const clientDependencies = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/credential-provider-node', '@aws-sdk/lib-dynamodb', '@smithy/signature-v4'];
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(clientDependencies);
+    for (const version of Object.values(manifest.dependencies)) expect(version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+
+    // What the compiled client and the modules it loads require, read off the files themselves.
+    const required = new Set<string>();
+    const visit = (directory: string) => {
+      for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+        const file = path.join(directory, entry.name);
+        if (entry.isDirectory()) visit(file);
+        else if (entry.name.endsWith('.js')) {
+          for (const match of fs.readFileSync(file, 'utf8').matchAll(/require\(["']([^"'.][^"']*)["']\)/g)) required.add(match[1]!.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1'));
+        }
+      }
+    };
+    visit(path.join(installed, 'dist', 'client'));
+    visit(path.join(installed, 'dist', 'functions'));
+    expect([...required].filter((name) => !name.startsWith('node:')).sort()).toEqual(clientDependencies);
   });
 
   it('type-checks in a host with the older module resolution too (node10, CommonJS)', () => {
     run(workspace, process.execPath, [TSC, '-p', '.', '--noEmit', '--module', 'commonjs', '--moduleResolution', 'node10'], workspace.host);
   }, 60_000);
 
-  it("synthesizes the host's function next to the four of the construct, each from a bundle shipped in the package", () => {
+  it("synthesizes the host's functions next to the five of the construct, each from a bundle shipped in the package", () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     const [ownFunctions, ourFunctions] = [
-      functions.filter(([id]) => id.startsWith('InstallationReader')),
+      functions.filter(([id]) => id.startsWith('InstallationReader') || id.startsWith('ListProducts')),
       functions.filter(([id]) => id.startsWith('EcwidAuth')),
     ];
-    expect(ownFunctions).toHaveLength(1);
+    expect(ownFunctions).toHaveLength(2);
     expect(ownFunctions[0]![1].Properties.Code.ZipFile).toContain('exports.handler');
-    expect(ourFunctions).toHaveLength(4);
-    expect(functions).toHaveLength(5);
+    expect(ourFunctions).toHaveLength(5);
+    expect(functions).toHaveLength(7);
     for (const [id, { Properties: properties }] of ourFunctions) {
       expect(properties.Handler).toBe('index.handler');
       const directory = assetDirectories.get(properties.Code.S3Key);
@@ -235,6 +305,24 @@ describe('the package, installed into a host CDK app', () => {
     expect(template.Outputs).toHaveProperty('RedirectUri');
   });
 
+  it("grants the host's other function the direct read of credentials with one call, and gives it the credentials URL", () => {
+    const [, lister] = Object.entries(template.Resources).find(([id, resource]) => id.startsWith('ListProducts') && resource.Type === 'AWS::Lambda::Function')!;
+    const roleId = lister.Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+      .filter((policy) => policy.Properties.Roles.some((role: { Ref?: string }) => role.Ref === roleId))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*'] } } }),
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Condition: { StringEquals: { 'kms:EncryptionContext:app': 'ecwid-app-auth' }, Null: { 'kms:EncryptionContext:storeId': 'false' } },
+      }),
+      expect.objectContaining({ Action: 'execute-api:Invoke' }),
+    ]);
+    expect(template.Outputs).toHaveProperty('CredentialsUrl');
+  });
+
   it('needs no esbuild in the host, and never calls Docker', () => {
     const resolved = spawnSync(process.execPath, ['-e', "require.resolve('esbuild')"], { cwd: workspace.host, env: workspace.environment });
     expect(resolved.status).not.toBe(0);
@@ -244,6 +332,18 @@ describe('the package, installed into a host CDK app', () => {
   it('offers the client entry to the host', () => {
     const script = "import('ecwid-app-auth/client').then((client) => console.log(JSON.stringify({ codes: client.ErrorCodes, error: typeof client.EcwidAppAuthError })))";
     const exported = JSON.parse(run(workspace, process.execPath, ['-e', script], workspace.host));
-    expect(exported).toEqual({ codes: expect.arrayContaining(['NOT_CONFIGURED', 'INTERNAL']), error: 'function' });
+    expect(exported).toEqual({ codes: expect.arrayContaining(['NOT_CONFIGURED', 'INTERNAL', 'NOT_INSTALLED']), error: 'function' });
+  });
+
+  it('lets the host construct a reader, a credentials API client and an Ecwid API client from its own node_modules', () => {
+    const script = [
+      "const client = require('ecwid-app-auth/client');",
+      "const reader = client.createCredentialsReader({ tableName: 'table', tokenKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1', region: 'eu-west-1', credentialsApi: 'https://abc123.execute-api.eu-west-1.amazonaws.com' });",
+      "const api = client.createCredentialsApiClient({ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com' });",
+      'const ecwid = client.createEcwidApi({ credentials: reader });',
+      "reader.getCredentials(0).catch((error) => console.log(JSON.stringify({ reader: typeof reader.getCredentials, api: typeof api.reportRejected, ecwid: typeof ecwid.request, invalid: error instanceof client.InvalidStoreIdError, code: error.code })));",
+    ].join('\n');
+    const answer = JSON.parse(run(workspace, process.execPath, ['-e', script], workspace.host));
+    expect(answer).toEqual({ reader: 'function', api: 'function', ecwid: 'function', invalid: true, code: 'INVALID_STORE_ID' });
   });
 });

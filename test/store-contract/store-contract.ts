@@ -626,5 +626,108 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(lease(13, 'run-2')).resolves.toMatchObject({ version: 2 });
       });
     });
+
+    describe('leases outside the schedule, and confirmed revocations (the credentials API)', () => {
+      const readerLease = (storeId: number, owner = 'reader-1', seconds = 30) =>
+        store.leaseInstallation({ storeId, owner, nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + seconds });
+      const jobLease = (storeId: number, owner = 'run-1', seconds = 60) =>
+        store.acquireLease({ storeId, owner, nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + seconds });
+
+      it('leases an installation that is not due, once, and returns it as it is now', async () => {
+        await store.saveInstallation(installation(20, { nextCheckAtEpochSeconds: now() + 86_400 }));
+        await expect(jobLease(20)).resolves.toBeUndefined();
+        await expect(readerLease(20)).resolves.toMatchObject({ storeId: 20, version: 1, status: 'active' });
+        await expect(readerLease(20, 'reader-2')).resolves.toBeUndefined();
+        clock.advanceSeconds(30);
+        await expect(readerLease(20, 'reader-2')).resolves.toMatchObject({ storeId: 20, version: 1 });
+      });
+
+      it('is the same lease the scheduled job takes: neither takes it from the other while it lives', async () => {
+        await store.saveInstallation(installation(22, { nextCheckAtEpochSeconds: now() }));
+        await expect(jobLease(22)).resolves.toBeDefined();
+        await expect(readerLease(22)).resolves.toBeUndefined();
+        clock.advanceSeconds(60);
+        await expect(readerLease(22)).resolves.toBeDefined();
+        await expect(jobLease(22, 'run-2')).resolves.toBeUndefined();
+      });
+
+      it('never leases what is not there, nor a tombstone, nor a subscription recorded before any install', async () => {
+        await expect(readerLease(998)).resolves.toBeUndefined();
+        const saved = (await store.saveInstallation(installation(996)))!;
+        await store.purgeInstallation({
+          storeId: 996,
+          version: saved.version,
+          reason: 'INVALID_API_TOKEN',
+          nowEpochSeconds: now(),
+          tombstone: { uninstalledAtEpochSeconds: now() - 5, deleteAfterEpochSeconds: now() + 86_400 },
+        });
+        await expect(readerLease(996)).resolves.toBeUndefined();
+        await store.recordSubscription({ storeId: 997, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 86_400 });
+        await expect(readerLease(997)).resolves.toBeUndefined();
+      });
+
+      it('marks a renewal in flight only under its own lease and version', async () => {
+        const saved = (await store.saveInstallation(installation(995, { refreshToken: sealed('refresh_995'), expiresAtEpochSeconds: now() + 600 })))!;
+        await expect(store.markRefreshInFlight({ storeId: 995, owner: 'reader-1', version: saved.version, nowEpochSeconds: now() })).resolves.toBe(false);
+        await readerLease(995);
+        await expect(store.markRefreshInFlight({ storeId: 995, owner: 'reader-2', version: saved.version, nowEpochSeconds: now() })).resolves.toBe(false);
+        await expect(store.markRefreshInFlight({ storeId: 995, owner: 'reader-1', version: saved.version, nowEpochSeconds: now() })).resolves.toBe(true);
+        await expect(store.getInstallation(995)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now(), version: saved.version });
+      });
+
+      it('lets exactly one of many concurrent readers lease an installation', async () => {
+        await store.saveInstallation(installation(23));
+        const leases = await Promise.all(Array.from({ length: 8 }, (_, index) => readerLease(23, `reader-${index}`)));
+        expect(leases.filter((item) => item !== undefined)).toHaveLength(1);
+      });
+
+      it('releases only its own lease, and changes nothing else', async () => {
+        await store.saveInstallation(installation(24, { nextCheckAtEpochSeconds: now() }));
+        await readerLease(24, 'reader-1');
+        await expect(store.releaseLease({ storeId: 24, owner: 'someone-else' })).resolves.toBe(false);
+        await expect(jobLease(24)).resolves.toBeUndefined();
+        await expect(store.releaseLease({ storeId: 24, owner: 'reader-1' })).resolves.toBe(true);
+        await expect(store.releaseLease({ storeId: 24, owner: 'reader-1' })).resolves.toBe(false);
+        await expect(jobLease(24)).resolves.toMatchObject({ version: 1 });
+        await expect(store.getInstallation(24)).resolves.toMatchObject({ version: 1, status: 'active', nextCheckAtEpochSeconds: now() });
+      });
+
+      it("writes a reader's refresh with the job's write: over the leased version, by the lease holder", async () => {
+        await store.saveInstallation(installation(25, { refreshToken: sealed('refresh_1'), expiresAtEpochSeconds: now() + 30 }));
+        const leased = (await readerLease(25))!;
+        const result = {
+          status: 'active' as const,
+          refreshedGrant: { accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), expiresAtEpochSeconds: now() + 3600, obtainedAtEpochMs: nextObtainedAt() },
+          lastRefreshedAtEpochSeconds: now(),
+          nextCheckAtEpochSeconds: now() + 2700,
+        };
+        await expect(store.completeCheck({ storeId: 25, owner: 'run-1', version: leased.version, nowEpochSeconds: now(), result })).resolves.toBe(false);
+        await expect(store.completeCheck({ storeId: 25, owner: 'reader-1', version: leased.version, nowEpochSeconds: now(), result })).resolves.toBe(true);
+        await expect(store.getInstallation(25)).resolves.toMatchObject({ accessToken: sealed('access_2'), refreshToken: sealed('refresh_2'), version: 2 });
+        await expect(readerLease(25, 'reader-2')).resolves.toMatchObject({ version: 2 });
+      });
+
+      it('records a confirmed revocation over the version read, and takes the installation out of the schedule', async () => {
+        await store.saveInstallation(installation(26, { nextCheckAtEpochSeconds: now() }));
+        await readerLease(26);
+        await expect(store.recordRevocation({ storeId: 26, version: 1, nowEpochSeconds: now() + 5, statusReason: 'INVALID_API_TOKEN' })).resolves.toBe(true);
+        const stored = await store.getInstallation(26);
+        expect(stored).toMatchObject({ status: 'needs_reinstall', statusReason: 'INVALID_API_TOKEN', version: 2, updatedAtEpochSeconds: now() + 5 });
+        expect(stored).not.toHaveProperty('nextCheckAtEpochSeconds');
+        const due = await Promise.all(store.dueShards().map((shard) => store.findDue({ shard, nowEpochSeconds: now() + 86_400, limit: 100 })));
+        expect(due.flatMap((page) => page.due).map((entry) => entry.storeId)).not.toContain(26);
+        await expect(readerLease(26, 'reader-2')).resolves.toMatchObject({ status: 'needs_reinstall' });
+      });
+
+      it('refuses to record a revocation over a version that moved on: the reinstall keeps its new token', async () => {
+        await store.saveInstallation(installation(27));
+        const reinstall = installation(27);
+        await store.saveInstallation(reinstall);
+        await expect(store.recordRevocation({ storeId: 27, version: 1, nowEpochSeconds: now(), statusReason: 'INVALID_API_TOKEN' })).resolves.toBe(false);
+        await expect(store.getInstallation(27)).resolves.toMatchObject({ status: 'active', version: 2, accessToken: reinstall.accessToken });
+        await expect(store.recordRevocation({ storeId: 997, version: 1, nowEpochSeconds: now(), statusReason: 'INVALID_API_TOKEN' })).resolves.toBe(false);
+        await expect(store.getInstallation(997)).resolves.toBeUndefined();
+      });
+    });
   });
 }

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbCodeClaimStore } from '../../functions/adapters/dynamodb/code-claim-store';
+import { DynamoDbCredentialsStore } from '../../functions/adapters/dynamodb/credentials-store';
 import { DynamoDbDueInstallationStore } from '../../functions/adapters/dynamodb/due-installation-store';
 import { DynamoDbInstallationDirectory } from '../../functions/adapters/dynamodb/installation-directory';
 import { DynamoDbInstallationStore } from '../../functions/adapters/dynamodb/installation-store';
@@ -9,6 +10,7 @@ import { DynamoDbStateStore } from '../../functions/adapters/dynamodb/state-stor
 import { DynamoTable } from '../../functions/adapters/dynamodb/table';
 import type {
   CodeClaimStore,
+  CredentialsStore,
   DueInstallationStore,
   InstallationDirectory,
   InstallationStore,
@@ -24,9 +26,10 @@ export type AllStores = StateStore &
   DueInstallationStore &
   WebhookEventStore &
   LifecycleStore &
-  InstallationDirectory;
+  InstallationDirectory &
+  CredentialsStore;
 
-/** The four DynamoDB adapters over one table, behind one object, for tests that use them together. */
+/** The DynamoDB adapters over one table, behind one object, for tests that use them together. */
 export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllStores {
   const table = new DynamoTable(client, tableName);
   const states = new DynamoDbStateStore(table);
@@ -36,6 +39,7 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
   const webhookEvents = new DynamoDbWebhookEventStore(table);
   const lifecycle = new DynamoDbLifecycleStore(table);
   const directory = new DynamoDbInstallationDirectory(table);
+  const credentials = new DynamoDbCredentialsStore(table);
   return {
     saveState: (record) => states.saveState(record),
     consumeState: (request) => states.consumeState(request),
@@ -59,5 +63,8 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
     recordSubscription: (change) => lifecycle.recordSubscription(change),
     listStores: (request) => directory.listStores(request),
     describeStore: (storeId) => directory.describeStore(storeId),
+    leaseInstallation: (request) => credentials.leaseInstallation(request),
+    releaseLease: (request) => credentials.releaseLease(request),
+    recordRevocation: (request) => credentials.recordRevocation(request),
   };
 }

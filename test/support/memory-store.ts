@@ -12,8 +12,10 @@ import type {
 } from '../../functions/core/model';
 import type {
   ClaimWebhookRequest,
+  AcquireLeaseRequest,
   CodeClaimStore,
   ConsumeStateRequest,
+  CredentialsStore,
   DueInstallationStore,
   InstallationDirectory,
   InstallationStore,
@@ -22,6 +24,8 @@ import type {
   LifecycleStore,
   ListStoresRequest,
   PurgeRequest,
+  RecordRevocationRequest,
+  ReleaseLeaseRequest,
   StateStore,
   SubscriptionChange,
   SubscriptionRecording,
@@ -81,7 +85,7 @@ type StoredClaim = CodeClaim & { expiresAtEpochSeconds: number; attemptId: strin
  * DynamoDB adapter, so what the core tests prove holds against the real thing too.
  */
 export class MemoryStore
-  implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore, WebhookEventStore, LifecycleStore, InstallationDirectory
+  implements StateStore, CodeClaimStore, InstallationStore, DueInstallationStore, WebhookEventStore, LifecycleStore, InstallationDirectory, CredentialsStore
 {
   readonly states = new Map<string, StoredState>();
   readonly claims = new Map<string, StoredClaim>();
@@ -358,6 +362,41 @@ export class MemoryStore
     const item = this.installations.get(storeId);
     return item === undefined ? undefined : toView(item);
   }
+
+  // --- credentials ----------------------------------------------------------------------------
+
+  async leaseInstallation(request: AcquireLeaseRequest): Promise<Installation | undefined> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || !holdsGrant(installation)) return undefined;
+    const lease = this.leases.get(request.storeId);
+    if (lease !== undefined && lease.expiresAtEpochSeconds > request.nowEpochSeconds) return undefined;
+    this.leases.set(request.storeId, { owner: request.owner, expiresAtEpochSeconds: request.leaseExpiresAtEpochSeconds });
+    return structuredClone(installation);
+  }
+
+  async releaseLease(request: ReleaseLeaseRequest): Promise<boolean> {
+    if (this.leases.get(request.storeId)?.owner !== request.owner) return false;
+    this.leases.delete(request.storeId);
+    return true;
+  }
+
+  async recordRevocation(request: RecordRevocationRequest): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;
+    this.leases.delete(request.storeId);
+    const next: Installation = {
+      ...installation,
+      status: 'needs_reinstall',
+      statusReason: request.statusReason,
+      version: installation.version + 1,
+      updatedAtEpochSeconds: request.nowEpochSeconds,
+    };
+    delete next.nextCheckAtEpochSeconds;
+    delete next.failureCount;
+    delete next.firstFailureAtEpochSeconds;
+    this.installations.set(request.storeId, next);
+    return true;
+  }
 }
 
 function tombstoneOf(installation: StoredInstallation, tombstone: { uninstalledAtEpochSeconds: number; deleteAfterEpochSeconds: number }): StoredInstallation {
@@ -369,4 +408,5 @@ function tombstoneOf(installation: StoredInstallation, tombstone: { uninstalledA
     uninstalledAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
     deleteAfterEpochSeconds: tombstone.deleteAfterEpochSeconds,
   };
+
 }

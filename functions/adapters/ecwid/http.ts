@@ -81,7 +81,7 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new EcwidRequestError('ECWID_INVALID_RESPONSE', 'the answer is larger than any token response', {
+      throw new EcwidRequestError('ECWID_INVALID_RESPONSE', 'the answer is larger than the limit', {
         detail: { ecwidStatus: response.status, limitBytes: maxBytes },
       });
     }

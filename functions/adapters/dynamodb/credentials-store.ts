@@ -1,0 +1,123 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Installation, InstallationStatus } from '../../core/model';
+import type {
+  AcquireLeaseRequest,
+  CompleteCheckRequest,
+  CredentialsStore,
+  MarkRefreshInFlightRequest,
+  RecordRevocationRequest,
+  ReleaseLeaseRequest,
+} from '../../core/ports';
+import { DynamoDbDueInstallationStore } from './due-installation-store';
+import { toInstallation } from './installation-item';
+import { DynamoDbInstallationStore } from './installation-store';
+import { TABLE_SCHEMA } from './schema';
+import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
+
+const { partitionKey: PK, dueIndex } = TABLE_SCHEMA;
+
+/** What a confirmed revocation removes: the schedule, the failure streak, any lease. */
+const CLEARED_BY_REVOCATION = [
+  'nextCheckAtEpochSeconds',
+  dueIndex.partitionKey,
+  dueIndex.sortKey,
+  'failureCount',
+  'firstFailureAtEpochSeconds',
+  'leaseOwner',
+  'leaseExpiresAtEpochSeconds',
+];
+
+/**
+ * The credentials function's view of installation items. Reads and the result write are the other
+ * adapters' own (one implementation each); the lease is the same attributes the scheduled job's
+ * lease writes (`leaseOwner`, `leaseExpiresAtEpochSeconds`), without the job's "still due" condition.
+ */
+export class DynamoDbCredentialsStore implements CredentialsStore {
+  private readonly installations: DynamoDbInstallationStore;
+  private readonly due: DynamoDbDueInstallationStore;
+
+  constructor(private readonly table: DynamoTable) {
+    this.installations = new DynamoDbInstallationStore(table);
+    this.due = new DynamoDbDueInstallationStore(table);
+  }
+
+  getInstallation(storeId: number): Promise<Installation | undefined> {
+    return this.installations.getInstallation(storeId);
+  }
+
+  markRefreshInFlight(request: MarkRefreshInFlightRequest): Promise<boolean> {
+    return this.due.markRefreshInFlight(request);
+  }
+
+  completeCheck(request: CompleteCheckRequest): Promise<boolean> {
+    return this.due.completeCheck(request);
+  }
+
+  async leaseInstallation(request: AcquireLeaseRequest): Promise<Installation | undefined> {
+    const leased = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
+          // No live lease, whoever took it (the job or a reader): one holder at a time. Unlike the
+          // job's lease, not "still due": a reader renews a token whatever the schedule says. Only
+          // an item that holds a grant: a tombstone (or a subscription recorded before any install)
+          // has nothing to renew.
+          ConditionExpression:
+            'attribute_exists(accessToken) AND #status <> :uninstalled AND (attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':owner': request.owner,
+            ':until': request.leaseExpiresAtEpochSeconds,
+            ':now': request.nowEpochSeconds,
+            ':uninstalled': 'uninstalled' satisfies InstallationStatus,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return leased === undefined ? undefined : toInstallation(leased.Attributes as Item);
+  }
+
+  async releaseLease(request: ReleaseLeaseRequest): Promise<boolean> {
+    const released = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          UpdateExpression: 'REMOVE leaseOwner, leaseExpiresAtEpochSeconds',
+          // Only one's own lease: a lease that expired and was taken over belongs to its new holder.
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': request.owner },
+        }),
+      ),
+    );
+    return released !== undefined;
+  }
+
+  async recordRevocation(request: RecordRevocationRequest): Promise<boolean> {
+    const expression = versionedUpdate(
+      {
+        status: 'needs_reinstall' satisfies InstallationStatus,
+        statusReason: request.statusReason,
+        updatedAtEpochSeconds: request.nowEpochSeconds,
+      },
+      CLEARED_BY_REVOCATION,
+    );
+    const written = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          UpdateExpression: expression.update,
+          // Only over the version whose token was found revoked: a reinstall since keeps its new token.
+          ConditionExpression: '#version = :expectedVersion',
+          ExpressionAttributeNames: expression.names,
+          ExpressionAttributeValues: { ...expression.values, ':expectedVersion': request.version },
+        }),
+      ),
+    );
+    return written !== undefined;
+  }
+}
