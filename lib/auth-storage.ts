@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AccountRootPrincipal, Effect, Grant, PolicyDocument, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,12 @@ import { TOKEN_KEY_CONDITIONS } from '../functions/adapters/token-vault-context'
 
 /** The partition key prefix of installation items, as the store adapters write them. */
 export const INSTALLATION_KEY_PREFIX = TABLE_SCHEMA.keyPrefixes.installation;
+
+/**
+ * The tag that admits a principal of another stack to the token key (see `onTokenKey`): its value
+ * names one storage, so a role tagged for one app's key is not admitted to another's.
+ */
+export const TOKEN_KEY_ACCESS_TAG = 'ecwid-app-auth:token-key';
 
 /** The kinds of item in the table, by the prefix of their partition key. */
 type ItemKind = keyof typeof TABLE_SCHEMA.keyPrefixes;
@@ -185,18 +191,55 @@ export class AuthStorage extends Construct {
   /**
    * `actions` on the token key, always with this app's encryption context: in the grantee's IAM
    * policy and in the key policy, which must both allow a use (the account's IAM alone cannot).
+   *
+   * The key policy names a principal of this stack, or one whose ARN is known at synth (an imported
+   * role). A principal of another stack cannot be named: its ARN would make this stack depend on
+   * that one, which already depends on this (it reads the table's name, the credentials URL). It is
+   * admitted by a tag instead: the grant tags its role `ecwid-app-auth:token-key` with this storage's
+   * id, and the key policy admits the account's principals that carry that tag, with the context.
+   * Tagging a role takes the same IAM administration as writing its policy.
    */
   private onTokenKey(grantee: IGrantable, actions: string[]): Grant {
-    this.tokenKey.addToResourcePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        principals: [grantee.grantPrincipal],
-        actions,
-        resources: ['*'],
-        conditions: TOKEN_KEY_CONDITIONS,
-      }),
-    );
+    const principal = grantee.grantPrincipal;
+    const principalArn = (principal.policyFragment.principalJson.AWS ?? []) as unknown[];
+    const otherStack = Construct.isConstruct(principal) && Stack.of(principal) !== Stack.of(this) ? principal : undefined;
+    if (otherStack === undefined || !principalArn.some((arn) => Token.isUnresolved(arn))) {
+      this.tokenKey.addToResourcePolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, principals: [principal], actions, resources: ['*'], conditions: TOKEN_KEY_CONDITIONS }),
+      );
+    } else {
+      Tags.of(otherStack).add(TOKEN_KEY_ACCESS_TAG, this.accessTagValue);
+      this.admitTagged(actions);
+    }
     return Grant.addToPrincipal({ grantee, actions, resourceArns: [this.tokenKey.keyArn], conditions: TOKEN_KEY_CONDITIONS });
+  }
+
+  /** This storage's value of the access tag: stable, unique in the app, never a token. */
+  private get accessTagValue(): string {
+    return Names.uniqueId(this);
+  }
+
+  private readonly admittedByTag = new Set<string>();
+
+  /** One key-policy statement per action: the account's principals tagged for this storage, with the context. */
+  private admitTagged(actions: string[]): void {
+    for (const action of actions) {
+      if (this.admittedByTag.has(action)) continue;
+      this.admittedByTag.add(action);
+      this.tokenKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: `TaggedPrincipalsOfOtherStacks${action.replace(/^kms:/, '')}`,
+          effect: Effect.ALLOW,
+          principals: [new AccountRootPrincipal()],
+          actions: [action],
+          resources: ['*'],
+          conditions: {
+            ...TOKEN_KEY_CONDITIONS,
+            StringEquals: { ...TOKEN_KEY_CONDITIONS.StringEquals, [`aws:PrincipalTag/${TOKEN_KEY_ACCESS_TAG}`]: this.accessTagValue },
+          },
+        }),
+      );
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { itemKeys } from '../../functions/adapters/dynamodb/table';
-import { AuthStorage, INSTALLATION_KEY_PREFIX } from '../../lib/auth-storage';
+import { AuthStorage, INSTALLATION_KEY_PREFIX, TOKEN_KEY_ACCESS_TAG } from '../../lib/auth-storage';
 import { EcwidAppAuth } from '../../lib/ecwid-app-auth';
 import type { EcwidAppAuthProps } from '../../lib/settings';
 import { at, expectExactly, leadingKeys, logicalId, statementsOf, statementsOfRole, tokenKeyStatement } from './template';
@@ -159,6 +159,51 @@ describe('EcwidAppAuth in a host stack', () => {
       tokenKeyStatement({ 'Fn::GetAtt': [logicalId(auth.tokenKey), 'Arn'] }, 'kms:Decrypt'),
       { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [routeArn(auth, 'GET', 'credentials'), routeArn(auth, 'POST', 'credentials/rejected')] },
     ]);
+  });
+
+  it('grants the read to a Lambda of another stack that depends on this one, without a cycle: the key policy admits it by a tag', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const authStack = new Stack(app, 'Auth');
+    const auth = new EcwidAppAuth(authStack, 'EcwidAuth', { ecwidClientId: 'host-app-1' });
+    const otherStack = new Stack(app, 'Catalogue');
+    const reader = new LambdaFunction(otherStack, 'Reader', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({});'),
+      // What makes the other stack depend on this one: it is told where the credentials are.
+      environment: { CREDENTIALS_URL: auth.credentialsUrl, TABLE_NAME: auth.table.tableName },
+    });
+    auth.grantCredentialsRead(reader);
+    expect(() => app.synth()).not.toThrow();
+    expect(otherStack.dependencies).toContain(authStack);
+    expect(authStack.dependencies).not.toContain(otherStack);
+
+    // The reader's role carries the tag; its IAM policy has kms:Decrypt with the context.
+    const other = Template.fromStack(otherStack);
+    const roleId = logicalId(reader.role!);
+    const tags = other.toJSON().Resources[roleId].Properties.Tags as Array<{ Key: string; Value: string }>;
+    const tag = tags.find((candidate) => candidate.Key === TOKEN_KEY_ACCESS_TAG)!;
+    expect(tag.Value).toMatch(/Storage/);
+    expect(JSON.stringify(statementsOfRole(other, roleId))).toContain('kms:Decrypt');
+
+    // The key policy names no role of the other stack; it admits the account's principals with that tag, with the context.
+    const keyStatements = (Object.values(Template.fromStack(authStack).findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement) as Array<Record<string, any>>;
+    expect(JSON.stringify(keyStatements)).not.toContain('Catalogue');
+    const admitted = keyStatements.filter((statement) => JSON.stringify(statement.Condition ?? {}).includes('aws:PrincipalTag'));
+    expect(admitted).toEqual([
+      {
+        Sid: 'TaggedPrincipalsOfOtherStacksDecrypt',
+        Effect: 'Allow',
+        Principal: { AWS: expect.anything() },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'kms:EncryptionContext:app': 'ecwid-app-auth', [`aws:PrincipalTag/${TOKEN_KEY_ACCESS_TAG}`]: tag.Value },
+          Null: { 'kms:EncryptionContext:storeId': 'false' },
+        },
+      },
+    ]);
+    expect(JSON.stringify(admitted[0]!.Principal)).toContain(':root');
   });
 
   it('gives kms:Decrypt to the refresh job, the webhooks, the credentials function and the principals granted the read, and no one else', () => {
