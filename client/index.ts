@@ -6,6 +6,8 @@
  * - `createCredentialsApiClient`: the same answers from the credentials API, signed with SigV4, for
  *   code granted `EcwidAppAuth.grantCredentialsApi`;
  * - `createEcwidApi`: Ecwid's REST API with a store's token from either;
+ * - `verifySession` / `createSessionVerifier`: the session `/app` hands the app's UI, and the install
+ *   receipt `SUCCESS_URL` gets, verified offline against the backend's JWKS;
  * - the typed errors they throw (each an `EcwidAppAuthError` with a machine-readable `code`), an
  *   installation's status, and the lifecycle events the backend publishes.
  */
@@ -19,6 +21,17 @@ export {
 } from './credentials-api-client';
 export { createEcwidApi, type EcwidApi, type EcwidApiOptions, type EcwidRequestOptions, type HttpMethod } from './ecwid-api';
 export type { CredentialsSource, RejectionVerdict } from './credentials-source';
+export {
+  createSessionVerifier,
+  SessionInvalidError,
+  verifyInstallReceipt,
+  verifySession,
+  type SessionVerifier,
+  type SessionVerifierOptions,
+  type VerifiedInstallReceipt,
+  type VerifiedSession,
+} from './sessions';
+export type { InstallReceiptClaims, SessionClaims } from '../functions/core/native-app/signed-tokens';
 export { CredentialsApiError, EcwidApiError, InsufficientScopeError, TokenRejectedError } from './errors';
 export {
   InstallationUnusableError,

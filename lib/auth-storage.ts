@@ -24,7 +24,7 @@ type ItemKind = keyof typeof TABLE_SCHEMA.keyPrefixes;
  * (a grant would hand those out): a principal with `kms:*` in its IAM policy still cannot open a
  * token. Only the roles the storage grants to, named in the key policy, can.
  */
-const KEY_ADMINISTRATION_ACTIONS = [
+export const KEY_ADMINISTRATION_ACTIONS = [
   'kms:DescribeKey',
   'kms:GetKeyPolicy',
   'kms:GetKeyRotationStatus',
@@ -115,6 +115,15 @@ export class AuthStorage extends Construct {
     return this.onItems(grantee, ['state', 'codeClaim', 'installation'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
       .combine(this.onItems(grantee, ['codeClaim'], ['dynamodb:PutItem', 'dynamodb:DeleteItem']))
       .combine(this.onTokenKey(grantee, ['kms:GenerateDataKey']));
+  }
+
+  /**
+   * What the app's iframe route needs: reading an installation, and writing one from the control
+   * panel's token when the store has none that works (a new data key for it). No other kind of item,
+   * no unwrapping: it never opens a stored token.
+   */
+  grantControlPanelRepair(grantee: IGrantable): Grant {
+    return this.onItems(grantee, ['installation'], ['dynamodb:GetItem', 'dynamodb:UpdateItem']).combine(this.onTokenKey(grantee, ['kms:GenerateDataKey']));
   }
 
   /**

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
 import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC } from '../functions/runtime/metric-names';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
-import { CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
+import { APP_TIMEOUT_SECONDS, CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { alarmOn, appMetric } from './alarms';
 import { AppFunction, type DeploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
@@ -20,6 +20,7 @@ import { InstallApi } from './install-api';
 import { LifecycleEvents } from './lifecycle-events';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
+import { SessionSigning } from './session-signing';
 import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
 
 /** Secrets Manager appends a hyphen and six random characters to the name in a secret's complete ARN. */
@@ -73,6 +74,12 @@ export class EcwidAppAuth extends Construct {
   readonly credentialsApiUrl: string;
   /** `{credentialsApiUrl}/stores/{storeId}/credentials`, with `{storeId}` to replace. */
   readonly credentialsUrl: string;
+  /** `{apiUrl}/app`: the iframe URL to register with Ecwid (the app's page in the control panel). */
+  readonly appUrl: string;
+  /** `{apiUrl}/.well-known/jwks.json`: the public keys that verify sessions and install receipts. */
+  readonly jwksUrl: string;
+  /** The asymmetric key (ES256) that signs sessions and install receipts; its private half never leaves KMS. */
+  readonly signingKey: kms.IKey;
 
   private readonly storage: AuthStorage;
   private readonly credentialsApi: CredentialsApi;
@@ -116,12 +123,16 @@ export class EcwidAppAuth extends Construct {
     this.redirectUri = `${publicUrl}/callback`;
     this.authorizeUrl = `${publicUrl}/authorize`;
     this.webhookUrl = `${publicUrl}/webhooks`;
+    this.appUrl = `${publicUrl}/app`;
+    this.jwksUrl = `${publicUrl}/.well-known/jwks.json`;
     const lifecycleEvents = new LifecycleEvents(this, 'LifecycleEvents', { alarmTopic: this.alarmTopic });
+    const signing = new SessionSigning(this, 'SessionSigning', { aliasName: `alias/${uniqueName}-sessions` });
+    this.signingKey = signing.key;
     this.eventBus = lifecycleEvents.bus;
     this.apiEndpoint = api.url;
     if (api.customDomain !== undefined) this.customDomainTarget = api.customDomain.regionalDomainName;
 
-    const variables = this.deploymentVariables(settings, publicUrl, lifecycleEvents.bus.eventBusName);
+    const variables = this.deploymentVariables(settings, publicUrl, lifecycleEvents.bus.eventBusName, signing.key.keyArn);
     const authorize = new AppFunction(this, 'Authorize', {
       name: 'authorize',
       description: 'Starts an install: stores a state and redirects the merchant to Ecwid',
@@ -152,6 +163,8 @@ export class EcwidAppAuth extends Construct {
     });
     this.clientSecret.grantRead(callback.lambda);
     lifecycleEvents.grantPublish(callback.lambda);
+    // Install receipts.
+    signing.grantSign(callback.lambda);
 
     const refreshJob = new RefreshJob(this, 'RefreshJob', {
       variables,
@@ -189,10 +202,33 @@ export class EcwidAppAuth extends Construct {
       threshold: 5,
     });
 
+    const app = new AppFunction(this, 'App', {
+      name: 'app',
+      description: "The app's page in Ecwid's control panel: decrypts the iframe's payload into a signed session",
+      timeout: Duration.seconds(APP_TIMEOUT_SECONDS),
+      variables,
+      logRetention: settings.logRetention,
+    });
+    this.storage.grantControlPanelRepair(app.lambda);
+    this.clientSecret.grantRead(app.lambda);
+    lifecycleEvents.grantPublish(app.lambda);
+    signing.grantSign(app.lambda);
+
+    const jwks = new AppFunction(this, 'Jwks', {
+      name: 'jwks',
+      description: 'Publishes the public keys that verify sessions and install receipts',
+      timeout: Duration.seconds(10),
+      variables,
+      logRetention: settings.logRetention,
+    });
+    signing.grantPublicKey(jwks.lambda);
+
     const publicRoutes = [
       api.addRoute('/authorize', authorize.lambda),
       api.addRoute('/callback', callback.lambda),
       api.addRoute('/webhooks', webhooks.lambda, HttpMethod.POST),
+      api.addRoute('/app', app.lambda),
+      api.addRoute('/.well-known/jwks.json', jwks.lambda),
     ];
     acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret, edge: this.edge });
     this.credentialsApi = new CredentialsApi(this, 'Credentials', { api, variables, logRetention: settings.logRetention });
@@ -234,7 +270,7 @@ export class EcwidAppAuth extends Construct {
   }
 
   /** Every function's variables, from the settings; each function is given only its own. */
-  private deploymentVariables(settings: Settings, publicUrl: string, eventBusName: string): DeploymentVariables {
+  private deploymentVariables(settings: Settings, publicUrl: string, eventBusName: string, signingKeyArn: string): DeploymentVariables {
     return {
       TABLE_NAME: this.table.tableName,
       CLIENT_SECRET_ID: this.clientSecret.secretArn,
@@ -256,6 +292,9 @@ export class EcwidAppAuth extends Construct {
       EDGE_ORIGIN_SECRET: this.edge?.originSecretValue,
       EVENT_BUS_NAME: eventBusName,
       UNINSTALL_RETENTION_DAYS: String(settings.uninstallRetentionDays),
+      SIGNING_KEY_ID: signingKeyArn,
+      APP_UI_URL: settings.appUiUrl,
+      FRAME_ANCESTORS: settings.frameAncestors,
     };
   }
 

@@ -65,6 +65,11 @@ export class EcwidAuthStack extends Stack {
       description:
         "GET (IAM-authorized: sign with SigV4) returns a store's credentials; replace {storeId}. POST to it + /rejected reports a token Ecwid refused",
     });
+    new CfnOutput(this, 'AppUrl', {
+      value: auth.appUrl,
+      description: "The iframe URL to register with Ecwid: the app's page in the merchant's control panel",
+    });
+    new CfnOutput(this, 'JwksUrl', { value: auth.jwksUrl, description: 'The public keys that verify sessions and install receipts (ES256)' });
     new CfnOutput(this, 'TableName', { value: auth.table.tableName });
     new CfnOutput(this, 'WebhookUrl', { value: auth.webhookUrl, description: 'The webhook URL to register with Ecwid' });
     new CfnOutput(this, 'EventBusName', {

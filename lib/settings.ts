@@ -5,12 +5,15 @@
  */
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
+  appUiUrlProblem,
   clientIdProblem,
+  frameAncestorsProblem,
   normalizeBaseUrl,
   positiveIntegerProblem,
   retentionDaysProblem,
   SCOPE_PATTERN,
   scopesProblem,
+  splitOrigins,
   splitScopes,
   tokenRequestTimeoutProblem,
   urlProblem,
@@ -164,6 +167,17 @@ export interface EcwidAppAuthProps {
    * @default 30
    */
   readonly uninstallRetentionDays?: number;
+  /**
+   * Where `GET /app` sends the merchant, with the session in the URL fragment (`#session=...`) (context
+   * `appUiUrl`): the app's own UI, inside Ecwid's control panel.
+   * @default - a built-in page with the store, its status and its missing scopes
+   */
+  readonly appUiUrl?: string;
+  /**
+   * The origins that may frame what `/app` renders, space-separated (context `frameAncestors`).
+   * @default 'https://my.ecwid.com' (Ecwid's control panel)
+   */
+  readonly frameAncestors?: string;
 }
 
 /** The props, validated, normalized and with every default applied. */
@@ -194,6 +208,9 @@ export interface Settings {
       }
     | undefined;
   readonly uninstallRetentionDays: number;
+  readonly appUiUrl: string | undefined;
+  /** Space-separated, single spaces. */
+  readonly frameAncestors: string;
 }
 
 /** Deployed settings: https only, never the loopback http the local stack allows. */
@@ -299,7 +316,24 @@ export function resolveSettings(props: EcwidAppAuthProps): Settings {
     rejectedCodesAlarmThreshold: positiveInteger('rejectedCodesAlarmThreshold', props.rejectedCodesAlarmThreshold ?? 20),
     edge,
     uninstallRetentionDays,
+    appUiUrl: appUiUrl(props.appUiUrl),
+    frameAncestors: frameAncestors(props.frameAncestors),
   };
+}
+
+function appUiUrl(value: string | undefined): string | undefined {
+  const given = blankToUndefined(value);
+  if (given === undefined) return undefined;
+  const problem = appUiUrlProblem(given) ?? urlProblem(given, { kind: 'whole', ...DEPLOYED });
+  if (problem !== undefined) throw new Error(`appUiUrl "${given}" ${problem}`);
+  return given;
+}
+
+function frameAncestors(value: string | undefined): string {
+  const origins = splitOrigins(blankToUndefined(value) ?? VARIABLE_DEFAULTS.FRAME_ANCESTORS);
+  const problem = frameAncestorsProblem(origins) ?? (origins.some((origin) => origin.startsWith('http:')) ? 'must be https origins' : undefined);
+  if (problem !== undefined) throw new Error(`frameAncestors "${value}" ${problem}`);
+  return origins.join(' ');
 }
 
 /** The edge protection's settings, when it is on. */

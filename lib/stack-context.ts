@@ -47,6 +47,8 @@ export function readStackContext(node: Node): StackContext {
       edgeDomainName: text(node, 'edgeDomainName'),
       edgeCertificateArn: text(node, 'edgeCertificateArn'),
       uninstallRetentionDays: number(node, 'uninstallRetentionDays'),
+      appUiUrl: text(node, 'appUiUrl'),
+      frameAncestors: text(node, 'frameAncestors'),
     },
   };
 }

@@ -8,6 +8,8 @@ import { DynamoTable } from '../functions/adapters/dynamodb/table';
 import { KmsTokenVault } from '../functions/adapters/kms-token-vault';
 import { composeAuthorize, readAuthorizeConfig } from '../functions/authorize/dependencies';
 import { createAuthorizeHandler } from '../functions/authorize/handler';
+import { composeApp, readAppConfig } from '../functions/app/dependencies';
+import { createAppHandler } from '../functions/app/handler';
 import { composeCallback, readCallbackConfig } from '../functions/callback/dependencies';
 import { createCallbackHandler } from '../functions/callback/handler';
 import { composeCredentials, readCredentialsConfig } from '../functions/credentials/dependencies';
@@ -17,6 +19,8 @@ import type { Clock, RandomSource, TokenVault } from '../functions/core/ports';
 import type { RefreshRunSummary } from '../functions/core/refresh/refresh-run';
 import { composeRefresh, readRefreshConfig } from '../functions/refresh/dependencies';
 import { createRefreshHandler } from '../functions/refresh/handler';
+import { composeJwks, readJwksConfig } from '../functions/jwks/dependencies';
+import { createJwksHandler } from '../functions/jwks/handler';
 import { composeWebhooks, readWebhooksConfig } from '../functions/webhooks/dependencies';
 import { createWebhooksHandler } from '../functions/webhooks/handler';
 import { clientConfig, type AwsClientOptions } from '../functions/runtime/aws-clients';
@@ -62,6 +66,14 @@ export interface LocalStackOptions {
   uninstallRetentionDays?: number;
   /** How long the functions cache the client secret (`SECRET_CACHE_TTL_SECONDS`); tests of a rotation shorten it. */
   secretCacheTtlSeconds?: number;
+  /**
+   * Where `/app` sends the merchant with the session (`APP_UI_URL`): by default the local demo of an
+   * app UI (`/__local/app-ui`), which verifies the session and shows its claims; `false` for the
+   * built-in page.
+   */
+  appUiUrl?: string | false;
+  /** The origins that may frame `/app` (`FRAME_ANCESTORS`); by default the stack's own origin, where the fake control panel is. */
+  frameAncestors?: string[];
   log?: AppLogger;
   clock?: Clock;
   random?: RandomSource;
@@ -106,6 +118,8 @@ const LOCAL_REFRESH_TIMEOUT_MS = 5 * 60 * 1000;
 export const LOCAL_TABLE_NAME = 'ecwid-app-auth-local';
 export const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
 export const LOCAL_EVENT_BUS_NAME = 'ecwid-app-auth-local';
+/** The local demo of an app UI: what `/app` sends the merchant to, with the session. */
+export const LOCAL_APP_UI_PATH = '/__local/app-ui';
 
 /**
  * The whole product on one machine, with no AWS account and no network: dynalite for DynamoDB, a
@@ -163,6 +177,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TABLE_NAME: LOCAL_TABLE_NAME,
       CLIENT_SECRET_ID: LOCAL_SECRET_NAME,
       TOKEN_KEY_ID: kms.keyArn,
+      SIGNING_KEY_ID: kms.signingKeyArn,
       ECWID_CLIENT_ID: options.clientId,
       PUBLIC_URL: publicUrl,
       ECWID_OAUTH_URL: ecwidOAuthUrl,
@@ -175,6 +190,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
       UNINSTALL_RETENTION_DAYS: options.uninstallRetentionDays?.toString(),
       SECRET_CACHE_TTL_SECONDS: options.secretCacheTtlSeconds?.toString(),
+      APP_UI_URL: options.appUiUrl === false ? undefined : (options.appUiUrl ?? `${publicUrl}${LOCAL_APP_UI_PATH}`),
+      FRAME_ANCESTORS: (options.frameAncestors ?? [new URL(publicUrl).origin]).join(' '),
     };
     const aws: AwsClientOptions = {
       region: LOCAL_REGION,
@@ -198,6 +215,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const refresh = composeRefresh(readRefreshConfig(environment), overrides);
     const webhooks = composeWebhooks(readWebhooksConfig(environment), overrides);
     const credentials = composeCredentials(readCredentialsConfig(environment), overrides);
+    const appPage = composeApp(readAppConfig(environment), overrides);
+    const jwks = composeJwks(readJwksConfig(environment), overrides);
     const runRefresh = (atEpochMs?: number) => {
       const runClock = atEpochMs === undefined ? clock : shiftedClock(clock, atEpochMs - clock.nowEpochMs());
       const startedAt = Date.now();
@@ -212,6 +231,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       'GET /authorize': { functionName: 'authorize', handler: createAuthorizeHandler(() => authorize, log) },
       'GET /callback': { functionName: 'callback', handler: createCallbackHandler(() => callback, log) },
       'POST /webhooks': { functionName: 'webhooks', handler: createWebhooksHandler(() => webhooks, log) },
+      'GET /app': { functionName: 'app', handler: createAppHandler(() => appPage, log) },
+      'GET /.well-known/jwks.json': { functionName: 'jwks', handler: createJwksHandler(() => jwks, log) },
       [routeKeyOf(CREDENTIALS_ROUTES.read)]: credentialsFunction,
       [routeKeyOf(CREDENTIALS_ROUTES.reportRejection)]: credentialsFunction,
     };

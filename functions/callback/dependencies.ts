@@ -5,8 +5,10 @@ import { DynamoDbInstallationStore } from '../adapters/dynamodb/installation-sto
 import { DynamoDbStateStore } from '../adapters/dynamodb/state-store';
 import { DynamoTable } from '../adapters/dynamodb/table';
 import { EcwidOAuthClient } from '../adapters/ecwid/oauth-client';
+import { KmsTokenSigner } from '../adapters/kms-token-signer';
 import { KmsTokenVault } from '../adapters/kms-token-vault';
 import type { CompleteInstallDependencies, CompleteInstallSettings } from '../core/install/complete-install';
+import type { TokenIssuer } from '../core/native-app/signed-tokens';
 import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
@@ -36,13 +38,15 @@ export function readCallbackConfig(environment?: Environment) {
     tableName: variables.TABLE_NAME,
     clientSecretId: variables.CLIENT_SECRET_ID,
     tokenKeyId: variables.TOKEN_KEY_ID,
+    signingKeyId: variables.SIGNING_KEY_ID,
+    publicUrl: variables.PUBLIC_URL,
     ecwidOAuthUrl: variables.ECWID_OAUTH_URL,
     tokenRequestTimeoutMs: variables.TOKEN_REQUEST_TIMEOUT_MS,
     secretCacheTtlMs: variables.SECRET_CACHE_TTL_SECONDS * 1000,
     eventBusName: variables.EVENT_BUS_NAME,
     startUrl,
     edgeOriginSecret: variables.EDGE_ORIGIN_SECRET,
-    /** Where a completed install is sent (with `store_id`); a built-in page when absent. */
+    /** Where a completed install is sent (with `store_id` and a signed `receipt`); a built-in page when absent. */
     successUrl: variables.SUCCESS_URL,
     completeInstall: {
       clientId: variables.ECWID_CLIENT_ID,
@@ -59,6 +63,7 @@ export function readCallbackConfig(environment?: Environment) {
         refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
         verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
       },
+      configuredScopes: variables.ECWID_SCOPES,
     } satisfies CompleteInstallSettings,
   };
 }
@@ -68,6 +73,8 @@ export type CallbackConfig = ReturnType<typeof readCallbackConfig>;
 export interface CallbackDependencies extends CompleteInstallDependencies, PageContext {
   settings: CompleteInstallSettings;
   successUrl: string | undefined;
+  /** Signs the install receipt the redirect to `successUrl` carries. */
+  receipts: TokenIssuer;
 }
 
 /**
@@ -78,6 +85,7 @@ export function composeCallback(config: CallbackConfig, overrides: CompositionOv
   const { clock, random, log, aws } = basics(overrides);
   rememberEdgeOriginSecret(config.edgeOriginSecret);
   const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), config.tableName);
+  const kms = new KMSClient(clientConfig(aws, aws.kmsEndpoint));
   return {
     states: new DynamoDbStateStore(table),
     claims: new DynamoDbCodeClaimStore(table),
@@ -88,7 +96,7 @@ export function composeCallback(config: CallbackConfig, overrides: CompositionOv
       ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
     }),
     clientSecret: clientSecretSource({ aws, secretId: config.clientSecretId, cacheTtlMs: config.secretCacheTtlMs, clock, log }),
-    vault: new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), config.tokenKeyId),
+    vault: new KmsTokenVault(kms, config.tokenKeyId),
     // The install is stored before it is announced: publishing only delays the merchant's page, briefly.
     publisher: lifecycleEventPublisher({ aws, busName: config.eventBusName, budgetMs: 1_500, clock, log }),
     clock,
@@ -98,5 +106,12 @@ export function composeCallback(config: CallbackConfig, overrides: CompositionOv
     startUrl: config.startUrl,
     edgeOriginSecret: config.edgeOriginSecret,
     successUrl: config.successUrl,
+    receipts: {
+      signer: new KmsTokenSigner(kms, config.signingKeyId),
+      issuer: config.publicUrl,
+      audience: config.completeInstall.clientId,
+      clock,
+      random,
+    },
   };
 }

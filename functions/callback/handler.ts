@@ -1,6 +1,7 @@
 import { parseCallbackRequest } from '../core/install/callback-request';
 import { completeInstall, type CompleteInstallResult } from '../core/install/complete-install';
 import { EcwidRequestError } from '../core/errors';
+import { issueInstallReceipt } from '../core/native-app/signed-tokens';
 import { CODES_REJECTED_METRIC } from '../runtime/metric-names';
 import { embeddedCounts } from '../runtime/metrics';
 import { BROWSER_BINDING_COOKIE } from '../runtime/browser-binding';
@@ -39,11 +40,15 @@ export function createCallbackHandler(provide: () => CallbackDependencies, log: 
     requestLog.info(result.replayed ? 'install already completed; showing its outcome again' : 'install completed', {
       lane: callback.lane,
       storeId: result.storeId,
+      browserBound: result.browserBound,
     });
     const { successUrl } = deps;
     if (successUrl !== undefined) {
+      // Proof of which store installed, and whether this browser started it: a bare store_id can be typed by anyone.
+      const receipt = await issueInstallReceipt(deps.receipts, { storeId: result.storeId, lane: result.lane, browserBound: result.browserBound });
       const location = new URL(successUrl);
       location.searchParams.set('store_id', String(result.storeId));
+      location.searchParams.set('receipt', receipt);
       return redirectResponse(303, location.toString());
     }
     return htmlResponse(200, {

@@ -75,6 +75,8 @@ export const ErrorCodes = [
   'NOT_THROUGH_EDGE',
   /** The `payload` of the app's iframe URL does not decrypt or validate (never says why: no oracle). */
   'APP_PAYLOAD_INVALID',
+  /** A session or install receipt that does not verify: another signer, another audience, expired, altered. */
+  'SESSION_INVALID',
   /** Anything not foreseen: a bug. */
   'INTERNAL',
   /** A webhook without a valid `X-Ecwid-Webhook-Signature` (by the current or the previous client secret). */

@@ -111,8 +111,10 @@ export interface Installation {
    * the condition of every update that must not lose a race. Taking a lease does not change it.
    */
   version: number;
-  /** Hash of the authorization code that produced the current grant. */
+  /** Hash of the authorization code that produced the current grant (none for the control panel lane). */
   grantCodeHash?: string;
+  /** How the current grant came: an OAuth install (either lane) or a token the control panel handed over. */
+  grantLane?: InstallLane;
   /**
    * When the code exchange that produced the current grant was answered, by the callback's clock:
    * of two installs of one store that cross, the later one stays. Only installs write it (a refresh
@@ -142,17 +144,41 @@ export interface Installation {
    * the token is dead; a reinstall removes the request.
    */
   uninstallRequestedAtEpochSeconds?: number;
+  /**
+   * The scopes the app is configured to ask for that this grant lacks: recomputed by every install,
+   * by the scheduled job as it checks the store (after a configuration change), and when the app's
+   * code meets 403 `INSUFFICIENT_APP_SCOPE`. Absent when none are missing. The store stays usable.
+   */
+  missingScopes?: string[];
 }
 
+/**
+ * Where a grant came from: `app_initiated` (the app's own `/authorize`, a state bound to the browser),
+ * `app_market` (Ecwid's App Market, no state), `control_panel` (the token of the iframe's payload,
+ * which the profile check accepted, for a store that had none that worked).
+ */
+export type InstallLane = 'app_initiated' | 'app_market' | 'control_panel';
+
 /** The fields of a new grant that an install writes, replacing whatever the store had. */
-type GrantFields = 'storeId' | 'tokenKey' | 'accessToken' | 'scope' | 'publicToken' | 'refreshToken' | 'expiresAtEpochSeconds' | 'installedAtEpochSeconds';
+type GrantFields =
+  | 'storeId'
+  | 'tokenKey'
+  | 'accessToken'
+  | 'scope'
+  | 'publicToken'
+  | 'refreshToken'
+  | 'expiresAtEpochSeconds'
+  | 'installedAtEpochSeconds'
+  | 'grantCodeHash'
+  | 'grantLane'
+  | 'missingScopes';
 
 /**
  * What an install writes: a fresh grant, where it came from, and when to check it first. The rest
  * of an {@link Installation} (status, version, check history) is the store's to set.
  */
 export type NewInstallation = Pick<Installation, GrantFields> &
-  Required<Pick<Installation, 'grantCodeHash' | 'grantObtainedAtEpochMs' | 'nextCheckAtEpochSeconds'>>;
+  Required<Pick<Installation, 'grantObtainedAtEpochMs' | 'nextCheckAtEpochSeconds'>>;
 
 // ---------------------------------------------------------------------------------------------
 // The scheduled job
@@ -198,6 +224,8 @@ export interface CheckResult {
   uninstall?: Tombstone;
   /** The check found the token alive: a requested uninstall was not the merchant's, and is forgotten. */
   dismissUninstallRequest?: boolean;
+  /** The configured scopes the grant lacks, recomputed by the check; empty clears them, absent leaves them. */
+  missingScopes?: string[];
 }
 
 /**
@@ -283,7 +311,7 @@ export const LIFECYCLE_EVENT_TYPES = [
   'Token Recovered',
   'Subscription Changed',
   'Personal Data Request',
-  /** Reserved: a store whose grant lacks scopes the app needs (published by a later version). */
+  /** A store whose grant lacks scopes the app is configured to ask for (`missingScopes`): it needs a re-consent. */
   'Scopes Missing',
 ] as const;
 
@@ -312,6 +340,8 @@ export interface LifecycleEventDetail {
   entityId?: string;
   /** `Personal Data Request`: Ecwid's `data`, as sent. */
   data?: Record<string, unknown>;
+  /** `Scopes Missing`: the configured scopes the store's grant lacks. */
+  missingScopes?: string[];
 }
 
 export interface LifecycleEvent {

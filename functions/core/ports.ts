@@ -82,13 +82,22 @@ export interface CodeClaimStore {
   releaseCodeClaim(codeHash: string, attemptId: string): Promise<void>;
 }
 
+export interface SaveOptions {
+  /**
+   * A repair (the control panel lane) replaces only what it looked at: `no_grant` (nothing stored, a
+   * tombstone, a subscription recorded before any install) or the grant at `version`. Without it, an
+   * install replaces any grant obtained no later than its own.
+   */
+  replacing?: 'no_grant' | { version: number };
+}
+
 export interface InstallationStore {
   /**
    * Stores a new grant for the store, replacing the previous one, and bumps the version; unless the
-   * stored grant was obtained strictly later (two installs of one store crossing), in which case
-   * nothing is written and the result is undefined.
+   * stored grant was obtained strictly later (two installs of one store crossing), or is not the one
+   * `options.replacing` names, in which case nothing is written and the result is undefined.
    */
-  saveInstallation(installation: NewInstallation): Promise<Installation | undefined>;
+  saveInstallation(installation: NewInstallation, options?: SaveOptions): Promise<Installation | undefined>;
   /** Strongly consistent read. */
   getInstallation(storeId: number): Promise<Installation | undefined>;
   /** Every installation. For local inspection and operator tooling, not for request paths. */

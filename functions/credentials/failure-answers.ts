@@ -31,6 +31,7 @@ export function jsonErrorStatus(code: ErrorCode): number {
     case 'INVALID_WEBHOOK':
       return 400;
     case 'WEBHOOK_SIGNATURE_INVALID':
+    case 'SESSION_INVALID':
       return 401;
     case 'APP_MARKET_INSTALLS_DISABLED':
     case 'STATE_BROWSER_MISMATCH':

@@ -55,6 +55,7 @@ export function readRefreshConfig(environment?: Environment) {
       },
       failureBudgetSeconds: variables.FAILURE_BUDGET_SECONDS,
       uninstallRetentionSeconds: variables.UNINSTALL_RETENTION_DAYS * 24 * 60 * 60,
+      configuredScopes: variables.ECWID_SCOPES,
     } satisfies RefreshJobSettings,
   };
 }

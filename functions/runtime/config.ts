@@ -3,8 +3,11 @@ import {
   clientIdProblem,
   normalizeBaseUrl,
   positiveIntegerProblem,
+  appUiUrlProblem,
+  frameAncestorsProblem,
   retentionDaysProblem,
   scopesProblem,
+  splitOrigins,
   splitScopes,
   tokenRequestTimeoutProblem,
   urlProblem,
@@ -74,6 +77,12 @@ const READERS = {
     const days = Number(value);
     return { value: days, problem: retentionDaysProblem(days) };
   }) as Reader<number>,
+  SIGNING_KEY_ID: text,
+  APP_UI_URL: ((value) => (value === '' ? { value: undefined } : { value, problem: appUiUrlProblem(value) })) as Reader<string | undefined>,
+  FRAME_ANCESTORS: ((value) => {
+    const origins = splitOrigins(value);
+    return { value: origins, problem: frameAncestorsProblem(origins) };
+  }) as Reader<string[]>,
 } satisfies Record<VariableName, Reader<unknown>>;
 
 /** Every variable's value as the functions use it. */

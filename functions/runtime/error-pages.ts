@@ -70,6 +70,13 @@ export function presentError(code: ErrorCode): ErrorPresentation {
         paragraphs: ['This address only works when Ecwid opens it for your store.'],
         restart: false,
       };
+    case 'SESSION_INVALID':
+      return {
+        status: 401,
+        title: 'Please open the app again from your Ecwid control panel',
+        paragraphs: ['Your session has ended or could not be confirmed.'],
+        restart: false,
+      };
     case 'NOT_THROUGH_EDGE':
       return {
         status: 403,

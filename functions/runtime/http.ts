@@ -6,7 +6,7 @@ import type { Logger } from '../core/ports';
 import { reportFailure } from './failure-report';
 import { presentError } from './error-pages';
 import type { AppLogger } from './logger';
-import { PAGE_CONTENT_SECURITY_POLICY, renderPage, type Page } from './pages';
+import { pageContentSecurityPolicy, renderPage, type Page } from './pages';
 
 export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -19,14 +19,19 @@ const FLOW_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
 };
 
-export function htmlResponse(statusCode: number, page: Page): ApiResult {
+/**
+ * A page. Never framed, unless `frameAncestors` names the origins that may (CSP `frame-ancestors`;
+ * `X-Frame-Options` cannot name several, so it is left out then).
+ */
+export function htmlResponse(statusCode: number, page: Page, options: { frameAncestors?: readonly string[] } = {}): ApiResult {
+  const framed = options.frameAncestors !== undefined && options.frameAncestors.length > 0;
   return {
     statusCode,
     headers: {
       ...FLOW_HEADERS,
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': PAGE_CONTENT_SECURITY_POLICY,
-      'x-frame-options': 'DENY',
+      'content-security-policy': pageContentSecurityPolicy(options.frameAncestors),
+      ...(framed ? {} : { 'x-frame-options': 'DENY' }),
     },
     body: renderPage(page),
   };
@@ -57,6 +62,8 @@ export interface PageContext {
   startUrl: string;
   /** With edge protection: the secret every request must carry from the edge (see `edge-origin.ts`). */
   edgeOriginSecret: string | undefined;
+  /** The origins that may frame this route's pages (its error pages too); none for most routes. */
+  frameAncestors?: readonly string[];
 }
 
 /**
@@ -67,7 +74,12 @@ export interface PageContext {
  * configuration is broken it throws, and the merchant sees a 503 page instead of a bare 500.
  */
 export function httpHandler<D extends PageContext>(
-  options: { route: string; log: AppLogger },
+  options: {
+    route: string;
+    log: AppLogger;
+    /** Who may frame the error pages when the configuration cannot be read (the route's default). */
+    defaultFrameAncestors?: readonly string[];
+  },
   provide: () => D,
   handle: (event: ApiEvent, deps: D, log: Logger) => Promise<ApiResult>,
 ) {
@@ -80,10 +92,12 @@ export function httpHandler<D extends PageContext>(
   return middy<ApiEvent, ApiResult>()
     .use({
       onError: (request) => {
+        const context = pageContextOf(provide);
         request.response = errorResponse(request.error, {
           log: logFor(request.event, request.context),
           reference: correlationId(request.event, request.context),
-          startUrl: startUrlOf(provide),
+          startUrl: context?.startUrl,
+          frameAncestors: context === undefined ? options.defaultFrameAncestors : context.frameAncestors,
         });
       },
     })
@@ -99,9 +113,9 @@ function correlationId(event: ApiEvent, context: Context): string {
   return event?.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
 }
 
-function startUrlOf(provide: () => PageContext): string | undefined {
+function pageContextOf(provide: () => PageContext): PageContext | undefined {
   try {
-    return provide().startUrl;
+    return provide();
   } catch {
     return undefined;
   }
@@ -109,7 +123,7 @@ function startUrlOf(provide: () => PageContext): string | undefined {
 
 function errorResponse(
   error: unknown,
-  context: { log: Logger; reference: string; startUrl: string | undefined },
+  context: { log: Logger; reference: string; startUrl: string | undefined; frameAncestors: readonly string[] | undefined },
 ): ApiResult {
   const failure = reportFailure(context.log, error, { status: presentError(errorCodeOf(error)).status });
   const presentation = presentError(failure.code);
@@ -117,8 +131,8 @@ function errorResponse(
     title: presentation.title,
     paragraphs: presentation.paragraphs,
     ...(presentation.restart && context.startUrl !== undefined
-      ? { links: [{ href: context.startUrl, label: 'Start the installation again' }] }
+      ? { links: [{ href: context.startUrl, label: 'Start the installation again', newWindow: context.frameAncestors !== undefined }] }
       : {}),
     ...(presentation.status >= 500 ? { reference: context.reference } : {}),
-  });
+  }, context.frameAncestors === undefined ? {} : { frameAncestors: context.frameAncestors });
 }

@@ -24,8 +24,11 @@ const JSON_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
 };
 
+/** A JSON answer; `headers` add to (or override) the defaults, and a `cache-control` of its own drops `pragma: no-cache`. */
 export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
-  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+  const { pragma, ...cacheable } = JSON_HEADERS;
+  const defaults = 'cache-control' in headers ? cacheable : { ...cacheable, pragma: pragma! };
+  return { statusCode, headers: { ...defaults, ...headers }, body: JSON.stringify(body) };
 }
 
 /** How a route answers a failure: its status, and the JSON it shows. */

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 export interface Page {
   title: string;
   paragraphs: string[];
-  links?: Array<{ href: string; label: string }>;
+  /** `newWindow`: opened at the top, out of a frame (Ecwid's consent page cannot be framed). */
+  links?: Array<{ href: string; label: string; newWindow?: boolean }>;
   /** Shown small, so a merchant can quote it to support. */
   reference?: string;
 }
@@ -19,16 +20,22 @@ const STYLE = [
 ].join('');
 
 /**
- * The Content-Security-Policy of every page: no scripts, no frames, no forms, and only the one
- * inline stylesheet above (allowed by its hash, not by `unsafe-inline`).
+ * The Content-Security-Policy of a page: no scripts, no forms, and only the one inline stylesheet
+ * above (allowed by its hash, not by `unsafe-inline`). Framed by nobody, unless `frameAncestors`
+ * names who may (the app's pages inside Ecwid's control panel).
  */
-export const PAGE_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function pageContentSecurityPolicy(frameAncestors?: readonly string[]): string {
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors ${frameAncestors === undefined || frameAncestors.length === 0 ? "'none'" : frameAncestors.join(' ')}`,
+  ].join('; ');
+}
+
+/** The policy of every page that is never framed. */
+export const PAGE_CONTENT_SECURITY_POLICY = pageContentSecurityPolicy();
 
 export function renderPage(page: Page): string {
   const parts = [
@@ -43,7 +50,8 @@ export function renderPage(page: Page): string {
     ...page.paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`),
   ];
   for (const link of page.links ?? []) {
-    parts.push(`<p><a class="button" href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>`);
+    const target = link.newWindow === true ? ' target="_blank" rel="noopener noreferrer"' : '';
+    parts.push(`<p><a class="button" href="${escapeHtml(link.href)}"${target}>${escapeHtml(link.label)}</a></p>`);
   }
   if (page.reference !== undefined) parts.push(`<small>Reference: ${escapeHtml(page.reference)}</small>`);
   parts.push('</main></body></html>');

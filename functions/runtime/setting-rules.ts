@@ -76,3 +76,29 @@ export const MAX_UNINSTALL_RETENTION_DAYS = 3650;
 export function retentionDaysProblem(value: number): string | undefined {
   return positiveIntegerProblem(value) ?? (value <= MAX_UNINSTALL_RETENTION_DAYS ? undefined : `must be at most ${MAX_UNINSTALL_RETENTION_DAYS} days`);
 }
+
+/** Ecwid's control panel: where the app's iframe is shown, so the only default framer of `/app`. */
+export const ECWID_CONTROL_PANEL_ORIGIN = 'https://my.ecwid.com';
+
+const FRAME_ANCESTOR_PATTERN = /^(https:\/\/(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
+
+/** The origins of a space-separated list. */
+export function splitOrigins(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Origins that may frame the app's pages (CSP `frame-ancestors`): each `https://host[:port]` (a
+ * leading `*.` allowed), no path; `http` only for loopback (the local stack).
+ */
+export function frameAncestorsProblem(origins: readonly string[]): string | undefined {
+  if (origins.length === 0) return 'must name at least one origin';
+  return origins.every((origin) => FRAME_ANCESTOR_PATTERN.test(origin))
+    ? undefined
+    : 'must be space-separated origins such as https://my.ecwid.com (https, no path; http only for localhost)';
+}
+
+/** Where `/app` sends the merchant with the session in the fragment: an https URL without a fragment of its own. */
+export function appUiUrlProblem(value: string): string | undefined {
+  return urlProblem(value, { kind: 'whole', allowLoopbackHttp: true }) ?? (value.includes('#') ? 'must not have a fragment: the session goes there' : undefined);
+}

@@ -30,3 +30,9 @@ export const WEBHOOK_ANSWER_BUDGET_MS = 8_000;
  * lease holder is doing, then for a refresh of its own and the write of its answer.
  */
 export const CREDENTIALS_TIMEOUT_SECONDS = 25;
+
+/**
+ * The app function's timeout: within API Gateway's 30 s, room for a repair's profile check (at most
+ * the longest request budget), a data key, the write, and the session's signature.
+ */
+export const APP_TIMEOUT_SECONDS = 25;

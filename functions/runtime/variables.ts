@@ -29,6 +29,12 @@ export const VARIABLE_DEFAULTS = {
   EVENT_BUS_NAME: undefined,
   /** How long an uninstalled store's tombstone is kept before DynamoDB deletes it. */
   UNINSTALL_RETENTION_DAYS: '30',
+  /** The asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs sessions and install receipts. */
+  SIGNING_KEY_ID: undefined,
+  /** Where `/app` sends the merchant with `#session=...`; empty: a built-in page. */
+  APP_UI_URL: '',
+  /** The origins that may frame `/app` (CSP `frame-ancestors`), space-separated: Ecwid's control panel. */
+  FRAME_ANCESTORS: 'https://my.ecwid.com',
 } as const satisfies Record<string, string | undefined>;
 
 export type VariableName = keyof typeof VARIABLE_DEFAULTS;
@@ -51,6 +57,8 @@ export const FUNCTION_VARIABLES = {
     'VERIFY_INTERVAL_SECONDS',
     'EDGE_ORIGIN_SECRET',
     'EVENT_BUS_NAME',
+    'ECWID_SCOPES',
+    'SIGNING_KEY_ID',
   ],
   refresh: [
     'ECWID_CLIENT_ID',
@@ -67,6 +75,7 @@ export const FUNCTION_VARIABLES = {
     'FAILURE_BUDGET_SECONDS',
     'EVENT_BUS_NAME',
     'UNINSTALL_RETENTION_DAYS',
+    'ECWID_SCOPES',
   ],
   webhooks: [
     'TABLE_NAME',
@@ -91,7 +100,27 @@ export const FUNCTION_VARIABLES = {
     'VERIFY_INTERVAL_SECONDS',
     'FAILURE_BUDGET_SECONDS',
     'EVENT_BUS_NAME',
+    'ECWID_SCOPES',
   ],
+  app: [
+    'ECWID_CLIENT_ID',
+    'PUBLIC_URL',
+    'TABLE_NAME',
+    'CLIENT_SECRET_ID',
+    'TOKEN_KEY_ID',
+    'SIGNING_KEY_ID',
+    'ECWID_API_URL',
+    'ECWID_SCOPES',
+    'APP_UI_URL',
+    'FRAME_ANCESTORS',
+    'TOKEN_REQUEST_TIMEOUT_MS',
+    'SECRET_CACHE_TTL_SECONDS',
+    'REFRESH_MARGIN_SECONDS',
+    'VERIFY_INTERVAL_SECONDS',
+    'EDGE_ORIGIN_SECRET',
+    'EVENT_BUS_NAME',
+  ],
+  jwks: ['SIGNING_KEY_ID', 'EDGE_ORIGIN_SECRET'],
 } as const satisfies Record<string, readonly VariableName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_VARIABLES;

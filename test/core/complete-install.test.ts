@@ -25,6 +25,8 @@ describe('completeInstall', () => {
         outcome: 'installed',
         storeId: STORE_ID,
         replayed: false,
+        lane: 'app_initiated',
+        browserBound: true,
       });
 
       expect(harness.tokenEndpoint.requests).toEqual([
@@ -172,6 +174,8 @@ describe('completeInstall', () => {
         outcome: 'installed',
         storeId: STORE_ID,
         replayed: true,
+        lane: 'app_initiated',
+        browserBound: true,
       });
       expect(harness.tokenEndpoint.requests).toHaveLength(1);
     });
@@ -199,8 +203,8 @@ describe('completeInstall', () => {
       await new Promise((resolve) => setImmediate(resolve));
       answer.resolve();
       await expect(Promise.all([first, second])).resolves.toEqual([
-        { outcome: 'installed', storeId: STORE_ID, replayed: false },
-        { outcome: 'installed', storeId: STORE_ID, replayed: true },
+        { outcome: 'installed', storeId: STORE_ID, replayed: false, lane: 'app_initiated', browserBound: true },
+        { outcome: 'installed', storeId: STORE_ID, replayed: true, lane: 'app_initiated', browserBound: true },
       ]);
       expect(harness.tokenEndpoint.requests).toHaveLength(1);
     });
@@ -229,6 +233,8 @@ describe('completeInstall', () => {
         outcome: 'installed',
         storeId: 77,
         replayed: true,
+        lane: 'app_market',
+        browserBound: false,
       });
       expect(harness.tokenEndpoint.requests).toHaveLength(1);
     });
@@ -289,6 +295,8 @@ describe('completeInstall', () => {
         outcome: 'installed',
         storeId: 5,
         replayed: true,
+        lane: 'app_market',
+        browserBound: false,
       });
       expect(harness.tokenEndpoint.requests).toHaveLength(0);
     });
@@ -379,6 +387,38 @@ describe('completeInstall', () => {
     });
   });
 
+  describe('scopes', () => {
+    it('records the lane and the configured scopes the grant lacks, and announces them as Scopes Missing', async () => {
+      const harness = installHarness({ configuredScopes: ['read_store_profile', 'read_catalog', 'read_orders', 'update_catalog'] });
+      const { browserBinding, query } = await startedInstall(harness);
+      harness.tokenEndpoint.answer(grantFor(STORE_ID, { scope: 'read_store_profile read_catalog' }));
+      await harness.callback(query('code-1'), browserBinding);
+      await expect(harness.store.getInstallation(STORE_ID)).resolves.toMatchObject({ grantLane: 'app_initiated', missingScopes: ['read_orders', 'update_catalog'] });
+      expect(harness.publisher.types()).toEqual(['Store Installed', 'Scopes Missing']);
+      expect(harness.publisher.events[1]!.detail).toEqual({
+        storeId: STORE_ID,
+        status: 'active',
+        reason: 'app_initiated',
+        time: expect.any(String),
+        missingScopes: ['read_orders', 'update_catalog'],
+      });
+    });
+
+    it('clears the gap when a re-consent grants every configured scope, and announces nothing about scopes', async () => {
+      const harness = installHarness({ configuredScopes: ['read_store_profile', 'read_catalog', 'read_orders'] });
+      harness.tokenEndpoint.answer(grantFor(STORE_ID, { scope: 'read_store_profile read_catalog' }));
+      await harness.callback(`code=first&store_id=${STORE_ID}`);
+      expect((await harness.store.getInstallation(STORE_ID))!.missingScopes).toEqual(['read_orders']);
+      harness.tokenEndpoint.answer(grantFor(STORE_ID, { scope: 'read_store_profile read_catalog read_orders' }));
+      harness.clock.advanceSeconds(60);
+      await harness.callback(`code=second&store_id=${STORE_ID}`);
+      const reconsented = (await harness.store.getInstallation(STORE_ID))!;
+      expect(reconsented.scope).toBe('read_store_profile read_catalog read_orders');
+      expect(reconsented).not.toHaveProperty('missingScopes');
+      expect(harness.publisher.types()).toEqual(['Store Installed', 'Scopes Missing', 'Store Reinstalled']);
+    });
+  });
+
   describe('App Market installs', () => {
     it('accepts a callback with a code and a store id but no state', async () => {
       const harness = installHarness();
@@ -386,6 +426,8 @@ describe('completeInstall', () => {
         outcome: 'installed',
         storeId: 77,
         replayed: false,
+        lane: 'app_market',
+        browserBound: false,
       });
       expect(harness.tokenEndpoint.requests[0]).toMatchObject({ code: 'market-code', storeId: 77 });
     });

@@ -464,6 +464,7 @@ async function runJob(input: {
     rateLimitMaxSeconds: 3600,
     assumedTokenLifetimeSeconds: 3600,
     uninstallRetentionSeconds: 30 * 86_400,
+    configuredScopes: ['read_store_profile'],
   };
   return refreshDueInstallations(
     {

@@ -28,6 +28,7 @@ export const COMPLETE_SETTINGS: CompleteInstallSettings = {
   pendingClaimPollMs: 100,
   staleClaimAfterSeconds: 16,
   checkSchedule: DEFAULT_CHECK_SCHEDULE,
+  configuredScopes: ['read_store_profile', 'read_catalog'],
 };
 
 /** The core wired to in-memory fakes and a manual clock. */

@@ -26,6 +26,7 @@ const SETTINGS: RefreshJobSettings = {
   rateLimitMaxSeconds: 3600,
   assumedTokenLifetimeSeconds: 3600,
   uninstallRetentionSeconds: 30 * DAY,
+  configuredScopes: ['read_store_profile'],
 };
 
 type RefreshAnswer = TokenGrant | EcwidRequestError | ((request: TokenRefreshRequest) => Promise<TokenGrant>);
@@ -144,6 +145,45 @@ function setup(settings: Partial<RefreshJobSettings> = {}) {
 }
 
 describe('refreshDueInstallations', () => {
+  describe('scope drift', () => {
+    it('recomputes the scopes a store lacks after the configuration changes, and announces the new gap once', async () => {
+      const { run, install, store, publisher, clock } = setup();
+      await install(7001, { scope: 'read_store_profile read_catalog' });
+      await run();
+      expect((await store.getInstallation(7001))!.missingScopes).toBeUndefined();
+      expect(publisher.types()).toEqual([]);
+      // The app now asks for more: each store learns at its next check.
+      const widened = { configuredScopes: ['read_store_profile', 'read_catalog', 'read_orders', 'update_orders'] };
+      clock.advanceSeconds(2 * 86_400);
+      await run(60_000, widened);
+      expect((await store.getInstallation(7001))!).toMatchObject({ status: 'active', missingScopes: ['read_orders', 'update_orders'] });
+      expect(publisher.events).toEqual([
+        {
+          detailType: 'Scopes Missing',
+          detail: { storeId: 7001, status: 'active', reason: 'scope_check', time: expect.any(String), missingScopes: ['read_orders', 'update_orders'] },
+        },
+      ]);
+      // The same gap at the next check: nothing new to say.
+      clock.advanceSeconds(2 * 86_400);
+      await run(60_000, widened);
+      expect(publisher.types()).toEqual(['Scopes Missing']);
+      // Back to the old configuration: the gap closes.
+      clock.advanceSeconds(2 * 86_400);
+      await run();
+      expect((await store.getInstallation(7001))!.missingScopes).toBeUndefined();
+    });
+
+    it('takes the scope of a refreshed grant into account', async () => {
+      const { run, expiring, store, ecwid, clock } = setup({ configuredScopes: ['read_store_profile', 'read_catalog'] });
+      await expiring(7002);
+      ecwid.onRefresh(7002, { accessToken: 'access_x', refreshToken: 'refresh_x', expiresInSeconds: 3600, scope: 'read_store_profile read_catalog', storeId: 7002 });
+      clock.advanceSeconds(3600 - 900);
+      await run();
+      expect((await store.getInstallation(7002))!).toMatchObject({ scope: 'read_store_profile read_catalog' });
+      expect((await store.getInstallation(7002))!.missingScopes).toBeUndefined();
+    });
+  });
+
   describe('non-expiring tokens (Ecwid today)', () => {
     it('verifies a due token, records when, and schedules the next check about a day later', async () => {
       const { run, install, store, ecwid, now } = setup();

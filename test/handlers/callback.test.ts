@@ -34,21 +34,62 @@ describe('GET /callback', () => {
     expect(result.headers['content-security-policy']).not.toContain('script-src');
   });
 
-  it('redirects with 303 to the configured success URL, adding the store id', async () => {
-    const { call, state } = await harnessWithInstallStarted({ SUCCESS_URL: 'https://app.example.com/welcome?from=ecwid' });
+  it('redirects with 303 to the configured success URL, adding the store id and a receipt bound to this browser', async () => {
+    const { call, state, signer, clock } = await harnessWithInstallStarted({ SUCCESS_URL: 'https://app.example.com/welcome?from=ecwid' });
     const result = await call(`code=abc&store_id=1003&state=${state}`);
     expect(result.statusCode).toBe(303);
-    expect(result.headers.location).toBe('https://app.example.com/welcome?from=ecwid&store_id=1003');
+    const location = new URL(result.headers.location!);
+    expect(`${location.origin}${location.pathname}`).toBe('https://app.example.com/welcome');
+    expect([...location.searchParams.keys()]).toEqual(['from', 'store_id', 'receipt']);
+    expect(location.searchParams.get('store_id')).toBe('1003');
     expect(result.headers['referrer-policy']).toBe('no-referrer');
+    const { payload, protectedHeader } = await signer.verify(location.searchParams.get('receipt')!, {
+      issuer: 'https://auth.example.com',
+      audience: 'app-client-id',
+      typ: 'install-receipt',
+      at: new Date(clock.nowEpochMs()),
+    });
+    expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'install-receipt', kid: signer.keyId });
+    expect(payload).toEqual({
+      iss: 'https://auth.example.com',
+      aud: 'app-client-id',
+      sub: '1003',
+      store_id: 1003,
+      lane: 'app_initiated',
+      browser_bound: true,
+      iat: expect.any(Number),
+      exp: (payload.iat as number) + 300,
+      jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+    });
+    expect(signer.signed).toHaveLength(1);
   });
 
-  it('shows the same success to a reload, without a second exchange', async () => {
-    const { call, state, tokenEndpoint } = await harnessWithInstallStarted({ SUCCESS_URL: 'https://app.example.com/welcome' });
-    const first = await call(`code=abc&store_id=1003&state=${state}`);
-    const second = await call(`code=abc&store_id=1003&state=${state}`);
-    expect(second.statusCode).toBe(first.statusCode);
-    expect(second.headers.location).toBe(first.headers.location);
+  it('shows the same success to a reload by the same browser, with a receipt of its own, without a second exchange', async () => {
+    const { call, state, tokenEndpoint, signer, clock } = await harnessWithInstallStarted({ SUCCESS_URL: 'https://app.example.com/welcome' });
+    const first = new URL((await call(`code=abc&store_id=1003&state=${state}`)).headers.location!);
+    const second = new URL((await call(`code=abc&store_id=1003&state=${state}`)).headers.location!);
+    expect(second.searchParams.get('store_id')).toBe(first.searchParams.get('store_id'));
+    const options = { issuer: 'https://auth.example.com', audience: 'app-client-id', typ: 'install-receipt', at: new Date(clock.nowEpochMs()) };
+    const [one, two] = await Promise.all([signer.verify(first.searchParams.get('receipt')!, options), signer.verify(second.searchParams.get('receipt')!, options)]);
+    expect(two.payload).toMatchObject({ store_id: 1003, browser_bound: true });
+    expect(two.payload.jti).not.toBe(one.payload.jti);
     expect(tokenEndpoint.requests).toHaveLength(1);
+  });
+
+  it('gives a receipt that is not browser-bound to another browser reloading the callback URL, and to the App Market lane', async () => {
+    const { call, state, signer, tokenEndpoint, clock } = await harnessWithInstallStarted({ SUCCESS_URL: 'https://app.example.com/welcome' });
+    await call(`code=abc&store_id=1003&state=${state}`);
+    // The victim's browser: the callback URL an attacker sent, without the attacker's cookie.
+    const elsewhere = new URL((await call(`code=abc&store_id=1003&state=${state}`, { withCookie: false })).headers.location!);
+    const options = { issuer: 'https://auth.example.com', audience: 'app-client-id', typ: 'install-receipt', at: new Date(clock.nowEpochMs()) };
+    await expect(signer.verify(elsewhere.searchParams.get('receipt')!, options)).resolves.toMatchObject({
+      payload: { store_id: 1003, lane: 'app_initiated', browser_bound: false },
+    });
+    tokenEndpoint.answer(grantFor(1004));
+    const market = new URL((await call('code=market-code&store_id=1004')).headers.location!);
+    await expect(signer.verify(market.searchParams.get('receipt')!, options)).resolves.toMatchObject({
+      payload: { store_id: 1004, lane: 'app_market', browser_bound: false },
+    });
   });
 
   it('shows a friendly cancellation page with a way to start again when consent is denied', async () => {

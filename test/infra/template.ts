@@ -42,6 +42,8 @@ const FUNCTION_PATHS: Record<FunctionName, string> = {
   refresh: 'RefreshJob/Function',
   webhooks: 'Webhooks',
   credentials: 'Credentials/Function',
+  app: 'App',
+  jwks: 'Jwks',
 };
 
 export function appFunction(stack: EcwidAuthStack, name: FunctionName): AppFunction {

@@ -242,7 +242,7 @@ describe('the package, installed into a host CDK app', () => {
   it('depends at runtime on exactly what its client imports, pinned, and on its peers aws-cdk-lib and constructs', () => {
     const installed = path.join(workspace.host, 'node_modules', 'ecwid-app-auth');
     const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
-    const clientDependencies = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/credential-provider-node', '@aws-sdk/lib-dynamodb', '@smithy/signature-v4'];
+    const clientDependencies = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/credential-provider-node', '@aws-sdk/lib-dynamodb', '@smithy/signature-v4', 'jose'];
     expect(Object.keys(manifest.dependencies).sort()).toEqual(clientDependencies);
     for (const version of Object.values(manifest.dependencies)) expect(version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
@@ -345,5 +345,14 @@ describe('the package, installed into a host CDK app', () => {
     ].join('\n');
     const answer = JSON.parse(run(workspace, process.execPath, ['-e', script], workspace.host));
     expect(answer).toEqual({ reader: 'function', api: 'function', ecwid: 'function', invalid: true, code: 'INVALID_STORE_ID' });
+  });
+
+  it('verifies sessions in the host with jose, loaded from CommonJS', () => {
+    const script = [
+      "const client = require('ecwid-app-auth/client');",
+      "client.verifySession('not-a-token', { issuer: 'https://auth.example.com', audience: 'app-1' }).catch((error) => console.log(JSON.stringify({ invalid: error instanceof client.SessionInvalidError, code: error.code, reason: error.reason })));",
+    ].join('\n');
+    const answer = JSON.parse(run(workspace, process.execPath, ['-e', script], workspace.host));
+    expect(answer).toEqual({ invalid: true, code: 'SESSION_INVALID', reason: 'malformed' });
   });
 });

@@ -235,6 +235,41 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.getInstallation(1001)).resolves.toEqual(expected);
       });
 
+      it('keeps where a grant came from and the scopes it lacks; a grant without a code or a gap drops the old ones', async () => {
+        const first = (await store.saveInstallation(installation(1060, { grantLane: 'app_market', missingScopes: ['read_orders', 'update_catalog'] })))!;
+        expect(first).toMatchObject({ grantLane: 'app_market', missingScopes: ['read_orders', 'update_catalog'] });
+        const { grantCodeHash: _none, ...withoutCode } = installation(1060, { grantLane: 'control_panel', missingScopes: [] });
+        const second = (await store.saveInstallation(withoutCode))!;
+        expect(second.grantLane).toBe('control_panel');
+        expect(second).not.toHaveProperty('grantCodeHash');
+        expect(second).not.toHaveProperty('missingScopes');
+        await expect(store.getInstallation(1060)).resolves.toEqual(second);
+      });
+
+      it('lets a repair replace no grant, or only the grant at the version it looked at', async () => {
+        const repair = (storeId: number) => installation(storeId, { grantLane: 'control_panel' });
+        // Nothing stored: a repair that expects no grant is stored; a second one, now over a grant, is not.
+        await expect(store.saveInstallation(repair(1061), { replacing: 'no_grant' })).resolves.toMatchObject({ version: 1 });
+        await expect(store.saveInstallation(repair(1061), { replacing: 'no_grant' })).resolves.toBeUndefined();
+        // Over the version it read, only while that version is still stored.
+        const stale = (await store.getInstallation(1061))!;
+        await store.saveInstallation(installation(1061));
+        await expect(store.saveInstallation(repair(1061), { replacing: { version: stale.version } })).resolves.toBeUndefined();
+        await expect(store.saveInstallation(repair(1061), { replacing: { version: stale.version + 1 } })).resolves.toMatchObject({ grantLane: 'control_panel' });
+        // Over a tombstone, or over a subscription recorded before any install: no grant there.
+        const purged = (await store.saveInstallation(installation(1062)))!;
+        await store.purgeInstallation({
+          storeId: 1062,
+          version: purged.version,
+          reason: 'INVALID_API_TOKEN',
+          nowEpochSeconds: now(),
+          tombstone: { uninstalledAtEpochSeconds: now(), deleteAfterEpochSeconds: now() + 86_400 },
+        });
+        await expect(store.saveInstallation(repair(1062), { replacing: 'no_grant' })).resolves.toMatchObject({ status: 'active' });
+        await store.recordSubscription({ storeId: 1063, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 86_400 });
+        await expect(store.saveInstallation(repair(1063), { replacing: 'no_grant' })).resolves.toMatchObject({ subscriptionStatus: 'ACTIVE' });
+      });
+
       it('replaces the whole grant on reinstall and moves the version on', async () => {
         await store.saveInstallation(
           installation(1002, { refreshToken: sealed('refresh_old'), expiresAtEpochSeconds: now() + 3600, publicToken: sealed('public_old') }),
@@ -537,6 +572,24 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await store.saveInstallation(installation(9, { nextCheckAtEpochSeconds: now() }));
         const leases = await Promise.all(Array.from({ length: 8 }, (_, index) => lease(9, `run-${index}`)));
         expect(leases.filter((item) => item !== undefined)).toHaveLength(1);
+      });
+
+      it('records the missing scopes a check recomputed: a list replaces them, an empty one clears them, none leaves them', async () => {
+        await store.saveInstallation(installation(19, { nextCheckAtEpochSeconds: now(), missingScopes: ['read_orders'] }));
+        const check = async (missingScopes: string[] | undefined) => {
+          const leased = (await lease(19))!;
+          await store.completeCheck({
+            storeId: 19,
+            owner: 'run-1',
+            version: leased.version,
+            nowEpochSeconds: now(),
+            result: { status: 'active', nextCheckAtEpochSeconds: now(), ...(missingScopes === undefined ? {} : { missingScopes }) },
+          });
+          return (await store.getInstallation(19))!.missingScopes;
+        };
+        await expect(check(undefined)).resolves.toEqual(['read_orders']);
+        await expect(check(['read_orders', 'update_catalog'])).resolves.toEqual(['read_orders', 'update_catalog']);
+        await expect(check([])).resolves.toBeUndefined();
       });
 
       it('writes a refresh atomically and reschedules, only for the lease holder at the leased version', async () => {

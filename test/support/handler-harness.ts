@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { composeAuthorize, readAuthorizeConfig, type AuthorizeDependencies } from '../../functions/authorize/dependencies';
 import { composeCallback, readCallbackConfig, type CallbackDependencies } from '../../functions/callback/dependencies';
 import { capturingLogger, FixedClientSecret, ManualClock, RecordingPublisher, ScriptedTokenEndpoint, SeededRandom } from './fakes';
+import { LocalTokenSigner } from './local-token-signer';
 import { MemoryStore } from './memory-store';
 import { MemoryTokenVault } from './memory-token-vault';
 
@@ -9,6 +10,7 @@ export const TEST_ENVIRONMENT = {
   TABLE_NAME: 'table',
   CLIENT_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:client-AbCdEf',
   TOKEN_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f',
+  SIGNING_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
   ECWID_CLIENT_ID: 'app-client-id',
   PUBLIC_URL: 'https://auth.example.com',
   ECWID_OAUTH_URL: 'https://my.ecwid.example',
@@ -40,7 +42,9 @@ export function handlerHarness(environment: Record<string, string> = {}) {
     log: logs.log,
     publisher,
   };
-  return { authorizeDeps, callbackDeps, store, tokenEndpoint, clock, logs, publisher };
+  const signer = new LocalTokenSigner();
+  callbackDeps.receipts = { ...callbackDeps.receipts, signer, clock, random };
+  return { authorizeDeps, callbackDeps, store, tokenEndpoint, clock, logs, publisher, signer };
 }
 
 /** An API Gateway HTTP API (payload 2.0) event for a GET. */

@@ -26,6 +26,7 @@ import type {
   PurgeRequest,
   RecordRevocationRequest,
   ReleaseLeaseRequest,
+  SaveOptions,
   StateStore,
   SubscriptionChange,
   SubscriptionRecording,
@@ -62,6 +63,7 @@ const PURGED_FIELDS = [
   'failureCount',
   'firstFailureAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
+  'missingScopes',
 ] as const;
 
 function holdsGrant(item: StoredInstallation | undefined): boolean {
@@ -157,12 +159,19 @@ export class MemoryStore
     if (claim?.status === 'pending' && claim.attemptId === attemptId) this.claims.delete(codeHash);
   }
 
-  async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
+  async saveInstallation(installation: NewInstallation, options: SaveOptions = {}): Promise<Installation | undefined> {
     const previous = this.installations.get(installation.storeId);
-    if ((previous?.grantObtainedAtEpochMs ?? -Infinity) > installation.grantObtainedAtEpochMs) return undefined;
+    const { replacing } = options;
+    if (replacing === 'no_grant') {
+      if (previous !== undefined && holdsGrant(previous)) return undefined;
+    } else if (replacing !== undefined) {
+      if (previous?.version !== replacing.version) return undefined;
+    } else if ((previous?.grantObtainedAtEpochMs ?? -Infinity) > installation.grantObtainedAtEpochMs) return undefined;
     this.leases.delete(installation.storeId);
+    const { missingScopes, ...grant } = installation;
     const saved: Installation = {
-      ...installation,
+      ...grant,
+      ...(missingScopes === undefined || missingScopes.length === 0 ? {} : { missingScopes }),
       tokenType: 'Bearer',
       updatedAtEpochSeconds: installation.installedAtEpochSeconds,
       status: 'active',
@@ -260,6 +269,10 @@ export class MemoryStore
       if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
     }
     if (result.dismissUninstallRequest === true) delete next.uninstallRequestedAtEpochSeconds;
+    if (result.missingScopes !== undefined) {
+      if (result.missingScopes.length > 0) next.missingScopes = result.missingScopes;
+      else delete next.missingScopes;
+    }
     this.installations.set(request.storeId, result.uninstall === undefined ? next : tombstoneOf(next, result.uninstall));
     return true;
   }

@@ -135,6 +135,11 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       cleared.push(...PURGED_ATTRIBUTES);
     }
     if (result.dismissUninstallRequest === true) cleared.push('uninstallRequestedAtEpochSeconds');
+    // Recomputed by the check: a list replaces the stored one; an empty one clears it.
+    if (result.missingScopes !== undefined && result.uninstall === undefined) {
+      if (result.missingScopes.length > 0) set.missingScopes = result.missingScopes;
+      else cleared.push('missingScopes');
+    }
     const expression = versionedUpdate(set, [...new Set(cleared)]);
     const written = await this.table.conditionally('UpdateItem', () =>
       this.table.documents.send(

@@ -9,6 +9,7 @@ const OPTIONAL_INSTALLATION_FIELDS = [
   'expiresAtEpochSeconds',
   'statusReason',
   'grantCodeHash',
+  'grantLane',
   'grantObtainedAtEpochMs',
   'nextCheckAtEpochSeconds',
   'lastRefreshedAtEpochSeconds',
@@ -19,6 +20,7 @@ const OPTIONAL_INSTALLATION_FIELDS = [
   'subscriptionStatus',
   'subscriptionChangedAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
+  'missingScopes',
 ] as const;
 
 /** An installation item (`STORE#{storeId}`) as the domain sees it: lease and index attributes stay behind. */
@@ -84,6 +86,7 @@ export const PURGED_ATTRIBUTES = [
   'failureCount',
   'firstFailureAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
+  'missingScopes',
 ] as const;
 
 /** What a purge sets: the tombstone's status, when the uninstall happened, and the TTL that deletes it. */
@@ -113,6 +116,8 @@ const VIEW_FIELDS = [
   'subscriptionChangedAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
   'uninstalledAtEpochSeconds',
+  'grantLane',
+  'missingScopes',
 ] as const;
 
 /** An installation item as operators see it: its lifecycle, never a token, a data key or an email. */

@@ -1,6 +1,6 @@
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Installation, InstallationStatus, NewInstallation } from '../../core/model';
-import type { InstallationStore } from '../../core/ports';
+import type { InstallationStore, SaveOptions } from '../../core/ports';
 import { dueShardOf, holdsGrant, toInstallation } from './installation-item';
 import { TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
@@ -30,13 +30,16 @@ const CLEARED_BY_REINSTALL = [
   'uninstalledAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
   TABLE_SCHEMA.timeToLiveAttribute,
+  // What the new grant says of itself, when it says nothing.
+  'grantCodeHash',
+  'missingScopes',
 ] as const;
 
 /** Installations (`STORE#{storeId}` items): written whole by an install, read by id. */
 export class DynamoDbInstallationStore implements InstallationStore {
   constructor(private readonly table: DynamoTable) {}
 
-  async saveInstallation(installation: NewInstallation): Promise<Installation | undefined> {
+  async saveInstallation(installation: NewInstallation, options: SaveOptions = {}): Promise<Installation | undefined> {
     const set: Record<string, unknown> = {
       kind: 'installation',
       storeId: installation.storeId,
@@ -51,7 +54,9 @@ export class DynamoDbInstallationStore implements InstallationStore {
       updatedAtEpochSeconds: installation.installedAtEpochSeconds,
       status: 'active' satisfies InstallationStatus,
       grantCodeHash: installation.grantCodeHash,
+      grantLane: installation.grantLane,
       grantObtainedAtEpochMs: installation.grantObtainedAtEpochMs,
+      missingScopes: installation.missingScopes === undefined || installation.missingScopes.length === 0 ? undefined : installation.missingScopes,
       nextCheckAtEpochSeconds: installation.nextCheckAtEpochSeconds,
       [dueIndex.partitionKey]: dueShardOf(installation.storeId),
       [dueIndex.sortKey]: installation.nextCheckAtEpochSeconds,
@@ -66,11 +71,7 @@ export class DynamoDbInstallationStore implements InstallationStore {
           // One atomic write: the new grant replaces the old one whole (and any lease), and the
           // version moves on so a refresh that read the old grant cannot overwrite this one.
           UpdateExpression: expression.update,
-          // Two installs of one store crossing: the grant Ecwid issued last wins, whichever lands
-          // last (on a tie, the later write).
-          ConditionExpression: 'attribute_not_exists(#obtained) OR #obtained <= :obtained',
-          ExpressionAttributeNames: { ...expression.names, '#obtained': 'grantObtainedAtEpochMs' },
-          ExpressionAttributeValues: { ...expression.values, ':obtained': installation.grantObtainedAtEpochMs },
+          ...replacementCondition(expression, installation, options.replacing),
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -104,4 +105,36 @@ export class DynamoDbInstallationStore implements InstallationStore {
     } while (startKey !== undefined);
     return installations.sort((a, b) => a.storeId - b.storeId);
   }
+}
+
+/**
+ * Which stored grant a save may replace. By default, any obtained no later than the new one: two
+ * installs of one store crossing, the grant Ecwid issued last wins, whichever lands last (on a tie,
+ * the later write). A repair replaces only what it looked at: no grant at all (nothing stored, a
+ * tombstone, a subscription recorded before any install), or the grant at that version.
+ */
+function replacementCondition(
+  expression: ReturnType<typeof versionedUpdate>,
+  installation: NewInstallation,
+  replacing: SaveOptions['replacing'],
+) {
+  if (replacing === 'no_grant') {
+    return {
+      ConditionExpression: 'attribute_not_exists(accessToken) OR #status = :uninstalled',
+      ExpressionAttributeNames: { ...expression.names, '#status': 'status' },
+      ExpressionAttributeValues: { ...expression.values, ':uninstalled': 'uninstalled' satisfies InstallationStatus },
+    };
+  }
+  if (replacing !== undefined) {
+    return {
+      ConditionExpression: '#version = :expectedVersion',
+      ExpressionAttributeNames: expression.names,
+      ExpressionAttributeValues: { ...expression.values, ':expectedVersion': replacing.version },
+    };
+  }
+  return {
+    ConditionExpression: 'attribute_not_exists(#obtained) OR #obtained <= :obtained',
+    ExpressionAttributeNames: { ...expression.names, '#obtained': 'grantObtainedAtEpochMs' },
+    ExpressionAttributeValues: { ...expression.values, ':obtained': installation.grantObtainedAtEpochMs },
+  };
 }

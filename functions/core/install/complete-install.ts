@@ -19,7 +19,8 @@ import type {
   TokenSealer,
   TokenVault,
 } from '../ports';
-import { announce, installAnnouncement } from '../lifecycle/announcements';
+import { announce, installAnnouncement, scopesAnnouncement } from '../lifecycle/announcements';
+import { missingScopes } from '../scopes';
 import { nextCheckAt, type CheckSchedulePolicy } from '../refresh/schedule';
 import { fingerprint, isWellFormedNonce } from '../secure-values';
 import type { CallbackRequest } from './callback-request';
@@ -46,6 +47,8 @@ export interface CompleteInstallSettings {
   /** A claim this old that still has no outcome belongs to an attempt that died midway. */
   staleClaimAfterSeconds: number;
   checkSchedule: CheckSchedulePolicy;
+  /** The scopes the app asks for: what a grant lacks of them is recorded (`missingScopes`). */
+  configuredScopes: readonly string[];
 }
 
 export interface CompleteInstallDependencies {
@@ -70,8 +73,12 @@ export interface CompleteInstallRequest {
 
 export type CompleteInstallResult =
   | { outcome: 'cancelled' }
-  /** `replayed`: this callback repeated one whose code was already exchanged; nothing was sent to Ecwid. */
-  | { outcome: 'installed'; storeId: number; replayed: boolean };
+  /**
+   * `replayed`: this callback repeated one whose code was already exchanged; nothing was sent to Ecwid.
+   * `browserBound`: this very request spent a state issued to this browser (its binding cookie matched),
+   * so the browser that carries it is the one that started the install; never on the App Market lane.
+   */
+  | { outcome: 'installed'; storeId: number; replayed: boolean; lane: CodeLane['lane']; browserBound: boolean };
 
 type CodeLane = Extract<CallbackRequest, { code: string }>;
 
@@ -114,6 +121,8 @@ class InstallAttempt {
   private readonly codeHash: string;
   /** This attempt's own nonce on the claim: only it may record the claim's outcome or release it. */
   private readonly attemptId: string;
+  /** Whether this request spent a state bound to its browser. */
+  private browserBound = false;
 
   constructor(
     private readonly deps: CompleteInstallDependencies,
@@ -130,6 +139,7 @@ class InstallAttempt {
 
     if (this.callback.lane === 'app_initiated') {
       const consumption = await this.consumeState(this.callback.state, browserBinding);
+      this.browserBound = consumption === 'consumed';
       if (consumption !== 'consumed') {
         // A reload long after the first callback: its state may be gone, but the code's outcome is kept.
         const earlier = await this.deps.claims.getCodeClaim(this.codeHash);
@@ -140,7 +150,7 @@ class InstallAttempt {
 
     // The stored grant came from this very code: a reload, however late (its claim may be long gone).
     if (await this.installedByThisCode(this.callback.storeId)) {
-      return { outcome: 'installed', storeId: this.callback.storeId!, replayed: true };
+      return this.installed(this.callback.storeId!, true);
     }
     return this.claimAndExchange(clientSecret, { retryIfReleased: true });
   }
@@ -231,7 +241,9 @@ class InstallAttempt {
         ...(expiresAtEpochSeconds === undefined ? {} : { expiresAtEpochSeconds }),
         installedAtEpochSeconds: nowEpochSeconds,
         grantCodeHash: this.codeHash,
+        grantLane: this.callback.lane,
         grantObtainedAtEpochMs: obtainedAtEpochMs,
+        missingScopes: missingScopes(this.settings.configuredScopes, grant.scope),
         nextCheckAtEpochSeconds: nextCheckAt(
           { expiresAtEpochSeconds, lifetimeSeconds: grant.expiresInSeconds },
           nowEpochSeconds,
@@ -243,14 +255,18 @@ class InstallAttempt {
         // Another install of the same store got a later grant and stored it: the store is installed.
         this.deps.log.info('a later grant for this store is already stored; this one was not', { storeId: grant.storeId });
       } else {
-        await announce(this.deps.publisher, this.deps.log, [installAnnouncement(saved, this.callback.lane)]);
+        await announce(this.deps.publisher, this.deps.log, [installAnnouncement(saved, this.callback.lane), scopesAnnouncement(saved, this.callback.lane)]);
       }
     } catch (error) {
       await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });
       throw error;
     }
     await this.recordOutcome({ status: 'installed', storeId: grant.storeId });
-    return { outcome: 'installed', storeId: grant.storeId, replayed: false };
+    return this.installed(grant.storeId, false);
+  }
+
+  private installed(storeId: number, replayed: boolean): CompleteInstallResult {
+    return { outcome: 'installed', storeId, replayed, lane: this.callback.lane, browserBound: this.browserBound };
   }
 
   /**
@@ -266,7 +282,7 @@ class InstallAttempt {
     let current: CodeClaim | undefined = claim;
     while (current.status === 'pending') {
       if (await this.installedByThisCode(current.storeId)) {
-        return { outcome: 'installed', storeId: current.storeId!, replayed: true };
+        return this.installed(current.storeId!, true);
       }
       // An attempt past the stale age died midway: waiting longer cannot bring its outcome.
       if (clock.nowEpochMs() >= deadlineEpochMs || this.isStale(current)) break;
@@ -281,7 +297,7 @@ class InstallAttempt {
 
     switch (current.status) {
       case 'installed':
-        return { outcome: 'installed', storeId: current.storeId, replayed: true };
+        return this.installed(current.storeId, true);
       case 'failed':
         throw new EcwidAppAuthError(current.errorCode, 'an earlier attempt with this code failed', {
           detail: { replayed: true },

@@ -18,6 +18,22 @@ export function installAnnouncement(saved: Pick<Installation, 'storeId' | 'versi
 }
 
 /**
+ * A grant that lacks scopes the app is configured to ask for: `Scopes Missing`, with the scopes, so
+ * the app can ask the merchant to re-consent (`GET /authorize`). Undefined when none are missing.
+ */
+export function scopesAnnouncement(
+  installation: Pick<Installation, 'storeId' | 'status' | 'missingScopes' | 'updatedAtEpochSeconds'>,
+  reason: string,
+): LifecycleEvent | undefined {
+  const missing = installation.missingScopes ?? [];
+  if (missing.length === 0) return undefined;
+  return {
+    detailType: 'Scopes Missing',
+    detail: { storeId: installation.storeId, status: installation.status, reason, time: iso(installation.updatedAtEpochSeconds), missingScopes: [...missing] },
+  };
+}
+
+/**
  * What a scheduled check changed, if it is worth announcing: a store that moved to `needs_reinstall`
  * (`Token Revoked`), one back to `active` (`Token Recovered`), a confirmed uninstall (`Store Uninstalled`).
  */

@@ -3,7 +3,7 @@
  * private half never leaves KMS, so any service of the app, in any language, verifies them offline
  * against the published JWKS. What they say is built here; the signature comes from a `TokenSigner`.
  */
-import type { TokenSigner } from '../ports';
+import type { Clock, RandomSource, TokenSigner } from '../ports';
 
 /** How long a session is good for, at most: the iframe gets a fresh one each time Ecwid opens it. */
 export const MAX_SESSION_LIFETIME_SECONDS = 15 * 60;
@@ -58,4 +58,59 @@ export async function signToken(signer: TokenSigner, type: string, claims: objec
 
 function base64url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
+}
+
+/** Who issues the tokens, for whom, and the time and randomness they are made with. */
+export interface TokenIssuer {
+  signer: TokenSigner;
+  /** `iss`: the app's public URL. */
+  issuer: string;
+  /** `aud`: the Ecwid client id. */
+  audience: string;
+  clock: Clock;
+  random: RandomSource;
+}
+
+/**
+ * An install receipt: which store installed, through which lane, and whether this browser spent a
+ * state bound to it. Good for {@link RECEIPT_LIFETIME_SECONDS}. One KMS `Sign`.
+ */
+export async function issueInstallReceipt(
+  issuer: TokenIssuer,
+  install: { storeId: number; lane: InstallReceiptClaims['lane']; browserBound: boolean },
+): Promise<string> {
+  const claims: InstallReceiptClaims = {
+    ...commonClaims(issuer, RECEIPT_LIFETIME_SECONDS),
+    sub: String(install.storeId),
+    store_id: install.storeId,
+    lane: install.lane,
+    // Only a state spent by this very browser proves who carries the receipt (never the App Market lane).
+    browser_bound: install.lane === 'app_initiated' && install.browserBound,
+  };
+  return signToken(issuer.signer, TOKEN_TYPES.installReceipt, claims);
+}
+
+/** A session for the person in front of the app inside Ecwid's control panel. One KMS `Sign`. */
+export async function issueSession(
+  issuer: TokenIssuer,
+  session: Omit<SessionClaims, keyof CommonClaims | 'sub'>,
+  lifetimeSeconds = MAX_SESSION_LIFETIME_SECONDS,
+): Promise<{ token: string; claims: SessionClaims }> {
+  const claims: SessionClaims = {
+    ...commonClaims(issuer, Math.min(lifetimeSeconds, MAX_SESSION_LIFETIME_SECONDS)),
+    sub: String(session.store_id),
+    ...session,
+  };
+  return { token: await signToken(issuer.signer, TOKEN_TYPES.session, claims), claims };
+}
+
+function commonClaims(issuer: TokenIssuer, lifetimeSeconds: number): CommonClaims {
+  const iat = Math.floor(issuer.clock.nowEpochMs() / 1000);
+  return {
+    iss: issuer.issuer,
+    aud: issuer.audience,
+    iat,
+    exp: iat + lifetimeSeconds,
+    jti: Buffer.from(issuer.random.randomBytes(16)).toString('base64url'),
+  };
 }

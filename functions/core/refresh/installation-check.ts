@@ -1,5 +1,5 @@
 import { errorCodeOf, errorName } from '../errors';
-import type { Installation, TokenGrant } from '../model';
+import type { CheckResult, Installation, TokenGrant } from '../model';
 import type { TokenSealer } from '../ports';
 import type { RefreshJobDependencies, RefreshJobSettings, RunContext } from './job';
 import type { CheckOutcome } from './outcomes';
@@ -14,7 +14,8 @@ import {
   withRefreshMark,
   type Decision,
 } from './policy';
-import { announce, checkAnnouncement } from '../lifecycle/announcements';
+import { announce, checkAnnouncement, scopesAnnouncement } from '../lifecycle/announcements';
+import { missingScopes, sameScopes } from '../scopes';
 import { settlePendingUninstall } from '../lifecycle/uninstall-policy';
 
 /** Waits between attempts to store a rotated grant: from the first, doubling up to the last. */
@@ -69,7 +70,11 @@ export class InstallationCheck {
       // An uninstall a webhook could not confirm is finished here, with the same rule; then the mark
       // of an unresolved refresh is carried on, unless this check resolved it.
       const settled = settlePendingUninstall(leased, decided, this.nowEpochSeconds(), this.settings.uninstallRetentionSeconds);
-      const decision = withRefreshMark(settled, leased.refreshInFlightSinceEpochSeconds ?? this.unknownRefreshSentAtEpochSeconds);
+      const decision = withScopeGap(
+        withRefreshMark(settled, leased.refreshInFlightSinceEpochSeconds ?? this.unknownRefreshSentAtEpochSeconds),
+        leased,
+        this.settings.configuredScopes,
+      );
       const written = await this.write(leased, decision);
       if (!written) {
         deps.log.warn('a newer write superseded this check; its result was dropped', { storeId, outcome: decision.outcome });
@@ -83,7 +88,10 @@ export class InstallationCheck {
           reason: decision.result.statusReason,
         });
       }
-      await announce(deps.publisher, deps.log, [checkAnnouncement(leased.status, decision.result, storeId, this.nowEpochSeconds())]);
+      await announce(deps.publisher, deps.log, [
+        checkAnnouncement(leased.status, decision.result, storeId, this.nowEpochSeconds()),
+        scopeGapAnnouncement(leased, decision.result, this.nowEpochSeconds()),
+      ]);
       return decision.outcome;
     } catch (error) {
       deps.log.error('could not handle a due installation; a later run will', {
@@ -224,4 +232,21 @@ export class InstallationCheck {
   private nowEpochSeconds(): number {
     return Math.floor(this.deps.clock.nowEpochMs() / 1000);
   }
+}
+
+/**
+ * The scopes the grant lacks, recomputed by every check that leaves a grant (a purge leaves none):
+ * from the refreshed grant's scope when a refresh brought one, else the stored scope.
+ */
+function withScopeGap(decision: Decision, leased: Installation, configuredScopes: readonly string[]): Decision {
+  if (decision.result.uninstall !== undefined) return decision;
+  const scope = decision.result.refreshedGrant?.scope ?? leased.scope;
+  return { ...decision, result: { ...decision.result, missingScopes: missingScopes(configuredScopes, scope) } };
+}
+
+/** `Scopes Missing` when a check found scopes missing that were not before (a configuration change, a narrower grant). */
+function scopeGapAnnouncement(leased: Installation, result: CheckResult, nowEpochSeconds: number) {
+  const missing = result.missingScopes;
+  if (missing === undefined || missing.length === 0 || sameScopes(leased.missingScopes, missing)) return undefined;
+  return scopesAnnouncement({ storeId: leased.storeId, status: result.status, missingScopes: missing, updatedAtEpochSeconds: nowEpochSeconds }, 'scope_check');
 }

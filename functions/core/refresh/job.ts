@@ -33,6 +33,11 @@ export interface RefreshJobSettings extends CheckPolicy {
    * must never be obtained by a run that could die, or lose its lease, before storing it.
    */
   requestReserveMs: number;
+  /**
+   * The scopes the app asks for: each check recomputes what the store's grant lacks of them
+   * (`missingScopes`), so a change of configuration reaches every store within one verify interval.
+   */
+  configuredScopes: readonly string[];
   /** How long the tombstone of an uninstall the job confirms is kept. */
   uninstallRetentionSeconds: number;
 }
