@@ -13,7 +13,7 @@ import type { InstallationStatus } from '../functions/core/model';
 import { joinUrl } from '../functions/core/urls';
 import { CREDENTIALS_ROUTES, pathFor, type CredentialsRoute } from '../functions/credentials/routes';
 import { normalizeBaseUrl, urlProblem } from '../functions/runtime/setting-rules';
-import type { CredentialsSource, RejectionVerdict } from './credentials-source';
+import type { CredentialsSource, RejectionVerdict, ScopeVerdict } from './credentials-source';
 import { CredentialsApiError } from './errors';
 
 /** AWS credentials to sign with (what every AWS SDK credential provider resolves to). */
@@ -83,9 +83,14 @@ export function createCredentialsApiClient(options: CredentialsApiClientOptions)
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
   const maxRetryAfterSeconds = options.maxRetryAfterSeconds ?? 5;
 
-  async function send(route: CredentialsRoute, storeId: number): Promise<{ status: number; body: Record<string, unknown> | undefined; retryAfterSeconds?: number }> {
+  async function send(
+    route: CredentialsRoute,
+    storeId: number,
+    payload?: Record<string, unknown>,
+  ): Promise<{ status: number; body: Record<string, unknown> | undefined; retryAfterSeconds?: number }> {
     const url = joinUrl(base, pathFor(route, storeId));
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const requestBody = payload === undefined ? '' : JSON.stringify(payload);
+    const headers: Record<string, string> = { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) };
     if (signer !== undefined) {
       const signed = await signer.sign({
         method: route.method,
@@ -95,14 +100,14 @@ export function createCredentialsApiClient(options: CredentialsApiClientOptions)
         path: url.pathname,
         query: {},
         headers: { host: url.host, ...headers },
-        body: '',
+        body: requestBody,
       });
       // fetch sends the same Host itself, from the URL that was signed.
       for (const [name, value] of Object.entries(signed.headers)) if (name.toLowerCase() !== 'host') headers[name] = value;
     }
     let response;
     try {
-      response = await sendToEcwid(url, { method: route.method, headers }, { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxResponseBytes: MAX_ANSWER_BYTES, fetch: fetchImplementation });
+      response = await sendToEcwid(url, { method: route.method, headers, ...(payload === undefined ? {} : { body: requestBody }) }, { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxResponseBytes: MAX_ANSWER_BYTES, fetch: fetchImplementation });
     } catch (error) {
       const reason = error instanceof NetworkError ? error.networkError : 'invalid answer';
       throw new CredentialsApiError(`the credentials API could not be reached (${reason})`, { cause: error });
@@ -146,6 +151,15 @@ export function createCredentialsApiClient(options: CredentialsApiClientOptions)
       }
       throw answerError(status, body, storeId, retryAfterSeconds);
     },
+
+    async reportInsufficientScope(storeId: number): Promise<ScopeVerdict> {
+      requireStoreId(storeId);
+      const { status, body, retryAfterSeconds } = await send(CREDENTIALS_ROUTES.reportRejection, storeId, { ecwidError: 'INSUFFICIENT_APP_SCOPE' });
+      if (status === 200 && typeof body?.status === 'string' && isInstallationStatus(body.status) && isScopeList(body.missingScopes)) {
+        return { status: body.status, missingScopes: [...body.missingScopes] };
+      }
+      throw answerError(status, body, storeId, retryAfterSeconds);
+    },
   };
 }
 
@@ -180,9 +194,15 @@ function readCredentials(body: Record<string, unknown> | undefined, storeId: num
     (body.expiresAt === null || (typeof body.expiresAt === 'string' && !Number.isNaN(Date.parse(body.expiresAt)))) &&
     typeof body.status === 'string' &&
     isInstallationStatus(body.status) &&
-    isUsableStatus(body.status);
+    isUsableStatus(body.status) &&
+    (body.missingScopes === undefined || isScopeList(body.missingScopes));
   if (!valid) throw new CredentialsApiError('the credentials API answered 200 without usable credentials', { status: 200 });
-  return body as unknown as StoreCredentials;
+  // An older backend says nothing of missing scopes: none are known.
+  return { ...(body as unknown as StoreCredentials), missingScopes: body.missingScopes === undefined ? [] : [...(body.missingScopes as string[])] };
+}
+
+function isScopeList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((scope) => typeof scope === 'string');
 }
 
 function createSigner(host: string, options: CredentialsApiClientOptions): SignatureV4 {

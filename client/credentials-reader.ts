@@ -13,7 +13,7 @@ import { DEFAULT_HAND_OUT_RULES, parseStoreId, planHandOut, type StoreCredential
 import { openCredentials } from '../functions/core/credentials/open-credentials';
 import { ConfigurationError } from '../functions/core/errors';
 import { createCredentialsApiClient, type CredentialsApiClientOptions } from './credentials-api-client';
-import type { CredentialsSource, RejectionVerdict } from './credentials-source';
+import type { CredentialsSource, RejectionVerdict, ScopeVerdict } from './credentials-source';
 
 export interface CredentialsReaderOptions {
   /** The installations table: `EcwidAppAuth.table.tableName`. */
@@ -132,6 +132,14 @@ export function createCredentialsReader(options: CredentialsReaderOptions): Cred
       if (api === undefined) throw new ConfigurationError('reporting a rejection needs the credentials API: pass credentialsApi to createCredentialsReader');
       const verdict = await api.reportRejected(storeId);
       // Whatever was concluded, the next read goes to the table again.
+      forget(storeId);
+      return verdict;
+    },
+
+    async reportInsufficientScope(storeId: number): Promise<ScopeVerdict> {
+      if (api === undefined) throw new ConfigurationError('reporting a missing scope needs the credentials API: pass credentialsApi to createCredentialsReader');
+      const verdict = await api.reportInsufficientScope(storeId);
+      // The cached credentials name the missing scopes too: read them again.
       forget(storeId);
       return verdict;
     },

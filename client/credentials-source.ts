@@ -8,6 +8,12 @@ import type { InstallationStatus } from '../functions/core/model';
  */
 export type RejectionVerdict = { status: InstallationStatus } | { status: 'unconfirmed'; reason: string; retryAfterSeconds: number };
 
+/** What the backend recomputed after a reported missing scope: the scopes the store's grant lacks (empty: none it knows of). */
+export interface ScopeVerdict {
+  status: InstallationStatus;
+  missingScopes: string[];
+}
+
 /**
  * Where a store's credentials come from: the direct reader (`createCredentialsReader`) or the
  * credentials API (`createCredentialsApiClient`). Both give the same answers.
@@ -28,4 +34,11 @@ export interface CredentialsSource {
    * @throws NotInstalledError, CredentialsApiError, ConfigurationError (a reader without the API's URL)
    */
   reportRejected(storeId: number): Promise<RejectionVerdict>;
+  /**
+   * Reports that Ecwid refused a request for lack of scope (403 `INSUFFICIENT_APP_SCOPE`): the backend
+   * recomputes the store's missing scopes now, and announces a new gap (`Scopes Missing`).
+   *
+   * @throws NotInstalledError, CredentialsApiError, ConfigurationError (a reader without the API's URL)
+   */
+  reportInsufficientScope(storeId: number): Promise<ScopeVerdict>;
 }

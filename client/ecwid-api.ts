@@ -4,7 +4,7 @@ import { parseStoreId, type StoreCredentials } from '../functions/core/credentia
 import { ConfigurationError, EcwidRequestError, RateLimitedError } from '../functions/core/errors';
 import { joinUrl } from '../functions/core/urls';
 import { normalizeBaseUrl, urlProblem } from '../functions/runtime/setting-rules';
-import type { CredentialsSource, RejectionVerdict } from './credentials-source';
+import type { CredentialsSource, RejectionVerdict, ScopeVerdict } from './credentials-source';
 import { EcwidApiError, InsufficientScopeError, TokenRejectedError } from './errors';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -151,7 +151,9 @@ export function createEcwidApi(options: EcwidApiOptions): EcwidApi {
           throw new TokenRejectedError(storeId, verdict, cause);
         }
         if (status === 403 && ecwidError.code === 'INSUFFICIENT_APP_SCOPE') {
-          throw new InsufficientScopeError(storeId, credentials.scope, ecwidError.message);
+          // Reported, so the store's missing scopes are recomputed now (a scope the app just started to need).
+          const scopes = await reportScope(options.credentials, storeId);
+          throw new InsufficientScopeError(storeId, credentials.scope, ecwidError.message, scopes.verdict, scopes.cause);
         }
         if (status >= 500) {
           failures += 1;
@@ -165,6 +167,15 @@ export function createEcwidApi(options: EcwidApiOptions): EcwidApi {
       }
     },
   };
+}
+
+/** Reports a missing scope; a report that fails leaves the verdict unknown rather than hiding Ecwid's refusal. */
+async function reportScope(credentials: CredentialsSource, storeId: number): Promise<{ verdict?: ScopeVerdict; cause?: unknown }> {
+  try {
+    return { verdict: await credentials.reportInsufficientScope(storeId) };
+  } catch (cause) {
+    return { cause };
+  }
 }
 
 /** Reports a refused token; a report that fails leaves the verdict unknown rather than hiding Ecwid's refusal. */

@@ -3,7 +3,7 @@
  * being out of reach. Each carries what a caller needs to act, as typed properties.
  */
 import { EcwidAppAuthError } from '../functions/core/errors';
-import type { RejectionVerdict } from './credentials-source';
+import type { RejectionVerdict, ScopeVerdict } from './credentials-source';
 
 /**
  * Ecwid refused the token (403 `INVALID_API_TOKEN`). The rejection was reported; `verdict` is what the
@@ -28,7 +28,9 @@ export class TokenRejectedError extends EcwidAppAuthError {
 
 /**
  * The request needs a scope the store did not grant (403 `INSUFFICIENT_APP_SCOPE`): the app must ask
- * for it and the merchant install again with it.
+ * for it (`ECWID_SCOPES`) and the merchant consent again (`/authorize`). The refusal was reported, so
+ * the backend recomputed the store's missing scopes; `verdict` is what it concluded, or undefined
+ * when the report itself failed (its error is the `cause`).
  */
 export class InsufficientScopeError extends EcwidAppAuthError {
   override readonly name = 'InsufficientScopeError';
@@ -38,12 +40,14 @@ export class InsufficientScopeError extends EcwidAppAuthError {
   readonly grantedScope: string;
   /** Ecwid's `errorMessage`, which usually names what is missing. */
   readonly ecwidMessage: string | undefined;
+  readonly verdict: ScopeVerdict | undefined;
 
-  constructor(storeId: number, grantedScope: string, ecwidMessage: string | undefined) {
-    super('ECWID_SCOPE_INSUFFICIENT', 'the token lacks a scope this request needs', { detail: { storeId } });
+  constructor(storeId: number, grantedScope: string, ecwidMessage: string | undefined, verdict?: ScopeVerdict, cause?: unknown) {
+    super('ECWID_SCOPE_INSUFFICIENT', 'the token lacks a scope this request needs', { ...(cause === undefined ? {} : { cause }), detail: { storeId } });
     this.storeId = storeId;
     this.grantedScope = grantedScope;
     this.ecwidMessage = ecwidMessage;
+    this.verdict = verdict;
   }
 }
 

@@ -20,7 +20,7 @@ export {
   type CredentialsApiClientOptions,
 } from './credentials-api-client';
 export { createEcwidApi, type EcwidApi, type EcwidApiOptions, type EcwidRequestOptions, type HttpMethod } from './ecwid-api';
-export type { CredentialsSource, RejectionVerdict } from './credentials-source';
+export type { CredentialsSource, RejectionVerdict, ScopeVerdict } from './credentials-source';
 export {
   createSessionVerifier,
   SessionInvalidError,

@@ -29,10 +29,12 @@ export function acknowledgeNagFindings(resources: NagAcknowledgedResources): voi
       id: 'AwsSolutions-APIG4',
       reason:
         "Public by design: merchants reach /authorize and /callback in a browser, from Ecwid's redirect, " +
-        'without credentials an authorizer could check, and Ecwid posts to /webhooks with nothing but its ' +
-        'HMAC signature. The state (single use, bound to the browser by a cookie), the code being worthless ' +
-        'without the client secret that only the backend holds, the webhook signature checked before ' +
-        'anything is read, and the stage throttle protect them instead.',
+        'without credentials an authorizer could check; Ecwid posts to /webhooks with nothing but its ' +
+        "HMAC signature and loads /app in its control panel's iframe with nothing but the encrypted payload; " +
+        'the JWKS is public keys, for anyone to verify with. The state (single use, bound to the browser by ' +
+        'a cookie), the code being worthless without the client secret that only the backend holds, the ' +
+        'webhook signature and the payload (decrypted with the client secret) checked before anything is ' +
+        'read, and the stage throttle protect them instead.',
     });
   }
   const { edge } = resources;

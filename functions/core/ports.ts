@@ -202,6 +202,11 @@ export interface CredentialsStore {
    * `version`. False when it was not: a reinstall (or a check) changed it first.
    */
   recordRevocation(request: RecordRevocationRequest): Promise<boolean>;
+  /**
+   * Records the scopes the grant lacks (an empty list clears them), only if the installation is still
+   * at `version`; the version does not move (neither the grant nor its status changed). False when it was not.
+   */
+  recordMissingScopes(request: { storeId: number; version: number; missingScopes: string[] }): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

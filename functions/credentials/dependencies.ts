@@ -45,6 +45,7 @@ export function readCredentialsConfig(environment?: Environment) {
       ...DEFAULT_HAND_OUT_RULES,
       ...retryPolicy,
       clientId: variables.ECWID_CLIENT_ID,
+      configuredScopes: variables.ECWID_SCOPES,
       // A refresh and two writes, with room to spare; short, since readers wait on it.
       leaseDurationSeconds: Math.ceil((2 * tokenRequestTimeoutMs) / 1000) + 10,
       renewalWaitMs: RENEWAL_WAIT_MS,

@@ -6,6 +6,7 @@ import {
 } from '../core/credentials/credentials-errors';
 import { parseStoreId } from '../core/credentials/hand-out';
 import { announce, checkAnnouncement } from '../core/lifecycle/announcements';
+import { EcwidAppAuthError } from '../core/errors';
 import type { CredentialsRequest, InstallationTransition } from '../core/credentials/settings';
 import type { Logger } from '../core/ports';
 import type { ApiEvent, ApiResult } from '../runtime/http';
@@ -41,6 +42,13 @@ export function createCredentialsHandler(provide: () => CredentialsFunctionDepen
         return jsonResponse(200, answer.credentials);
       }
       case routeKeyOf(CREDENTIALS_ROUTES.reportRejection): {
+        if (reportedEcwidError(event) === 'INSUFFICIENT_APP_SCOPE') {
+          const scopes = await deps.desk.reportInsufficientScope(request);
+          if (scopes.outcome === 'not_installed') throw new NotInstalledError(storeId);
+          await announce(deps.publisher, requestLog, [scopes.announcement]);
+          requestLog.info('reported missing scope checked', { storeId, missingScopes: scopes.missingScopes });
+          return jsonResponse(200, { status: scopes.status, missingScopes: scopes.missingScopes });
+        }
         const answer = await deps.desk.reportRejection(request);
         if (answer.outcome === 'not_installed') throw new NotInstalledError(storeId);
         if (answer.outcome === 'unconfirmed') throw new RejectionUnconfirmedError({ storeId, ...answer });
@@ -66,6 +74,25 @@ async function announceTransition(deps: CredentialsFunctionDependencies, log: Lo
   const nowEpochSeconds = Math.floor(deps.clock.nowEpochMs() / 1000);
   const event = checkAnnouncement(transition.from, { status: transition.to, ...(transition.reason === undefined ? {} : { statusReason: transition.reason }) }, transition.storeId, nowEpochSeconds);
   await announce(deps.publisher, log, [event]);
+}
+
+/** What the report says Ecwid answered: no body (Ecwid's `INVALID_API_TOKEN`), or `{"ecwidError": ...}`. */
+const REPORTABLE_ECWID_ERRORS = ['INVALID_API_TOKEN', 'INSUFFICIENT_APP_SCOPE'] as const;
+
+function reportedEcwidError(event: ApiEvent): (typeof REPORTABLE_ECWID_ERRORS)[number] {
+  const text = event.body === undefined || event.body === '' ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (text === undefined) return 'INVALID_API_TOKEN';
+  let parsed: unknown;
+  try {
+    parsed = text.length > 1024 ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const ecwidError = (parsed as { ecwidError?: unknown } | undefined)?.ecwidError;
+  if (typeof ecwidError !== 'string' || !(REPORTABLE_ECWID_ERRORS as readonly string[]).includes(ecwidError)) {
+    throw new EcwidAppAuthError('INVALID_REQUEST', 'a rejection report whose body is not {"ecwidError": "INVALID_API_TOKEN" | "INSUFFICIENT_APP_SCOPE"}');
+  }
+  return ecwidError as (typeof REPORTABLE_ECWID_ERRORS)[number];
 }
 
 /** The store id in the path: API Gateway's path parameter. */

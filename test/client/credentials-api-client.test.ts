@@ -23,6 +23,7 @@ const CREDENTIALS_ANSWER = {
   publicToken: null,
   expiresAt: null,
   status: 'active',
+  missingScopes: [],
 };
 
 interface Received {

@@ -111,6 +111,7 @@ describe('the credentials reader, against DynamoDB Local and the KMS stub', () =
       publicToken: 'public_storefront_token',
       expiresAt: null,
       status: 'active',
+      missingScopes: [],
     });
     expect(calls()).toEqual({ dynamoDb: { GetItem: 1 }, kms: { Decrypt: 1 } });
     for (let read = 0; read < 5; read += 1) await credentialsReader.getCredentials(storeId);

@@ -13,6 +13,7 @@ import {
   TokenRejectedError,
   type CredentialsSource,
   type RejectionVerdict,
+  type ScopeVerdict,
   type StoreCredentials,
 } from '../../client';
 
@@ -84,6 +85,8 @@ const neverAnswer: Answer = () => undefined;
 /** A credentials source in memory: one token per store, a scripted verdict per report. */
 class FakeCredentials implements CredentialsSource {
   readonly reports: number[] = [];
+  readonly scopeReports: number[] = [];
+  scopeVerdict: ScopeVerdict | Error = { status: 'active', missingScopes: ['read_catalog'] };
   tokens = new Map<number, string>([[1003, 'secret_first_token_aaaaaaaaaaaaaaaa']]);
   verdict: RejectionVerdict | Error = { status: 'needs_reinstall' };
   /** The token to hold after a report (a reinstall the backend knows of). */
@@ -92,7 +95,13 @@ class FakeCredentials implements CredentialsSource {
   async getCredentials(storeId: number): Promise<StoreCredentials> {
     const accessToken = this.tokens.get(storeId);
     if (accessToken === undefined) throw new NotInstalledError(storeId);
-    return { storeId, accessToken, tokenType: 'Bearer', scope: 'read_store_profile', publicToken: null, expiresAt: null, status: 'active' };
+    return { storeId, accessToken, tokenType: 'Bearer', scope: 'read_store_profile', publicToken: null, expiresAt: null, status: 'active', missingScopes: [] };
+  }
+
+  async reportInsufficientScope(storeId: number): Promise<ScopeVerdict> {
+    this.scopeReports.push(storeId);
+    if (this.scopeVerdict instanceof Error) throw this.scopeVerdict;
+    return this.scopeVerdict;
   }
 
   async reportRejected(storeId: number): Promise<RejectionVerdict> {
@@ -264,12 +273,27 @@ describe('the Ecwid REST API client, against a real HTTP server', () => {
       expect((failure as TokenRejectedError).cause).toBeInstanceOf(Error);
     });
 
-    it('INSUFFICIENT_APP_SCOPE: a typed error of its own, naming the scopes the token has', async () => {
+    it('INSUFFICIENT_APP_SCOPE: reported (the backend recomputes the gap), then a typed error of its own with its verdict', async () => {
       server.answer(ecwidError(403, 'INSUFFICIENT_APP_SCOPE', 'read_catalog scope is required'));
       const failure = await failureOf(api().request(1003, 'GET', 'products'));
       expect(failure).toBeInstanceOf(InsufficientScopeError);
-      expect(failure).toMatchObject({ code: 'ECWID_SCOPE_INSUFFICIENT', grantedScope: 'read_store_profile', ecwidMessage: 'read_catalog scope is required' });
+      expect(failure).toMatchObject({
+        code: 'ECWID_SCOPE_INSUFFICIENT',
+        grantedScope: 'read_store_profile',
+        ecwidMessage: 'read_catalog scope is required',
+        verdict: { status: 'active', missingScopes: ['read_catalog'] },
+      });
+      expect(credentials.scopeReports).toEqual([1003]);
       expect(credentials.reports).toEqual([]);
+    });
+
+    it('INSUFFICIENT_APP_SCOPE whose report fails: still the typed error, the report failure as its cause', async () => {
+      server.answer(ecwidError(403, 'INSUFFICIENT_APP_SCOPE', 'read_orders scope is required'));
+      credentials.scopeVerdict = new Error('credentials API down');
+      const failure = await failureOf(api().request(1003, 'GET', 'orders'));
+      expect(failure).toBeInstanceOf(InsufficientScopeError);
+      expect((failure as InsufficientScopeError).verdict).toBeUndefined();
+      expect((failure as InsufficientScopeError).cause).toMatchObject({ message: 'credentials API down' });
     });
   });
 

@@ -1,16 +1,11 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { openControlPanelPayload } from '../../functions/core/native-app/control-panel-payload';
 import { EcwidAppAuthError } from '../../functions/core/errors';
+import { sealPayload } from '../support/control-panel-payload';
 
 const CLIENT_SECRET = 'Xq3p9LmN2vB7tR5w-and-the-rest-of-it';
 
-/** What Ecwid builds: IV ‖ AES-128-CBC(JSON), URL-safe base64, keyed with the secret's first 16 characters. */
 function seal(value: unknown, options: { secret?: string; keepPadding?: boolean; raw?: Buffer } = {}): string {
-  const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-128-cbc', Buffer.from((options.secret ?? CLIENT_SECRET).slice(0, 16), 'utf8'), iv);
-  const plaintext = options.raw ?? Buffer.from(JSON.stringify(value), 'utf8');
-  const encoded = Buffer.concat([iv, cipher.update(plaintext), cipher.final()]).toString('base64url');
-  return options.keepPadding === true ? encoded + '='.repeat((4 - (encoded.length % 4)) % 4) : encoded;
+  return sealPayload(value, { ...options, secret: options.secret ?? CLIENT_SECRET });
 }
 
 const valid = { store_id: 1003, lang: 'en', access_token: 'secret_abcdefghijklmnopqrstuvwxyz123456', public_token: 'public_xyz', view_mode: 'PAGE' };

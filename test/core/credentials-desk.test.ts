@@ -22,6 +22,7 @@ describe('handing out credentials', () => {
         publicToken: 'public_storefront_1003',
         expiresAt: null,
         status: 'active',
+        missingScopes: [],
       },
     });
     expect(h.store.calls.getInstallation).toBe(1);

@@ -82,7 +82,11 @@ describe('the credentials a caller receives', () => {
       publicToken: null,
       expiresAt: null,
       status: 'active',
+      missingScopes: [],
     });
+    expect(toStoreCredentials(installation({ missingScopes: ['read_orders'] }) as UsableInstallation, { accessToken: 'secret_a', publicToken: undefined }).missingScopes).toEqual([
+      'read_orders',
+    ]);
   });
 
   it('gives the expiry as an ISO instant, and the public token when there is one', () => {

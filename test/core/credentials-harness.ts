@@ -12,6 +12,7 @@ import { MemoryTokenVault } from '../support/memory-token-vault';
 export const CREDENTIALS_SETTINGS: CredentialsSettings = {
   ...DEFAULT_HAND_OUT_RULES,
   clientId: 'app-client-id',
+  configuredScopes: ['read_store_profile', 'read_catalog'],
   leaseDurationSeconds: 26,
   renewalWaitMs: 8_000,
   renewalWaitWithFallbackMs: 2_000,

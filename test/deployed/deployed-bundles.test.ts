@@ -1,3 +1,4 @@
+import { keyIdOf } from '../../functions/adapters/kms-token-signer';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { execFile } from 'node:child_process';
@@ -81,6 +82,7 @@ describe('the deployed bundles, run from cdk.out', () => {
       TABLE_NAME: TABLE,
       CLIENT_SECRET_ID: SECRET_NAME,
       TOKEN_KEY_ID: kms.keyArn,
+      SIGNING_KEY_ID: kms.signingKeyArn,
       EVENT_BUS_NAME: BUS,
       PUBLIC_URL,
       // Ecwid itself is the fake: the only value changed from what the template sets.
@@ -115,11 +117,19 @@ describe('the deployed bundles, run from cdk.out', () => {
   }
 
   it('builds one bundle per function, each given exactly the environment of its own function', () => {
-    expect([...bundles.keys()].sort()).toEqual(['authorize', 'callback', 'credentials', 'refresh', 'webhooks']);
+    expect([...bundles.keys()].sort()).toEqual(['app', 'authorize', 'callback', 'credentials', 'jwks', 'refresh', 'webhooks']);
     for (const bundle of bundles.values()) {
       expect(fs.existsSync(bundle.file)).toBe(true);
       expect(bundle.file.startsWith(outdir)).toBe(true);
     }
+  });
+
+  it('publishes the signing key through the deployed JWKS function, cacheable, readable from any origin', async () => {
+    const answered = await invoke('jwks', getEvent('/.well-known/jwks.json'));
+    expect(answered.result.statusCode).toBe(200);
+    expect(answered.result.headers).toMatchObject({ 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' });
+    const { keys } = JSON.parse(answered.result.body) as { keys: Array<Record<string, string>> };
+    expect(keys).toEqual([{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: keyIdOf(kms.signingKeyArn), alg: 'ES256', use: 'sig' }]);
   });
 
   it('installs a store through the deployed authorize and callback, and refreshes it through the deployed job', async () => {

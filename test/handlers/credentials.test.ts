@@ -44,7 +44,7 @@ function setup() {
   const deps: CredentialsFunctionDependencies = { desk: h.desk, clock: h.clock, log: h.logs.log, publisher };
   const handler = createCredentialsHandler(() => deps, h.logs.log);
   const invoke = async (routeKey: string, storeId: string | undefined) => (await handler(event(routeKey, storeId), lambdaContext)) as Result;
-  return { ...h, deps, invoke, publisher };
+  return { ...h, deps, invoke, publisher, handler };
 }
 
 describe('the credentials function', () => {
@@ -96,6 +96,26 @@ describe('the credentials function', () => {
     expect(await t.invoke(REPORT, '1009')).toMatchObject({ statusCode: 200, body: '{"status":"needs_reinstall"}' });
     expect((await t.store.getInstallation(1009))?.status).toBe('needs_reinstall');
     expect(t.logs.entries()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'lifecycle events could not be published' }));
+  });
+
+  it('recomputes the missing scopes on a report of INSUFFICIENT_APP_SCOPE, announces a new gap once, and refuses another body', async () => {
+    const t = setup();
+    await t.install(1010, { scope: 'read_store_profile' });
+    const report = (body: string) => t.handler({ ...event(REPORT, '1010'), body }, lambdaContext) as Promise<Result>;
+    const answered = await report('{"ecwidError":"INSUFFICIENT_APP_SCOPE"}');
+    expect(answered).toMatchObject({ statusCode: 200 });
+    expect(JSON.parse(answered.body)).toEqual({ status: 'active', missingScopes: ['read_catalog'] });
+    expect((await t.store.getInstallation(1010))!.missingScopes).toEqual(['read_catalog']);
+    expect(t.publisher.events).toEqual([
+      { detailType: 'Scopes Missing', detail: { storeId: 1010, status: 'active', reason: 'insufficient_app_scope', time: expect.any(String), missingScopes: ['read_catalog'] } },
+    ]);
+    await report('{"ecwidError":"INSUFFICIENT_APP_SCOPE"}');
+    expect(t.publisher.types()).toEqual(['Scopes Missing']);
+    // Ecwid's scope refusal never reaches the profile check of a token rejection.
+    expect(t.ecwid.verifications).toHaveLength(0);
+    for (const body of ['{"ecwidError":"SOMETHING_ELSE"}', 'not json', '[]']) {
+      expect(await report(body)).toMatchObject({ statusCode: 400, body: '{"error":"invalid_request"}' });
+    }
   });
 
   it('answers an unconfirmed report with 503, its reason and Retry-After', async () => {

@@ -79,6 +79,8 @@ describe('cdk-nag AwsSolutions checks', () => {
       'EcwidAuth/Api/HttpApi/GET--authorize': ['AwsSolutions-APIG4'],
       'EcwidAuth/Api/HttpApi/GET--callback': ['AwsSolutions-APIG4'],
       'EcwidAuth/Api/HttpApi/POST--webhooks': ['AwsSolutions-APIG4'],
+      'EcwidAuth/Api/HttpApi/GET--app': ['AwsSolutions-APIG4'],
+      'EcwidAuth/Api/HttpApi/GET--.well-known--jwks.json': ['AwsSolutions-APIG4'],
       'EcwidAuth/ClientSecret': ['AwsSolutions-SMG4'],
     });
     for (const rules of Object.values(found)) {
@@ -89,6 +91,8 @@ describe('cdk-nag AwsSolutions checks', () => {
   it('acknowledge nothing about a secret the stack does not create', () => {
     const { stack } = check({ clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123' });
     expect(Object.keys(acknowledgments(stack)).sort()).toEqual([
+      'EcwidAuth/Api/HttpApi/GET--.well-known--jwks.json',
+      'EcwidAuth/Api/HttpApi/GET--app',
       'EcwidAuth/Api/HttpApi/GET--authorize',
       'EcwidAuth/Api/HttpApi/GET--callback',
       'EcwidAuth/Api/HttpApi/POST--webhooks',

@@ -58,7 +58,8 @@ describe('EcwidAppAuth in a host stack', () => {
     const template = Template.fromStack(stack);
     const aliases = Object.values(template.findResources('AWS::KMS::Alias')).map((alias) => alias.Properties.AliasName as string);
     const apis = Object.values(template.findResources('AWS::ApiGatewayV2::Api')).map((api) => api.Properties.Name as string);
-    expect(new Set(aliases).size).toBe(2);
+    // Two keys each (the token key, the signing key): four aliases, none shared.
+    expect(new Set(aliases).size).toBe(4);
     expect(new Set(apis).size).toBe(2);
     for (const alias of aliases) expect(alias).toMatch(/^alias\/[A-Za-z0-9/_-]+$/);
   });
@@ -93,13 +94,14 @@ describe('EcwidAppAuth in a host stack', () => {
   it('exposes the table, the token key, the client secret and the alarm topic it deploys', () => {
     const { stack, auth } = host();
     const template = Template.fromStack(stack);
-    const idOf = (type: string) => {
-      const ids = Object.keys(template.findResources(type));
+    const idOf = (type: string, props: Record<string, unknown> = {}) => {
+      const ids = Object.keys(template.findResources(type, { Properties: props }));
       expect(ids).toHaveLength(1);
       return ids[0]!;
     };
     expect(stack.resolve(auth.table.tableName)).toEqual({ Ref: idOf('AWS::DynamoDB::Table') });
-    expect(stack.resolve(auth.tokenKey.keyArn)).toEqual({ 'Fn::GetAtt': [idOf('AWS::KMS::Key'), 'Arn'] });
+    expect(stack.resolve(auth.tokenKey.keyArn)).toEqual({ 'Fn::GetAtt': [idOf('AWS::KMS::Key', { EnableKeyRotation: true }), 'Arn'] });
+    expect(stack.resolve(auth.signingKey.keyArn)).toEqual({ 'Fn::GetAtt': [idOf('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256' }), 'Arn'] });
     expect(stack.resolve(auth.clientSecret.secretArn)).toEqual({ Ref: idOf('AWS::SecretsManager::Secret') });
     expect(stack.resolve(auth.alarmTopic.topicArn)).toEqual({ Ref: idOf('AWS::SNS::Topic') });
     expect(stack.resolve(auth.eventBus.eventBusName)).toEqual({ Ref: idOf('AWS::Events::EventBus') });
@@ -187,7 +189,7 @@ describe('EcwidAppAuth in a host stack', () => {
     expect(JSON.stringify(statementsOfRole(other, roleId))).toContain('kms:Decrypt');
 
     // The key policy names no role of the other stack; it admits the account's principals with that tag, with the context.
-    const keyStatements = (Object.values(Template.fromStack(authStack).findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement) as Array<Record<string, any>>;
+    const keyStatements = (Template.fromStack(authStack).toJSON().Resources[logicalId(auth.tokenKey)].Properties.KeyPolicy.Statement) as Array<Record<string, any>>;
     expect(JSON.stringify(keyStatements)).not.toContain('Catalogue');
     const admitted = keyStatements.filter((statement) => JSON.stringify(statement.Condition ?? {}).includes('aws:PrincipalTag'));
     expect(admitted).toEqual([

@@ -24,7 +24,7 @@ import {
 const CLIENT_ID = 'custom-app-12345-1';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecwid/client-secret-AbC123';
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b5c3d4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f';
-const FUNCTION_NAMES = ['authorize', 'callback', 'refresh', 'webhooks', 'credentials'] as const satisfies readonly FunctionName[];
+const FUNCTION_NAMES = ['authorize', 'callback', 'refresh', 'webhooks', 'credentials', 'app', 'jwks'] as const satisfies readonly FunctionName[];
 
 function tableArn(stack: EcwidAuthStack) {
   return { 'Fn::GetAtt': [logicalId(stack.auth.table), 'Arn'] };
@@ -39,6 +39,16 @@ function eventBusArn(stack: EcwidAuthStack) {
 }
 
 /** Publishing lifecycle events: to the app's bus, and no other. */
+/** ES256 over a raw message with the signing key, and nothing else. */
+function signStatement(stack: EcwidAuthStack) {
+  return {
+    Effect: 'Allow',
+    Action: 'kms:Sign',
+    Resource: { 'Fn::GetAtt': [logicalId(stack.auth.signingKey), 'Arn'] },
+    Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'RAW' } },
+  };
+}
+
 function publishStatement(stack: EcwidAuthStack) {
   return { Effect: 'Allow', Action: 'events:PutEvents', Resource: eventBusArn(stack) };
 }
@@ -66,9 +76,11 @@ describe('the default stack', () => {
     ({ template, stack } = synthesized);
   });
 
-  it('routes GET /authorize, GET /callback and POST /webhooks publicly and the credentials routes behind IAM, all with payload format 2.0', () => {
+  it('routes the install flow, the webhooks, the app and its keys publicly and the credentials routes behind IAM, all with payload format 2.0', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType]);
     expect(routes.sort()).toEqual([
+      ['GET /.well-known/jwks.json', 'NONE'],
+      ['GET /app', 'NONE'],
       ['GET /authorize', 'NONE'],
       ['GET /callback', 'NONE'],
       ['GET /stores/{storeId}/credentials', 'AWS_IAM'],
@@ -78,7 +90,7 @@ describe('the default stack', () => {
     const formats = Object.values(template.findResources('AWS::ApiGatewayV2::Integration')).map(
       (integration) => integration.Properties.PayloadFormatVersion,
     );
-    expect(formats).toEqual(['2.0', '2.0', '2.0', '2.0', '2.0']);
+    expect(formats).toEqual(Array(7).fill('2.0'));
   });
 
   it('routes each path to its function', () => {
@@ -95,10 +107,12 @@ describe('the default stack', () => {
       'POST /webhooks': functionId(stack, 'webhooks'),
       'GET /stores/{storeId}/credentials': functionId(stack, 'credentials'),
       'POST /stores/{storeId}/credentials/rejected': functionId(stack, 'credentials'),
+      'GET /app': functionId(stack, 'app'),
+      'GET /.well-known/jwks.json': functionId(stack, 'jwks'),
     });
   });
 
-  it('runs exactly five functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
+  it('runs exactly seven functions, each on Node.js 24, arm64, 256 MB, without source-mapped stacks', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
     for (const fn of functions) {
@@ -119,6 +133,8 @@ describe('the default stack', () => {
     expect(callbackTimeoutSeconds).toBeLessThan(30);
     // The credentials function may wait for a renewal, then renew: still inside API Gateway's 30 s.
     expect(resource(template, functionId(stack, 'credentials')).Properties.Timeout).toBe(25);
+    // The app may check a control panel token with Ecwid (a repair) before it signs a session.
+    expect(resource(template, functionId(stack, 'app')).Properties.Timeout).toBe(25);
   });
 
   it('logs each function to its own log group, kept 30 days', () => {
@@ -196,7 +212,49 @@ describe('the default stack', () => {
       },
       tokenKeyStatement(tokenKeyArn(stack), 'kms:GenerateDataKey'),
       publishStatement(stack),
+      // Install receipts.
+      signStatement(stack),
     ]);
+  });
+
+  it('lets the app read and write installation items, read the secret, make data keys, publish and sign, and nothing else', () => {
+    expectExactly(statementsOf(template, functionId(stack, 'app')), [
+      logWriteStatement(stack, 'app'),
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(stack), Condition: leadingKeys('STORE#') },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: logicalId(stack.auth.clientSecret) },
+      },
+      // A repair seals the control panel's token under a new data key; nothing ever unwraps one here.
+      tokenKeyStatement(tokenKeyArn(stack), 'kms:GenerateDataKey'),
+      publishStatement(stack),
+      signStatement(stack),
+    ]);
+  });
+
+  it('lets the JWKS read the signing key\'s public half, and nothing else', () => {
+    expectExactly(statementsOf(template, functionId(stack, 'jwks')), [
+      logWriteStatement(stack, 'jwks'),
+      { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': [logicalId(stack.auth.signingKey), 'Arn'] } },
+    ]);
+  });
+
+  it('signs with an asymmetric P-256 key the account administers but cannot use, named in its policy for the signers only', () => {
+    const key = resource(template, logicalId(stack.auth.signingKey));
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    const statements = key.Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+    const root = statements.find((statement) => JSON.stringify(statement.Principal).includes(':root'))!;
+    for (const action of [root.Action].flat() as string[]) expect(action).not.toMatch(/^kms:(\*|Sign|Verify|GetPublicKey|CreateGrant)/);
+    const roleOf = (name: 'callback' | 'app' | 'jwks') => resource(template, functionId(stack, name)).Properties.Role;
+    const uses = statements.filter((statement) => statement !== root).map((statement) => [statement.Action, statement.Principal.AWS]);
+    expect(uses).toEqual([
+      ['kms:Sign', roleOf('callback')],
+      ['kms:Sign', roleOf('app')],
+      ['kms:GetPublicKey', roleOf('jwks')],
+    ]);
+    template.hasOutput('AppUrl', { Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [httpApiId(stack), 'ApiEndpoint'] }, '/app']] } });
+    template.hasOutput('JwksUrl', { Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [httpApiId(stack), 'ApiEndpoint'] }, '/.well-known/jwks.json']] } });
   });
 
   it('lets refresh query the due index, update single items, read the secret and unwrap data keys, and nothing else', () => {
@@ -272,7 +330,7 @@ describe('the default stack', () => {
     const publishers = FUNCTION_NAMES.filter((name) =>
       statementsOf(template, functionId(stack, name)).some((statement) => JSON.stringify(statement).includes('events:PutEvents')),
     );
-    expect(publishers).toEqual(['callback', 'refresh', 'webhooks', 'credentials']);
+    expect(publishers).toEqual(['callback', 'refresh', 'webhooks', 'credentials', 'app']);
   });
 
   it('gives kms:Decrypt to the refresh job, the webhooks and the credentials function only', () => {
@@ -283,7 +341,7 @@ describe('the default stack', () => {
       .sort();
     expect(decrypting).toEqual(decrypters.map((name) => logicalId(appFunction(stack, name).lambda.role!)).sort());
     // Nor does the key policy name anyone else for it.
-    const keyStatements = (Object.values(template.findResources('AWS::KMS::Key'))[0] as Resource).Properties.KeyPolicy.Statement as Array<{
+    const keyStatements = resource(template, logicalId(stack.auth.tokenKey)).Properties.KeyPolicy.Statement as Array<{
       Action: string | string[];
       Principal: unknown;
     }>;
@@ -303,8 +361,8 @@ describe('the default stack', () => {
   });
 
   it('keeps a rotating KMS key for the tokens, retained, that only the functions that need it can use', () => {
-    const keys = Object.values(template.findResources('AWS::KMS::Key')) as Resource[];
-    expect(keys).toHaveLength(1);
+    const keys = [resource(template, logicalId(stack.auth.tokenKey))] as Resource[];
+    expect(Object.keys(template.findResources('AWS::KMS::Key'))).toHaveLength(2);
     expect(keys[0]!.DeletionPolicy).toBe('Retain');
     expect(keys[0]!.Properties).toMatchObject({ EnableKeyRotation: true, Description: expect.any(String) });
     // No KeySpec: symmetric, the only kind that generates data keys.
@@ -319,7 +377,7 @@ describe('the default stack', () => {
     }
     // Use only by the callback (new data keys) and the refresh job (unwrapping), always with the context.
     const uses = statements.filter((statement) => statement !== root);
-    const roleOf = (name: 'callback' | 'refresh' | 'webhooks' | 'credentials') => resource(template, functionId(stack, name)).Properties.Role;
+    const roleOf = (name: 'callback' | 'refresh' | 'webhooks' | 'credentials' | 'app') => resource(template, functionId(stack, name)).Properties.Role;
     expect(uses).toEqual(
       expect.arrayContaining([
         {
@@ -338,6 +396,14 @@ describe('the default stack', () => {
         },
       ]),
     );
+    // The app, which seals a token the control panel handed over (a repair).
+    expect(uses).toContainEqual({
+      Effect: 'Allow',
+      Principal: { AWS: roleOf('app') },
+      Action: 'kms:GenerateDataKey',
+      Resource: '*',
+      Condition: tokenKeyStatement(undefined, '').Condition,
+    });
     // And the webhooks function, to check a token before an uninstall destroys anything, and the
     // credentials function, which hands tokens out.
     for (const name of ['webhooks', 'credentials'] as const) {
@@ -349,7 +415,7 @@ describe('the default stack', () => {
         Condition: tokenKeyStatement(undefined, '').Condition,
       });
     }
-    expect(uses).toHaveLength(4);
+    expect(uses).toHaveLength(5);
     // The standalone stack keeps the names it had before the construct: the stack's own.
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Test' });
     template.hasResourceProperties('AWS::KMS::Alias', {
@@ -444,11 +510,13 @@ describe('the default stack', () => {
       FAILURE_BUDGET_SECONDS: '259200',
       EVENT_BUS_NAME: { Ref: logicalId(stack.auth.eventBus) },
       UNINSTALL_RETENTION_DAYS: '30',
+      SIGNING_KEY_ID: { 'Fn::GetAtt': [logicalId(stack.auth.signingKey), 'Arn'] },
+      FRAME_ANCESTORS: 'https://my.ecwid.com',
     };
     for (const name of FUNCTION_NAMES) {
       const environment = environmentOf(template, functionId(stack, name));
-      // SUCCESS_URL only when one is set (below), EDGE_ORIGIN_SECRET only with edge protection (edge-protection.test.ts).
-      const own = FUNCTION_VARIABLES[name].filter((variable) => variable !== 'SUCCESS_URL' && variable !== 'EDGE_ORIGIN_SECRET');
+      // SUCCESS_URL and APP_UI_URL only when set (below), EDGE_ORIGIN_SECRET only with edge protection (edge-protection.test.ts).
+      const own = FUNCTION_VARIABLES[name].filter((variable) => !['SUCCESS_URL', 'APP_UI_URL', 'EDGE_ORIGIN_SECRET'].includes(variable));
       expect(Object.keys(environment).sort()).toEqual([...own].sort());
       for (const variable of own) expect(environment[variable]).toEqual(expected[variable]);
       expect(JSON.stringify(environment)).not.toContain(CLIENT_SECRET_PLACEHOLDER);
@@ -518,7 +586,8 @@ describe('the default stack', () => {
       expect(sourceMap.sourcesContent).toBeUndefined();
       // Booleans, not toMatch: a failure would print the whole bundle.
       expect(/require\("@aws-sdk\/(client-dynamodb|lib-dynamodb|client-secrets-manager|client-kms)"\)/.test(bundle)).toBe(false);
-      expect(bundle.includes('DynamoDB_20120810')).toBe(true);
+      // The JWKS function talks to KMS only.
+      expect(bundle.includes(name === 'jwks' ? 'TrentService' : 'DynamoDB_20120810')).toBe(true);
     }
   });
 });
@@ -591,6 +660,19 @@ describe('the stack with settings from context', () => {
     );
   });
 
+  it('gives the app its UI URL and its framers from context appUiUrl and frameAncestors, and refuses unsafe ones', () => {
+    const { stack, template } = synth({ appUiUrl: 'https://ui.example.com/ecwid?embedded=1', frameAncestors: ' https://my.ecwid.com  https://*.ecwid.com ' });
+    expect(environmentOf(template, functionId(stack, 'app'))).toMatchObject({
+      APP_UI_URL: 'https://ui.example.com/ecwid?embedded=1',
+      FRAME_ANCESTORS: 'https://my.ecwid.com https://*.ecwid.com',
+    });
+    expect(environmentOf(template, functionId(stack, 'callback'))).not.toHaveProperty('APP_UI_URL');
+    expect(() => synth({ appUiUrl: 'https://ui.example.com/#session' })).toThrow(/appUiUrl .* must not have a fragment/);
+    expect(() => synth({ appUiUrl: 'http://localhost:3000/ui' })).toThrow(/appUiUrl .* must be an https URL/);
+    expect(() => synth({ frameAncestors: 'http://localhost:3000' })).toThrow(/frameAncestors .* must be https origins/);
+    expect(() => synth({ frameAncestors: "'self' https://my.ecwid.com" })).toThrow(/frameAncestors .* must be space-separated origins/);
+  });
+
   it('reads booleans and numbers given as strings on the command line', () => {
     const { stack, template } = synth({
       refreshScheduleMinutes: '15',
@@ -618,7 +700,7 @@ describe('the stack with settings from context', () => {
     const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map(
       (group) => group.Properties.RetentionInDays,
     );
-    expect(retentions).toEqual([90, 90, 90, 90, 90, 90]);
+    expect(retentions).toEqual(Array(FUNCTION_NAMES.length + 1).fill(90));
   });
 
   it('keeps tombstones as long as context uninstallRetentionDays says, in both functions that make them', () => {

@@ -1,3 +1,4 @@
+import { readAppConfig } from '../../functions/app/dependencies';
 import { readAuthorizeConfig } from '../../functions/authorize/dependencies';
 import { readCallbackConfig } from '../../functions/callback/dependencies';
 import { ConfigurationError } from '../../functions/core/errors';
@@ -28,7 +29,15 @@ describe('the functions\' configuration', () => {
   });
 
   it('applies the documented defaults', () => {
-    const minimal = { TABLE_NAME: 't', CLIENT_SECRET_ID: 's', TOKEN_KEY_ID: 'k', ECWID_CLIENT_ID: 'c', PUBLIC_URL: 'https://auth.example.com', EVENT_BUS_NAME: 'b' };
+    const minimal = {
+      TABLE_NAME: 't',
+      CLIENT_SECRET_ID: 's',
+      TOKEN_KEY_ID: 'k',
+      SIGNING_KEY_ID: 'sk',
+      ECWID_CLIENT_ID: 'c',
+      PUBLIC_URL: 'https://auth.example.com',
+      EVENT_BUS_NAME: 'b',
+    };
     expect(readAuthorizeConfig(minimal).beginInstall).toMatchObject({
       ecwidOAuthUrl: 'https://my.ecwid.com',
       scopes: ['read_store_profile'],
@@ -53,6 +62,25 @@ describe('the functions\' configuration', () => {
       webhook: expect.objectContaining({ maxEventAgeSeconds: 26 * 3600, maxFutureSkewSeconds: 300, uninstallRetentionSeconds: 30 * 86_400 }),
     });
     expect(readWebhooksConfig(minimal).webhook.eventRetentionSeconds).toBeGreaterThanOrEqual(72 * 3600);
+    expect(readAppConfig(minimal)).toMatchObject({
+      appUiUrl: undefined,
+      frameAncestors: ['https://my.ecwid.com'],
+      openApp: expect.objectContaining({ configuredScopes: ['read_store_profile'], sessionLifetimeSeconds: 900 }),
+    });
+  });
+
+  it('reads APP_UI_URL (no fragment: the session goes there) and FRAME_ANCESTORS (origins only) for the app function', () => {
+    const base = { ...TEST_ENVIRONMENT };
+    const app = (overrides: Record<string, string>) => readAppConfig({ ...base, ...overrides });
+    expect(app({ APP_UI_URL: 'https://app.example.com/ui?x=1', FRAME_ANCESTORS: 'https://my.ecwid.com  https://*.ecwid.com' })).toMatchObject({
+      appUiUrl: 'https://app.example.com/ui?x=1',
+      frameAncestors: ['https://my.ecwid.com', 'https://*.ecwid.com'],
+    });
+    expect(problemsOf({ ...base, APP_UI_URL: 'https://app.example.com/ui#there' }, FUNCTION_VARIABLES.app)).toMatch(/^APP_UI_URL must not have a fragment/);
+    expect(problemsOf({ ...base, APP_UI_URL: 'http://app.example.com/ui' }, FUNCTION_VARIABLES.app)).toMatch(/^APP_UI_URL must be an absolute https URL/);
+    for (const value of ['https://my.ecwid.com/app', "'self'", 'http://evil.example', '*', 'https://my.ecwid.com;script-src *']) {
+      expect(problemsOf({ ...base, FRAME_ANCESTORS: value }, FUNCTION_VARIABLES.app)).toMatch(/^FRAME_ANCESTORS must be space-separated origins/);
+    }
   });
 
   it('reads the uninstall retention in whole days, from 1 to 3650, with the rule the CDK props share', () => {
@@ -74,7 +102,7 @@ describe('the functions\' configuration', () => {
   it('reports every missing variable at once, by name only', () => {
     expect(problemsOf({})).toBe(
       'TABLE_NAME is required; CLIENT_SECRET_ID is required; TOKEN_KEY_ID is required; ECWID_CLIENT_ID is required; ' +
-        'PUBLIC_URL is required; EVENT_BUS_NAME is required',
+        'PUBLIC_URL is required; EVENT_BUS_NAME is required; SIGNING_KEY_ID is required',
     );
   });
 

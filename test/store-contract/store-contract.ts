@@ -719,6 +719,17 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(readerLease(997)).resolves.toBeUndefined();
       });
 
+      it('records the missing scopes of the version it compared, without moving the version', async () => {
+        const saved = (await store.saveInstallation(installation(994)))!;
+        await expect(store.recordMissingScopes({ storeId: 994, version: saved.version, missingScopes: ['read_orders'] })).resolves.toBe(true);
+        await expect(store.getInstallation(994)).resolves.toMatchObject({ missingScopes: ['read_orders'], version: saved.version });
+        await expect(store.recordMissingScopes({ storeId: 994, version: saved.version, missingScopes: [] })).resolves.toBe(true);
+        expect((await store.getInstallation(994))!.missingScopes).toBeUndefined();
+        await store.saveInstallation(installation(994));
+        await expect(store.recordMissingScopes({ storeId: 994, version: saved.version, missingScopes: ['read_orders'] })).resolves.toBe(false);
+        await expect(store.recordMissingScopes({ storeId: 993, version: 1, missingScopes: ['read_orders'] })).resolves.toBe(false);
+      });
+
       it('marks a renewal in flight only under its own lease and version', async () => {
         const saved = (await store.saveInstallation(installation(995, { refreshToken: sealed('refresh_995'), expiresAtEpochSeconds: now() + 600 })))!;
         await expect(store.markRefreshInFlight({ storeId: 995, owner: 'reader-1', version: saved.version, nowEpochSeconds: now() })).resolves.toBe(false);

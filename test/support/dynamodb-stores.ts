@@ -47,7 +47,7 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
     getCodeClaim: (codeHash) => claims.getCodeClaim(codeHash),
     recordCodeOutcome: (request) => claims.recordCodeOutcome(request),
     releaseCodeClaim: (codeHash, attemptId) => claims.releaseCodeClaim(codeHash, attemptId),
-    saveInstallation: (installation) => installations.saveInstallation(installation),
+    saveInstallation: (installation, options) => installations.saveInstallation(installation, options),
     getInstallation: (storeId) => installations.getInstallation(storeId),
     listInstallations: () => installations.listInstallations(),
     dueShards: () => due.dueShards(),
@@ -66,5 +66,6 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
     leaseInstallation: (request) => credentials.leaseInstallation(request),
     releaseLease: (request) => credentials.releaseLease(request),
     recordRevocation: (request) => credentials.recordRevocation(request),
+    recordMissingScopes: (request) => credentials.recordMissingScopes(request),
   };
 }

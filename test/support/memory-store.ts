@@ -393,6 +393,14 @@ export class MemoryStore
     return true;
   }
 
+  async recordMissingScopes(request: { storeId: number; version: number; missingScopes: string[] }): Promise<boolean> {
+    const installation = this.installations.get(request.storeId);
+    if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;
+    if (request.missingScopes.length > 0) installation.missingScopes = [...request.missingScopes];
+    else delete installation.missingScopes;
+    return true;
+  }
+
   async recordRevocation(request: RecordRevocationRequest): Promise<boolean> {
     const installation = this.installations.get(request.storeId);
     if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;

@@ -120,4 +120,22 @@ export class DynamoDbCredentialsStore implements CredentialsStore {
     );
     return written !== undefined;
   }
+
+  async recordMissingScopes(request: { storeId: number; version: number; missingScopes: string[] }): Promise<boolean> {
+    const clear = request.missingScopes.length === 0;
+    const written = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(request.storeId) },
+          UpdateExpression: clear ? 'REMOVE missingScopes' : 'SET missingScopes = :missing',
+          // Only over the grant whose scope was compared: a reinstall since recomputed its own.
+          ConditionExpression: '#version = :expectedVersion AND attribute_exists(accessToken)',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expectedVersion': request.version, ...(clear ? {} : { ':missing': request.missingScopes }) },
+        }),
+      ),
+    );
+    return written !== undefined;
+  }
 }

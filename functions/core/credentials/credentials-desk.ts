@@ -1,6 +1,7 @@
 import { planHandOut } from './hand-out';
 import { openCredentials } from './open-credentials';
 import { RejectionCheck } from './rejection-check';
+import { reportInsufficientScope, type ScopeReportAnswer } from './scope-report';
 import type { CredentialsAnswer, CredentialsDependencies, CredentialsRequest, CredentialsSettings, RejectionAnswer } from './settings';
 import { TokenRenewal } from './token-renewal';
 
@@ -48,6 +49,16 @@ export class CredentialsDesk {
         accept: (storeId, version) => this.accepted.add(storeId, version, this.deps.clock.nowEpochMs() + this.settings.acceptedTokenMemoMs),
       }).run(),
     );
+  }
+
+  /**
+   * The app's report that Ecwid refused a request for lack of scope (403 `INSUFFICIENT_APP_SCOPE`):
+   * the store's missing scopes, recomputed now (see {@link reportInsufficientScope}).
+   *
+   * @throws StorageError
+   */
+  reportInsufficientScope(request: CredentialsRequest): Promise<ScopeReportAnswer> {
+    return reportInsufficientScope(this.deps, this.settings, request);
   }
 
   private async readOnce(request: CredentialsRequest): Promise<CredentialsAnswer> {

@@ -22,6 +22,8 @@ export interface StoreCredentials {
   /** When the access token expires (ISO 8601), or null for Ecwid's non-expiring tokens. */
   expiresAt: string | null;
   status: UsableStatus;
+  /** The scopes the app asks for that the store has not granted (empty when none): calls needing them get 403. */
+  missingScopes: string[];
 }
 
 /** When an expiring token is renewed before it is handed out, and the least lifetime a handed-out token has. */
@@ -108,7 +110,7 @@ export interface OpenedTokens {
 
 /** The answer for an installation whose token is handed out. */
 export function toStoreCredentials(
-  installation: Pick<Installation, 'storeId' | 'scope' | 'expiresAtEpochSeconds'> & { status: UsableStatus },
+  installation: Pick<Installation, 'storeId' | 'scope' | 'expiresAtEpochSeconds' | 'missingScopes'> & { status: UsableStatus },
   tokens: OpenedTokens,
 ): StoreCredentials {
   return {
@@ -119,6 +121,7 @@ export function toStoreCredentials(
     publicToken: tokens.publicToken ?? null,
     expiresAt: installation.expiresAtEpochSeconds === undefined ? null : new Date(installation.expiresAtEpochSeconds * 1000).toISOString(),
     status: installation.status,
+    missingScopes: [...(installation.missingScopes ?? [])],
   };
 }
 

@@ -15,6 +15,8 @@ import type { HandOutRules, StoreCredentials, UnusableStatus } from './hand-out'
 
 export interface CredentialsSettings extends CheckPolicy, HandOutRules {
   clientId: string;
+  /** The scopes the app asks for: a report of a missing scope recomputes what the grant lacks of them. */
+  configuredScopes: readonly string[];
   /** How long a renewal's lease keeps the scheduled job and other readers away. */
   leaseDurationSeconds: number;
   /** How long a reader waits for a renewal that another lease holder is doing, at most. */

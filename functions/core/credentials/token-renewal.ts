@@ -141,7 +141,13 @@ export class TokenRenewal {
     };
     const written = await this.writeRefreshedGrant(leased, result);
     const inHand = toStoreCredentials(
-      { storeId: leased.storeId, scope: plan.scope ?? leased.scope, expiresAtEpochSeconds: plan.expiresAtEpochSeconds, status: 'active' },
+      {
+        storeId: leased.storeId,
+        scope: plan.scope ?? leased.scope,
+        expiresAtEpochSeconds: plan.expiresAtEpochSeconds,
+        status: 'active',
+        ...(leased.missingScopes === undefined ? {} : { missingScopes: leased.missingScopes }),
+      },
       {
         accessToken: grant.accessToken,
         publicToken: leased.publicToken === undefined ? undefined : sealer.open(leased.publicToken, 'public_token'),

@@ -96,10 +96,15 @@ export async function issueSession(
   session: Omit<SessionClaims, keyof CommonClaims | 'sub'>,
   lifetimeSeconds = MAX_SESSION_LIFETIME_SECONDS,
 ): Promise<{ token: string; claims: SessionClaims }> {
+  // Each claim by name: nothing given can override the issuer's own (`iss`, `aud`, `exp`, ...).
   const claims: SessionClaims = {
     ...commonClaims(issuer, Math.min(lifetimeSeconds, MAX_SESSION_LIFETIME_SECONDS)),
     sub: String(session.store_id),
-    ...session,
+    store_id: session.store_id,
+    scope: session.scope,
+    missing_scopes: [...session.missing_scopes],
+    lang: session.lang,
+    view_mode: session.view_mode,
   };
   return { token: await signToken(issuer.signer, TOKEN_TYPES.session, claims), claims };
 }
