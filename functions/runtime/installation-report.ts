@@ -12,6 +12,10 @@ export function describeInstallation(view: InstallationView) {
     status: view.status ?? 'not_installed',
     statusReason: view.statusReason ?? null,
     scope: view.scope ?? null,
+    /** The configured scopes the grant lacks: a re-consent (`/authorize`) would add them. */
+    missingScopes: view.missingScopes ?? [],
+    /** How the current grant came: `app_initiated`, `app_market`, or `control_panel` (a repair from `/app`). */
+    grantLane: view.grantLane ?? null,
     installedAt: iso(view.installedAtEpochSeconds),
     updatedAt: iso(view.updatedAtEpochSeconds),
     expiresAt: iso(view.expiresAtEpochSeconds),

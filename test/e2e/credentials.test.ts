@@ -99,6 +99,7 @@ describe('credentials API over HTTP', () => {
         publicToken: null,
         expiresAt: null,
         status: 'active',
+        missingScopes: [],
       });
       expect(fake.isTokenValid(answer.body.accessToken as string)).toBe(true);
     });

@@ -234,7 +234,7 @@ describe('the package, installed into a host CDK app', () => {
         'package/dist/lib/index.d.ts',
         'package/dist/client/index.js',
         'package/dist/client/index.d.ts',
-        ...['authorize', 'callback', 'refresh', 'webhooks', 'credentials'].map((name) => `package/dist/bundles/${name}/index.js`),
+        ...['authorize', 'callback', 'refresh', 'webhooks', 'credentials', 'app', 'jwks'].map((name) => `package/dist/bundles/${name}/index.js`),
       ]),
     );
   });
@@ -267,7 +267,7 @@ describe('the package, installed into a host CDK app', () => {
     run(workspace, process.execPath, [TSC, '-p', '.', '--noEmit', '--module', 'commonjs', '--moduleResolution', 'node10'], workspace.host);
   }, 60_000);
 
-  it("synthesizes the host's functions next to the five of the construct, each from a bundle shipped in the package", () => {
+  it("synthesizes the host's functions next to the seven of the construct, each from a bundle shipped in the package", () => {
     const functions = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     const [ownFunctions, ourFunctions] = [
       functions.filter(([id]) => id.startsWith('InstallationReader') || id.startsWith('ListProducts')),
@@ -275,8 +275,8 @@ describe('the package, installed into a host CDK app', () => {
     ];
     expect(ownFunctions).toHaveLength(2);
     expect(ownFunctions[0]![1].Properties.Code.ZipFile).toContain('exports.handler');
-    expect(ourFunctions).toHaveLength(5);
-    expect(functions).toHaveLength(7);
+    expect(ourFunctions).toHaveLength(7);
+    expect(functions).toHaveLength(9);
     for (const [id, { Properties: properties }] of ourFunctions) {
       expect(properties.Handler).toBe('index.handler');
       const directory = assetDirectories.get(properties.Code.S3Key);
