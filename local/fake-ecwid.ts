@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ViewMode } from '../functions/core/native-app/control-panel-payload';
+import { answerControlPanel, payloadFor, type ControlPanelContext, type ControlPanelOpenRecord } from './fake-ecwid-control-panel';
 import type { TokenEndpointFault } from './fake-ecwid-faults';
 import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
 import { SlowAnswers } from './fake-ecwid-latency';
@@ -13,6 +15,7 @@ export type { TokenExchangeRecord, TokenRefreshRecord } from './fake-ecwid-oauth
 export type { WebhookDelivery, WebhookToSend } from './fake-ecwid-webhooks';
 export type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 export type { ProductRequestRecord } from './fake-ecwid-catalog';
+export type { ControlPanelOpenRecord } from './fake-ecwid-control-panel';
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -37,6 +40,8 @@ export interface FakeEcwidOptions {
   now?: () => number;
   /** Initial `FakeEcwid.webhookUrl`: the app's registered webhook URL; default none (no webhooks sent). */
   webhookUrl?: string;
+  /** The app's registered iframe URL (`{publicUrl}/app`), which the control panel frames; default none. */
+  appUrl?: string;
 }
 
 /**
@@ -60,7 +65,9 @@ export type RefreshAnswerShape = 'ecwid' | 'rfc6749';
  * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error;
  * - `GET /api/v3/{storeId}/products` with a Bearer header: the store's made-up products, 403
  *   `INVALID_API_TOKEN`, or 403 `INSUFFICIENT_APP_SCOPE` when the grant lacks `read_catalog`;
- * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store.
+ * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store;
+ * - `GET /control-panel?store_id=N`: the app inside the store's control panel, framed with an encrypted
+ *   `payload` carrying the store's current token, as Ecwid frames native apps.
  *
  * Faults (`tokenEndpointFault`, `profileAnswers`) and latency (`latencyMs`) can be switched on for tests.
  * Everything lives in memory.
@@ -114,12 +121,15 @@ export class FakeEcwid {
   readonly webhooks: WebhookSender;
   /** The app's subscription status in each store, as the fake last announced it. */
   readonly subscriptions = new Map<number, string>();
+  /** Requests for the control panel page, in arrival order. */
+  readonly controlPanelOpens: ControlPanelOpenRecord[] = [];
 
   private readonly grants: GrantBook;
   private readonly clientId: string;
   private readonly oauth: FakeOAuthServer;
   private readonly basePath: string;
   private readonly slow = new SlowAnswers(() => this.latencyMs);
+  private readonly controlPanel: ControlPanelContext;
   private readonly restApi: RestApiContext;
 
   constructor(options: FakeEcwidOptions) {
@@ -139,6 +149,7 @@ export class FakeEcwid {
       () => this.now(),
       (storeId) => this.uninstalledStores.has(storeId),
     );
+    this.controlPanel = { appUrl: options.appUrl, clientSecret: options.clientSecret, grants: this.grants, opens: this.controlPanelOpens };
     const { grants, slow, restRateLimits, profileAnswers, profileRequests, productRequests } = this;
     this.restApi = { grants, slow, restRateLimits, profileAnswers, profileRequests, productRequests, retryAfterSeconds: () => this.retryAfterSeconds };
     this.oauth = new FakeOAuthServer({
@@ -168,6 +179,7 @@ export class FakeEcwid {
     if (path === '/api/oauth/authorize' && method === 'GET') return this.oauth.consentPage(url, response);
     if (path === '/api/oauth/authorize/decision' && method === 'POST') return this.oauth.decide(request, response);
     if (path === '/app-market/install' && method === 'GET') return this.oauth.appMarketInstall(url, response);
+    if (path === '/control-panel' && method === 'GET') return answerControlPanel(url.searchParams, response, this.controlPanel);
     const token = /^\/api\/oauth\/token(?:\/([^/]+))?$/.exec(path);
     if (token !== null) return this.slow.afterLatency(response, () => this.oauth.tokenEndpoint(request, response, token[1]));
     const rest = serveRestApi(request, response, url, path, this.restApi);
@@ -192,6 +204,14 @@ export class FakeEcwid {
    */
   grantTokens(storeId: number, scope = 'read_store_profile'): IssuedTokens {
     return this.grants.issue(storeId, withProfileScope(scope), this.tokenLifetimeSeconds).tokens;
+  }
+
+  /**
+   * The `payload` Ecwid would put in the app's iframe URL for the store now (its current working token,
+   * encrypted with the client secret); undefined when no token of the store works.
+   */
+  controlPanelPayload(storeId: number, options: { lang?: string; viewMode?: ViewMode } = {}): string | undefined {
+    return payloadFor(this.controlPanel, storeId, options);
   }
 
   /**

@@ -162,6 +162,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           redirectUrl: `${publicUrl}/callback`,
           basePath: FAKE_ECWID_PATH,
           webhookUrl: `${publicUrl}/webhooks`,
+          appUrl: `${publicUrl}/app`,
         })
       : undefined;
     if (fakeEcwid !== undefined) fakeEcwid.webhooks.duplicateProbability = options.webhookDuplicateProbability ?? 0;
