@@ -22,6 +22,11 @@
  *    stack's dynalite and KMS stub, cold (each installed store read once) and warm (a cache hit), with
  *    the AWS calls of every read counted at the servers; and `GET /stores/{storeId}/credentials`.
  *    Targets: a cold read makes exactly one DynamoDB call and one KMS call, a warm read none.
+ * 6. The app opened inside Ecwid's control panel (`bench/app-session.ts`): `GET /app` for each
+ *    installed store, with the payload the fake Ecwid builds for it, timed to the 303 that hands the
+ *    session to the app's UI, with the AWS calls of each session counted at the servers. Target:
+ *    one KMS `Sign` per session and no other KMS call. Measured before the uninstall webhooks, which
+ *    purge the stores.
  *
  * Prints a report, then one line of JSON with every figure. Exits 1 only when the run itself fails
  * (a wrong status, a bundle that does not build or load); a missed target is reported, not fatal.
@@ -38,6 +43,7 @@ import { signWebhook } from '../local/fake-ecwid-webhooks';
 import { JsonLogger } from '../functions/runtime/logger';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { synthesizeBundles as synthesizeDeployedBundles } from '../test/support/synthesized-bundles';
+import { measureAppSessions } from './app-session';
 import { measureCredentialsReads } from './credentials-read';
 import { buildReferenceBundles, LAMBDA_BUNDLE_OPTIONS, REFERENCE_NAMES, type ReferenceBundle } from './reference-bundles';
 
@@ -240,6 +246,29 @@ async function main(): Promise<void> {
       ],
     );
 
+    console.log(
+      `\nThe app in the control panel (GET /app with the payload the fake Ecwid builds for each installed store: ${options.warmup} warm-up, ` +
+        `then ${options.requests} sequential requests, timed to the 303 that hands the session to the app's UI; AWS calls counted at the servers; ` +
+        'target: one KMS Sign per session, no other KMS call)',
+    );
+    const appSession = await measureAppSessions(stack, installedStoreIds, options.warmup, summarize);
+    latency['GET /app (to the 303)'] = appSession.latencyMs;
+    const kmsPerSession =
+      Object.entries(appSession.kmsCallsPerSession)
+        .filter(([, range]) => range.max > 0)
+        .map(([operation, range]) => `${calls(range)} ${operation}`)
+        .join(' + ') || 'none';
+    printTable(
+      ['route', 'p50', 'p99', 'mean', 'min', 'max', 'KMS calls/session', 'DynamoDB calls/session', 'target'],
+      [
+        (() => {
+          const { latencyMs } = appSession;
+          return ['GET /app (303)', ms(latencyMs.p50), ms(latencyMs.p99), ms(latencyMs.mean), ms(latencyMs.min), ms(latencyMs.max), kmsPerSession, calls(appSession.dynamoDbCallsPerSession), verdict(appSession.pass)];
+        })(),
+      ],
+    );
+    console.log(`  one Sign per session: ${verdict(appSession.pass)}`);
+
     // Last: the uninstall webhooks purge the stores every measurement above used.
     console.log(`\nWebhooks (signed as Ecwid signs; the uninstall confirmed with the fake Ecwid, then purged)`);
     Object.assign(latency, await measureUninstallWebhooks(stack, options));
@@ -255,6 +284,7 @@ async function main(): Promise<void> {
       ...results.flatMap(({ bundlePass, initPass }) => [bundlePass, initPass]),
       credentialsRead.cold.pass,
       credentialsRead.warm.pass,
+      appSession.pass,
       webhookPass,
     ];
     console.log(`\nTargets met: ${verdicts.filter(Boolean).length} of ${verdicts.length}`);
@@ -301,6 +331,12 @@ async function main(): Promise<void> {
           cold: { ...credentialsRead.cold, latencyMs: rounded(credentialsRead.cold.latencyMs) },
           warm: { ...credentialsRead.warm, latencyMs: rounded(credentialsRead.warm.latencyMs) },
           routeLatencyMs: rounded(credentialsRead.route.latencyMs),
+        },
+        appSession: {
+          latencyMs: rounded(appSession.latencyMs),
+          kmsCallsPerSession: appSession.kmsCallsPerSession,
+          dynamoDbCallsPerSession: appSession.dynamoDbCallsPerSession,
+          pass: appSession.pass,
         },
       }),
     );

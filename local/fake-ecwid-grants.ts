@@ -15,6 +15,8 @@ export interface Grant {
   revoked: boolean;
   /** The one refresh token that may be used next; undefined for a non-expiring grant. */
   currentRefreshToken: string | undefined;
+  /** The storefront's public token: only a grant with `public_storefront` has one. */
+  publicToken: string | undefined;
 }
 
 /** Tokens as a token endpoint answer names them. */
@@ -45,7 +47,8 @@ export class GrantBook {
 
   /** Starts a grant (a code exchange); with a lifetime, its tokens expire and it gets a refresh token. */
   issue(storeId: number, scope: string, lifetimeSeconds: number | undefined): { grant: Grant; tokens: IssuedTokens } {
-    const grant: Grant = { storeId, scope, lifetimeSeconds, revoked: false, currentRefreshToken: undefined };
+    const publicToken = scope.split(' ').includes('public_storefront') ? `public_${randomAlphanumeric(32)}` : undefined;
+    const grant: Grant = { storeId, scope, lifetimeSeconds, revoked: false, currentRefreshToken: undefined, publicToken };
     return { grant, tokens: this.issueTokens(grant, lifetimeSeconds) };
   }
 
@@ -82,6 +85,24 @@ export class GrantBook {
   /** Whether a store has a grant that is alive (installed, as Ecwid sees it). */
   hasLiveGrant(storeId: number): boolean {
     return [...this.accessTokens.values()].some(({ grant }) => grant.storeId === storeId && this.isGrantAlive(grant));
+  }
+
+  /** Whether a grant of the store was ever issued, alive or not. */
+  hasEverGranted(storeId: number): boolean {
+    return [...this.accessTokens.values()].some(({ grant }) => grant.storeId === storeId);
+  }
+
+  /**
+   * The store's newest access token that works now (its grant alive, not expired on the clock), with
+   * its grant's public token: what Ecwid hands the app's iframe. Undefined when none works.
+   */
+  currentTokens(storeId: number): { accessToken: string; publicToken: string | undefined } | undefined {
+    let current: { accessToken: string; publicToken: string | undefined } | undefined;
+    // Insertion order is issue order: the last match is the newest.
+    for (const [accessToken, token] of this.accessTokens) {
+      if (token.grant.storeId === storeId && this.isAccessTokenValid(accessToken)) current = { accessToken, publicToken: token.grant.publicToken };
+    }
+    return current;
   }
 
   /** The store of the grant a refresh token belongs to, if the token was ever issued. */

@@ -225,7 +225,6 @@ export class FakeOAuthServer {
 
     const { grant, tokens } = this.fake.grants.issue(issued.storeId, withProfileScope(issued.scope), this.fake.settings().tokenLifetimeSeconds);
     issued.exchangedFor = grant;
-    const publicToken = grant.scope.split(' ').includes('public_storefront') ? { public_token: `public_${randomAlphanumeric(32)}` } : {};
     return {
       status: 200,
       outcome: 'issued',
@@ -235,7 +234,7 @@ export class FakeOAuthServer {
         scope: grant.scope,
         store_id: grant.storeId,
         email: `owner-${grant.storeId}@example.com`,
-        ...publicToken,
+        ...(grant.publicToken === undefined ? {} : { public_token: grant.publicToken }),
         ...expiryFields(tokens),
       },
     };

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerProducts, type ProductRequestRecord } from './fake-ecwid-catalog';
 import type { GrantBook } from './fake-ecwid-grants';
+import type { SlowAnswers } from './fake-ecwid-latency';
 import { sendJson } from './http-util';
 
 /**
@@ -101,4 +103,52 @@ export function answerRateLimited(response: ServerResponse, limits: Map<number |
   }
   sendRestError(response, 'rate_limited', limit.retryAfterSeconds);
   return true;
+}
+
+/** What the REST API reads from the fake, and where it records the requests it answered. */
+export interface RestApiContext {
+  grants: GrantBook;
+  slow: SlowAnswers;
+  restRateLimits: Map<number | '*', RestRateLimit>;
+  profileAnswers: Map<number, ScriptedProfileAnswer>;
+  retryAfterSeconds: () => number;
+  profileRequests: ProfileRequestRecord[];
+  productRequests: ProductRequestRecord[];
+}
+
+/**
+ * `GET /api/v3/{storeId}/profile` and `GET /api/v3/{storeId}/products` (`path` below the fake's
+ * mount point), after the fake's latency, rate-limited while a switch covers the store; undefined
+ * when the request is not for either.
+ */
+export function serveRestApi(request: IncomingMessage, response: ServerResponse, url: URL, path: string, api: RestApiContext): Promise<true> | undefined {
+  if (request.method !== 'GET') return undefined;
+  const profile = /^\/api\/v3\/([^/]+)\/profile$/.exec(path);
+  if (profile !== null) {
+    const storeId = Number(profile[1]);
+    return api.slow.afterLatency(response, () => {
+      if (answerRateLimited(response, api.restRateLimits, storeId)) {
+        api.profileRequests.push({ storeId, status: 429, outcome: 'rate_limited' });
+        return;
+      }
+      const outcome = answerProfile(request, response, storeId, {
+        grants: api.grants,
+        scripted: api.profileAnswers.get(storeId),
+        retryAfterSeconds: api.retryAfterSeconds(),
+        hold: (held) => api.slow.hold(held),
+      });
+      api.profileRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
+    });
+  }
+  const products = /^\/api\/v3\/([^/]+)\/products$/.exec(path);
+  if (products !== null) {
+    const storeId = Number(products[1]);
+    return api.slow.afterLatency(response, () => {
+      const outcome = answerRateLimited(response, api.restRateLimits, storeId)
+        ? 'rate_limited'
+        : answerProducts(request, response, storeId, url.searchParams, api.grants);
+      api.productRequests.push({ storeId, status: response.statusCode, outcome });
+    });
+  }
+  return undefined;
 }

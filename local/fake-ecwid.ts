@@ -1,16 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ViewMode } from '../functions/core/native-app/control-panel-payload';
+import { answerControlPanel, payloadFor, type ControlPanelContext, type ControlPanelOpenRecord } from './fake-ecwid-control-panel';
 import type { TokenEndpointFault } from './fake-ecwid-faults';
 import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
+import { SlowAnswers } from './fake-ecwid-latency';
 import { FakeOAuthServer, withProfileScope, type TokenExchangeRecord, type TokenRefreshRecord } from './fake-ecwid-oauth';
 import { WebhookSender, type WebhookDelivery, type WebhookToSend } from './fake-ecwid-webhooks';
-import { answerProducts, type ProductRequestRecord } from './fake-ecwid-catalog';
-import {
-  answerProfile,
-  answerRateLimited,
-  type ProfileRequestRecord,
-  type RestRateLimit,
-  type ScriptedProfileAnswer,
-} from './fake-ecwid-rest-api';
+import type { ProductRequestRecord } from './fake-ecwid-catalog';
+import { serveRestApi, type ProfileRequestRecord, type RestApiContext, type RestRateLimit, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 import { sendJson } from './http-util';
 
 export type { TokenEndpointFault } from './fake-ecwid-faults';
@@ -18,6 +15,7 @@ export type { TokenExchangeRecord, TokenRefreshRecord } from './fake-ecwid-oauth
 export type { WebhookDelivery, WebhookToSend } from './fake-ecwid-webhooks';
 export type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 export type { ProductRequestRecord } from './fake-ecwid-catalog';
+export type { ControlPanelOpenRecord } from './fake-ecwid-control-panel';
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -42,6 +40,8 @@ export interface FakeEcwidOptions {
   now?: () => number;
   /** Initial `FakeEcwid.webhookUrl`: the app's registered webhook URL; default none (no webhooks sent). */
   webhookUrl?: string;
+  /** The app's registered iframe URL (`{publicUrl}/app`), which the control panel frames; default none. */
+  appUrl?: string;
 }
 
 /**
@@ -65,7 +65,9 @@ export type RefreshAnswerShape = 'ecwid' | 'rfc6749';
  * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error;
  * - `GET /api/v3/{storeId}/products` with a Bearer header: the store's made-up products, 403
  *   `INVALID_API_TOKEN`, or 403 `INSUFFICIENT_APP_SCOPE` when the grant lacks `read_catalog`;
- * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store.
+ * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store;
+ * - `GET /control-panel?store_id=N`: the app inside the store's control panel, framed with an encrypted
+ *   `payload` carrying the store's current token, as Ecwid frames native apps.
  *
  * Faults (`tokenEndpointFault`, `profileAnswers`) and latency (`latencyMs`) can be switched on for tests.
  * Everything lives in memory.
@@ -119,14 +121,16 @@ export class FakeEcwid {
   readonly webhooks: WebhookSender;
   /** The app's subscription status in each store, as the fake last announced it. */
   readonly subscriptions = new Map<number, string>();
+  /** Requests for the control panel page, in arrival order. */
+  readonly controlPanelOpens: ControlPanelOpenRecord[] = [];
 
   private readonly grants: GrantBook;
   private readonly clientId: string;
   private readonly oauth: FakeOAuthServer;
   private readonly basePath: string;
-  private readonly heldResponses = new Set<ServerResponse>();
-  /** Requests waiting out `latencyMs`; calling one drops its request. */
-  private readonly waiting = new Set<() => void>();
+  private readonly slow = new SlowAnswers(() => this.latencyMs);
+  private readonly controlPanel: ControlPanelContext;
+  private readonly restApi: RestApiContext;
 
   constructor(options: FakeEcwidOptions) {
     this.basePath = (options.basePath ?? '').replace(/\/+$/, '');
@@ -145,6 +149,9 @@ export class FakeEcwid {
       () => this.now(),
       (storeId) => this.uninstalledStores.has(storeId),
     );
+    this.controlPanel = { appUrl: options.appUrl, clientSecret: options.clientSecret, grants: this.grants, opens: this.controlPanelOpens };
+    const { grants, slow, restRateLimits, profileAnswers, profileRequests, productRequests } = this;
+    this.restApi = { grants, slow, restRateLimits, profileAnswers, profileRequests, productRequests, retryAfterSeconds: () => this.retryAfterSeconds };
     this.oauth = new FakeOAuthServer({
       options,
       basePath: this.basePath,
@@ -158,7 +165,7 @@ export class FakeEcwid {
       grants: this.grants,
       exchanges: this.exchanges,
       refreshes: this.refreshes,
-      hold: (response) => this.hold(response),
+      hold: (response) => this.slow.hold(response),
     });
   }
 
@@ -172,26 +179,11 @@ export class FakeEcwid {
     if (path === '/api/oauth/authorize' && method === 'GET') return this.oauth.consentPage(url, response);
     if (path === '/api/oauth/authorize/decision' && method === 'POST') return this.oauth.decide(request, response);
     if (path === '/app-market/install' && method === 'GET') return this.oauth.appMarketInstall(url, response);
+    if (path === '/control-panel' && method === 'GET') return answerControlPanel(url.searchParams, response, this.controlPanel);
     const token = /^\/api\/oauth\/token(?:\/([^/]+))?$/.exec(path);
-    if (token !== null) return this.afterLatency(response, () => this.oauth.tokenEndpoint(request, response, token[1]));
-    const profile = /^\/api\/v3\/([^/]+)\/profile$/.exec(path);
-    if (profile !== null && method === 'GET') {
-      return this.afterLatency(response, () => {
-        if (answerRateLimited(response, this.restRateLimits, Number(profile[1]))) {
-          this.profileRequests.push({ storeId: Number(profile[1]), status: 429, outcome: 'rate_limited' });
-        } else this.profile(request, response, profile[1]!);
-      });
-    }
-    const products = /^\/api\/v3\/([^/]+)\/products$/.exec(path);
-    if (products !== null && method === 'GET') {
-      return this.afterLatency(response, () => {
-        const storeId = Number(products[1]);
-        const outcome = answerRateLimited(response, this.restRateLimits, storeId)
-          ? 'rate_limited'
-          : answerProducts(request, response, storeId, url.searchParams, this.grants);
-        this.productRequests.push({ storeId, status: response.statusCode, outcome });
-      });
-    }
+    if (token !== null) return this.slow.afterLatency(response, () => this.oauth.tokenEndpoint(request, response, token[1]));
+    const rest = serveRestApi(request, response, url, path, this.restApi);
+    if (rest !== undefined) return rest;
     sendJson(response, 404, { errorMessage: 'Not found', errorCode: 'NOT_FOUND' });
     return true;
   }
@@ -212,6 +204,14 @@ export class FakeEcwid {
    */
   grantTokens(storeId: number, scope = 'read_store_profile'): IssuedTokens {
     return this.grants.issue(storeId, withProfileScope(scope), this.tokenLifetimeSeconds).tokens;
+  }
+
+  /**
+   * The `payload` Ecwid would put in the app's iframe URL for the store now (its current working token,
+   * encrypted with the client secret); undefined when no token of the store works.
+   */
+  controlPanelPayload(storeId: number, options: { lang?: string; viewMode?: ViewMode } = {}): string | undefined {
+    return payloadFor(this.controlPanel, storeId, options);
   }
 
   /**
@@ -291,7 +291,7 @@ export class FakeEcwid {
 
   /** Requests now waiting out `latencyMs`: tests wait on it to know a request is in flight. */
   get requestsWaiting(): number {
-    return this.waiting.size;
+    return this.slow.waitingCount;
   }
 
   /**
@@ -299,54 +299,6 @@ export class FakeEcwid {
    * `latencyMs`, by destroying its connection, so servers can close.
    */
   releaseHeldRequests(): void {
-    for (const drop of [...this.waiting]) drop();
-    for (const response of this.heldResponses) response.destroy();
-    this.heldResponses.clear();
-  }
-
-  // -------------------------------------------------------------------------------------------
-
-  private profile(request: IncomingMessage, response: ServerResponse, storeIdText: string): void {
-    const storeId = Number(storeIdText);
-    const outcome = answerProfile(request, response, storeId, {
-      grants: this.grants,
-      scripted: this.profileAnswers.get(storeId),
-      retryAfterSeconds: this.retryAfterSeconds,
-      hold: (held) => this.hold(held),
-    });
-    this.profileRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
-  }
-
-  /** Runs `answer` once `latencyMs` has passed, unless the request was dropped meanwhile. */
-  private async afterLatency(response: ServerResponse, answer: () => Promise<void> | void): Promise<true> {
-    if (await this.waitOutLatency(response)) await answer();
-    return true;
-  }
-
-  /** True after `latencyMs`; false, at once, when the client leaves or `releaseHeldRequests()` drops the request. */
-  private waitOutLatency(response: ServerResponse): Promise<boolean> {
-    if (this.latencyMs <= 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (proceed: boolean) => {
-        clearTimeout(timer);
-        response.off('close', abandon);
-        this.waiting.delete(drop);
-        resolve(proceed);
-      };
-      const abandon = () => finish(false);
-      const drop = () => {
-        finish(false);
-        response.destroy();
-      };
-      const timer = setTimeout(() => finish(true), this.latencyMs);
-      response.once('close', abandon);
-      this.waiting.add(drop);
-    });
-  }
-
-  /** Leaves a response unanswered until `releaseHeldRequests()` (or until its client gives up). */
-  private hold(response: ServerResponse): void {
-    this.heldResponses.add(response);
-    response.once('close', () => this.heldResponses.delete(response));
+    this.slow.releaseAll();
   }
 }

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionVerifier } from '../client/sessions';
 import type { InstallationStatus, InstallationView } from '../functions/core/model';
 import type { InstallationDirectory } from '../functions/core/ports';
 import type { RefreshRunSummary } from '../functions/core/refresh/refresh-run';
 import { describeInstallation } from '../functions/runtime/installation-report';
+import { LOCAL_APP_UI_PATH, serveAppUi } from './app-ui';
 import type { EventBridgeStub } from './eventbridge-stub';
 import type { FakeEcwid } from './fake-ecwid';
 import { readBody, sendJson } from './http-util';
@@ -21,6 +23,8 @@ export interface LocalRouteContext {
   runRefresh: (atEpochMs?: number) => Promise<RefreshRunSummary>;
   /** The scopes the app asks for, space-separated: what a simulated App Market install grants. */
   scopes: string;
+  /** Verifies the sessions `/app` issues, as an app's backend would: for the demo app UI. */
+  sessionVerifier: SessionVerifier;
 }
 
 const STATUSES: readonly InstallationStatus[] = ['active', 'needs_reinstall', 'suspended', 'store_gone', 'needs_attention', 'uninstalled'];
@@ -32,7 +36,9 @@ const STATUSES: readonly InstallationStatus[] = ['active', 'needs_reinstall', 's
  *
  * The admin routes (`/__local/*`) answer only the stack's own pages, a browser's address bar and
  * tools without a browser (curl): a request another site's page makes the browser send is refused
- * (403), so no web page can run the refresh, act as a merchant or read the installations.
+ * (403), so no web page can run the refresh, act as a merchant or read the installations. The demo
+ * app UI's page is the exception: it is what `/app` sends the merchant to inside the control panel's
+ * frame, it reads and changes nothing, and its `frame-ancestors` decides who may show it.
  */
 export async function serveLocalRoute(
   routeKey: string,
@@ -40,10 +46,11 @@ export async function serveLocalRoute(
   response: ServerResponse,
   context: LocalRouteContext,
 ): Promise<boolean> {
-  if (routeKey.includes(' /__local/') && isCrossSite(request, context.publicUrl)) {
+  if (routeKey.includes(' /__local/') && routeKey !== `GET ${LOCAL_APP_UI_PATH}` && isCrossSite(request, context.publicUrl)) {
     sendJson(response, 403, { error: 'cross_site_request', message: 'The local admin routes only answer this stack\'s own pages.' });
     return true;
   }
+  if (await serveAppUi(routeKey, request, response, context.sessionVerifier)) return true;
   const url = new URL(request.url ?? '/', 'http://local.invalid');
   const single = /^GET \/__local\/installations\/([^/]+)$/.exec(routeKey);
   if (single !== null) {

@@ -7,6 +7,7 @@
  *   LOCAL_REFRESH_INTERVAL_SECONDS, FAKE_ECWID_TOKEN_LIFETIME_SECONDS, UNINSTALL_RETENTION_DAYS.
  */
 import { rootLogger } from '../functions/runtime/composition';
+import { FAKE_ECWID_PATH } from './local-routes';
 import { startLocalStack } from './stack';
 
 async function main(): Promise<void> {
@@ -46,6 +47,11 @@ async function main(): Promise<void> {
     `  Redirect URI (pinned):   ${stack.config.redirectUri}`,
     `  Stored installations:    ${stack.url}/__local/installations   (one store: /__local/installations/<storeId>)`,
     `  Webhook URL:             ${stack.webhookUrl}`,
+    `  App URL (iframe):        ${stack.url}/app   (Ecwid frames it with ?payload=...; sessions verify against the JWKS below)`,
+    `  JWKS:                    ${stack.url}/.well-known/jwks.json`,
+    ...(stack.fakeEcwid
+      ? [`  Open the app as Ecwid:   ${stack.url}${FAKE_ECWID_PATH}/control-panel?store_id=1003   (an installed store; the start page links each one)`]
+      : []),
     `  Published events:        ${stack.url}/__local/events`,
     `  Ops CLI:                 npm run ops -- stores --local ${stack.url}`,
     `  A store's credentials:   curl ${stack.url}/stores/1003/credentials   (no IAM here: loopback only; deployed, SigV4)`,

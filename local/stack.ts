@@ -31,6 +31,8 @@ import type { AppLogger } from '../functions/runtime/logger';
 import { invokeAsApiGateway, lambdaContext, type HttpLambda } from './api-gateway';
 import { EventBridgeStub } from './eventbridge-stub';
 import { ensureLocalTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, type LocalDynamoDb } from './dynalite-server';
+import { createSessionVerifier } from '../client/sessions';
+import { LOCAL_APP_UI_PATH } from './app-ui';
 import { FakeEcwid } from './fake-ecwid';
 import { sendJson } from './http-util';
 import { KmsStub } from './kms-stub';
@@ -118,8 +120,7 @@ const LOCAL_REFRESH_TIMEOUT_MS = 5 * 60 * 1000;
 export const LOCAL_TABLE_NAME = 'ecwid-app-auth-local';
 export const LOCAL_SECRET_NAME = 'ecwid-app-auth/client-secret';
 export const LOCAL_EVENT_BUS_NAME = 'ecwid-app-auth-local';
-/** The local demo of an app UI: what `/app` sends the merchant to, with the session. */
-export const LOCAL_APP_UI_PATH = '/__local/app-ui';
+export { LOCAL_APP_UI_PATH } from './app-ui';
 
 /**
  * The whole product on one machine, with no AWS account and no network: dynalite for DynamoDB, a
@@ -162,6 +163,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           redirectUrl: `${publicUrl}/callback`,
           basePath: FAKE_ECWID_PATH,
           webhookUrl: `${publicUrl}/webhooks`,
+          appUrl: `${publicUrl}/app`,
         })
       : undefined;
     if (fakeEcwid !== undefined) fakeEcwid.webhooks.duplicateProbability = options.webhookDuplicateProbability ?? 0;
@@ -240,10 +242,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const store = new DynamoDbInstallationStore(table);
     const directory = new DynamoDbInstallationDirectory(table);
     const vault = new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), kms.keyArn);
+    // The keys over HTTP from this very process, at its loopback address: PUBLIC_URL may be a tunnel.
+    const jwksUrl = `http://127.0.0.1:${port}/.well-known/jwks.json`;
+    const sessionVerifier = createSessionVerifier({ issuer: publicUrl, audience: options.clientId, jwksUrl });
 
     for (const server of servers) {
       server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-        route(request, response, { routes, fakeEcwid, directory, eventBridge, publicUrl, runRefresh, scopes: options.scopes.join(' ') }).catch(() => {
+        route(request, response, { routes, fakeEcwid, directory, eventBridge, publicUrl, runRefresh, scopes: options.scopes.join(' '), sessionVerifier }).catch(() => {
           if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
           else response.destroy();
         });

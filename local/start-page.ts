@@ -3,7 +3,8 @@ import { escapeHtml } from '../functions/runtime/pages';
 
 /**
  * The local stack's start page, with forms of its own (the product's pages allow none): links to
- * start an install, and each stored installation with **Uninstall** and **Change subscription**.
+ * start an install, and each stored installation with **Open the app** (the fake Ecwid's control
+ * panel, framing `/app` as Ecwid does), **Uninstall** and **Change subscription**.
  */
 export const START_PAGE_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -22,7 +23,8 @@ export function startPageHtml(input: {
   const rows = input.stores.map((store) => {
     const actions =
       builtInFake && store.status !== 'uninstalled' && store.status !== 'not_installed'
-        ? `<form method="post" action="/__local/stores/uninstall"><input type="hidden" name="store_id" value="${store.storeId}"><button type="submit">Uninstall</button></form>
+        ? `${link(`${publicUrl}${input.fakePath}/control-panel?store_id=${store.storeId}`, 'Open the app')}
+<form method="post" action="/__local/stores/uninstall"><input type="hidden" name="store_id" value="${store.storeId}"><button type="submit">Uninstall</button></form>
 <form method="post" action="/__local/stores/subscription"><input type="hidden" name="store_id" value="${store.storeId}">
 <select name="status" aria-label="Subscription status">${SUBSCRIPTION_STATUSES.map((status) => `<option>${status}</option>`).join('')}</select>
 <button type="submit">Change subscription</button></form>`
@@ -35,7 +37,7 @@ export function startPageHtml(input: {
 </head><body><h1>Ecwid app authorization: local stack</h1>
 <p>${escapeHtml(
     builtInFake
-      ? 'Connect a store to start an app-initiated install: the built-in fake Ecwid shows its consent page, and an approved install is stored in the local database. Uninstall and Change subscription act as the merchant would in Ecwid: the fake revokes the token (for an uninstall) and delivers a signed webhook, sometimes twice.'
+      ? 'Connect a store to start an app-initiated install: the built-in fake Ecwid shows its consent page, and an approved install is stored in the local database. Open the app shows it inside the fake control panel, as Ecwid frames it: /app gets an encrypted payload for the store and sends a session to the demo app UI. Uninstall and Change subscription act as the merchant would in Ecwid: the fake revokes the token (for an uninstall) and delivers a signed webhook, sometimes twice.'
       : 'Connect a store to start an app-initiated install with the OAuth server you configured.',
   )}</p>
 <p>${escapeHtml(
