@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, createSign, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { TOKEN_KEY_CONDITIONS } from '../functions/adapters/token-vault-context';
 import { AwsJsonService, AwsServiceError } from './aws-json-service';
 
@@ -47,17 +47,32 @@ const TAG_BYTES = 16;
  * `Sign` (ECDSA_SHA_256 over a raw message; a DER signature, as KMS answers) and
  * `GetPublicKey` (the SPKI DER public key).
  */
+/** What a stub needs to open what an earlier stub sealed and to sign as it did. */
+export interface KmsStubKeys {
+  keyArn: string;
+  keyMaterial: string;
+  signingKeyArn: string;
+  signingPrivateKeyPem: string;
+}
+
 export class KmsStub extends AwsJsonService {
   /** The ARN of the one key this stub holds. */
   readonly keyArn: string;
   /** Calls answered, per operation (tests check where KMS is used). */
   readonly calls = { GenerateDataKey: 0, Encrypt: 0, Decrypt: 0, Sign: 0, GetPublicKey: 0 };
   /** The ARN of the signing key (ECC_NIST_P256). */
-  readonly signingKeyArn = `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
-  private readonly keyMaterial = randomBytes(32);
-  private readonly signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  readonly signingKeyArn: string;
+  private readonly keyMaterial: Buffer;
+  private readonly signingKey: { privateKey: KeyObject; publicKey: KeyObject };
 
-  constructor(private readonly requiredConditions: EncryptionContextConditions = TOKEN_KEY_CONDITIONS) {
+  /**
+   * @param keys the keys of an earlier stub (`exportKeys`), so data keys it wrapped open again: the
+   *   local stack keeps them with its persisted database. New keys by default.
+   */
+  constructor(
+    private readonly requiredConditions: EncryptionContextConditions = TOKEN_KEY_CONDITIONS,
+    keys?: KmsStubKeys,
+  ) {
     super('TrentService', {
       GenerateDataKey: (input) => {
         this.requireKey(input.KeyId);
@@ -116,7 +131,25 @@ export class KmsStub extends AwsJsonService {
         return { KeyId: this.keyArn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
       },
     });
-    this.keyArn = `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
+    this.keyArn = keys?.keyArn ?? `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
+    this.keyMaterial = keys === undefined ? randomBytes(32) : Buffer.from(keys.keyMaterial, 'base64');
+    this.signingKeyArn = keys?.signingKeyArn ?? `arn:aws:kms:local:000000000000:key/${randomUUID()}`;
+    if (keys === undefined) {
+      this.signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    } else {
+      const privateKey = createPrivateKey(keys.signingPrivateKeyPem);
+      this.signingKey = { privateKey, publicKey: createPublicKey(privateKey) };
+    }
+  }
+
+  /** The stub's key material, to start another stub over the same persisted data (never a real key). */
+  exportKeys(): KmsStubKeys {
+    return {
+      keyArn: this.keyArn,
+      keyMaterial: this.keyMaterial.toString('base64'),
+      signingKeyArn: this.signingKeyArn,
+      signingPrivateKeyPem: this.signingKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    };
   }
 
   private requireSigningKey(keyId: unknown): void {

@@ -36,6 +36,7 @@ import { LOCAL_APP_UI_PATH } from './app-ui';
 import { FakeEcwid } from './fake-ecwid';
 import { sendJson } from './http-util';
 import { KmsStub } from './kms-stub';
+import { keepKmsKeys, persistedKmsKeys } from './persisted-kms-keys';
 import { FAKE_ECWID_PATH, serveLocalRoute, type LocalRouteContext } from './local-routes';
 import { matchRoute } from './route-templates';
 import { SecretsManagerStub } from './secrets-manager-stub';
@@ -142,7 +143,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const secretsManagerEndpoint = await secretsManager.listen();
     cleanups.push(() => secretsManager.close());
 
-    const kms = new KmsStub();
+    // With a persisted database, the stub's keys are kept next to it: the stored data keys open again.
+    const kms = new KmsStub(undefined, options.dataDirectory === undefined ? undefined : persistedKmsKeys(options.dataDirectory));
+    if (options.dataDirectory !== undefined) keepKmsKeys(options.dataDirectory, kms.exportKeys());
     const kmsEndpoint = await kms.listen();
     cleanups.push(() => kms.close());
 

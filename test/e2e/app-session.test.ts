@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createSessionVerifier, SessionInvalidError } from '../../client/sessions';
-import type { FakeEcwid } from '../../local/fake-ecwid';
+import { FakeEcwid } from '../../local/fake-ecwid';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { decideOnConsentPage, TestBrowser } from '../support/browser';
 import { sealPayload } from '../support/control-panel-payload';
@@ -162,29 +164,58 @@ describe('install receipts and scope drift over HTTP', () => {
   });
 
   it('records the scopes a store lacks after the configuration asks for more, and a re-consent clears them', async () => {
-    let local = await start(['read_store_profile']);
-    const market = await new TestBrowser().get(local.fakeEcwid!.appMarketRedirect(5003, 'read_store_profile'));
-    expect(market.status).toBe(303);
-    expect((await local.store.getInstallation(5003))!.missingScopes).toBeUndefined();
-    await local.close();
+    // One Ecwid for both runs of the stack (a restart with new settings), on the same port and database.
+    const port = await freePort();
+    const fake = new FakeEcwid({ clientId: 'receipts-app', clientSecret: CLIENT_SECRET, redirectUrl: `http://localhost:${port}/callback` });
+    const fakeServer = createServer((request, response) => {
+      void fake.handle(request, response).then((handled) => {
+        if (!handled) response.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => fakeServer.listen(0, '127.0.0.1', resolve));
+    const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
+    const startWith = async (scopes: string[]): Promise<LocalStack> =>
+      (stack = await startLocalStack({ port, clientId: 'receipts-app', clientSecret: CLIENT_SECRET, scopes, dataDirectory, ecwidOAuthUrl: fakeUrl, ecwidApiUrl: fakeUrl }));
+    try {
+      let local: LocalStack = await startWith(['read_store_profile']);
+      expect((await new TestBrowser().get(fake.appMarketRedirect(5003, 'read_store_profile'))).status).toBe(200);
+      expect((await local.store.getInstallation(5003))!.missingScopes).toBeUndefined();
+      await local.close();
 
-    // The app now asks for read_orders too: the scheduled job finds the gap at its next check of the store.
-    local = await start(['read_store_profile', 'read_orders']);
-    await local.runRefresh(Date.now() + 2 * 86_400_000);
-    expect((await local.store.getInstallation(5003))!.missingScopes).toEqual(['read_orders']);
-    const events = (await (await fetch(`${local.url}/__local/events`)).json()) as Array<{ detailType: string; detail: Record<string, unknown> }>;
-    expect(events.filter((event) => event.detail.storeId === 5003)).toEqual([
-      expect.objectContaining({ detailType: 'Scopes Missing', detail: expect.objectContaining({ missingScopes: ['read_orders'], reason: 'scope_check' }) }),
-    ]);
+      // The app now asks for read_orders too: the scheduled job finds the gap at its next check of the store.
+      local = await startWith(['read_store_profile', 'read_orders']);
+      await local.runRefresh(Date.now() + 2 * 86_400_000);
+      expect((await local.store.getInstallation(5003))!).toMatchObject({ status: 'active', missingScopes: ['read_orders'] });
+      const events = (await (await fetch(`${local.url}/__local/events`)).json()) as Array<{ detailType: string; detail: Record<string, unknown> }>;
+      expect(events.filter((event) => event.detail.storeId === 5003)).toEqual([
+        expect.objectContaining({ detailType: 'Scopes Missing', detail: expect.objectContaining({ missingScopes: ['read_orders'], reason: 'scope_check' }) }),
+      ]);
 
-    // The merchant consents again through /authorize: the new grant has the scope, the gap is gone.
-    const browser = new TestBrowser();
-    const started = await browser.get(`${local.url}/authorize`);
-    expect(new URL(started.location!).searchParams.get('scope')).toBe('read_store_profile read_orders');
-    const done = await browser.get(await decideOnConsentPage(browser, started.location!, 'approve', 5003));
-    expect(done.status).toBe(303);
-    const reconsented = (await local.store.getInstallation(5003))!;
-    expect(reconsented.scope).toContain('read_orders');
-    expect(reconsented.missingScopes).toBeUndefined();
+      // The merchant consents again through /authorize: the new grant has the scope, the gap is gone.
+      const browser = new TestBrowser();
+      const started = await browser.get(`${local.url}/authorize`);
+      expect(new URL(started.location!).searchParams.get('scope')).toBe('read_store_profile read_orders');
+      const done = await browser.get(await decideOnConsentPage(browser, started.location!, 'approve', 5003));
+      expect(done.status).toBe(200);
+      const reconsented = (await local.store.getInstallation(5003))!;
+      expect(reconsented.scope).toContain('read_orders');
+      expect(reconsented.missingScopes).toBeUndefined();
+    } finally {
+      await stack?.close();
+      stack = undefined;
+      await new Promise((resolve) => fakeServer.close(resolve));
+    }
   });
 });
+
+/** A port nothing listens on now, for a stack that must come back on the same one. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -247,6 +247,8 @@ function withScopeGap(decision: Decision, leased: Installation, configuredScopes
 /** `Scopes Missing` when a check found scopes missing that were not before (a configuration change, a narrower grant). */
 function scopeGapAnnouncement(leased: Installation, result: CheckResult, nowEpochSeconds: number) {
   const missing = result.missingScopes;
-  if (missing === undefined || missing.length === 0 || sameScopes(leased.missingScopes, missing)) return undefined;
+  // A store whose token does not work needs a reinstall, which asks for every scope anyway.
+  const usable = result.status === 'active' || result.status === 'needs_attention' || result.status === 'suspended';
+  if (!usable || missing === undefined || missing.length === 0 || sameScopes(leased.missingScopes, missing)) return undefined;
   return scopesAnnouncement({ storeId: leased.storeId, status: result.status, missingScopes: missing, updatedAtEpochSeconds: nowEpochSeconds }, 'scope_check');
 }
