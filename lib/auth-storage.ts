@@ -24,7 +24,7 @@ type ItemKind = keyof typeof TABLE_SCHEMA.keyPrefixes;
  * (a grant would hand those out): a principal with `kms:*` in its IAM policy still cannot open a
  * token. Only the roles the storage grants to, named in the key policy, can.
  */
-export const KEY_ADMINISTRATION_ACTIONS = [
+const KEY_ADMINISTRATION_ACTIONS = [
   'kms:DescribeKey',
   'kms:GetKeyPolicy',
   'kms:GetKeyRotationStatus',
@@ -50,6 +50,24 @@ export const KEY_ADMINISTRATION_ACTIONS = [
   'kms:ScheduleKeyDeletion',
   'kms:CancelKeyDeletion',
 ];
+
+/**
+ * A key policy in which the account administers the key but cannot use it: the whole policy, not the
+ * CDK's default (the account's root may do anything, `kms:*`). Uses are added by grant methods that
+ * name their principals.
+ */
+export function administeredButUnusableByTheAccount(): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'AccountAdministersTheKeyButCannotUseIt',
+        principals: [new AccountRootPrincipal()],
+        actions: KEY_ADMINISTRATION_ACTIONS,
+        resources: ['*'],
+      }),
+    ],
+  });
+}
 
 /**
  * What the app keeps: one DynamoDB table for states, code claims and installations, and the KMS key
@@ -87,17 +105,7 @@ export class AuthStorage extends Construct {
       enableKeyRotation: true,
       alias: props.keyAliasName,
       removalPolicy: RemovalPolicy.RETAIN,
-      // The whole policy, not the CDK's default (the account's root may do anything, `kms:*`).
-      policy: new PolicyDocument({
-        statements: [
-          new PolicyStatement({
-            sid: 'AccountAdministersTheKeyButCannotUseIt',
-            principals: [new AccountRootPrincipal()],
-            actions: KEY_ADMINISTRATION_ACTIONS,
-            resources: ['*'],
-          }),
-        ],
-      }),
+      policy: administeredButUnusableByTheAccount(),
     });
   }
 

@@ -1,8 +1,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AccountRootPrincipal, Effect, Grant, PolicyDocument, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { KEY_ADMINISTRATION_ACTIONS } from './auth-storage';
+import { administeredButUnusableByTheAccount } from './auth-storage';
 
 /** Only the one way this app signs: ES256 over the JWT's signing input as it is. */
 const SIGNING_CONDITIONS = { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'RAW' } };
@@ -30,16 +30,7 @@ export class SessionSigning extends Construct {
       alias: props.aliasName,
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
-      policy: new PolicyDocument({
-        statements: [
-          new PolicyStatement({
-            sid: 'AccountAdministersTheKeyButCannotUseIt',
-            principals: [new AccountRootPrincipal()],
-            actions: KEY_ADMINISTRATION_ACTIONS,
-            resources: ['*'],
-          }),
-        ],
-      }),
+      policy: administeredButUnusableByTheAccount(),
     });
   }
 

@@ -9,10 +9,10 @@ import type {
   ReleaseLeaseRequest,
 } from '../../core/ports';
 import { DynamoDbDueInstallationStore } from './due-installation-store';
-import { toInstallation } from './installation-item';
+import { leaseInstallationItem } from './lease';
 import { DynamoDbInstallationStore } from './installation-store';
 import { TABLE_SCHEMA } from './schema';
-import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
+import { itemKeys, versionedUpdate, type DynamoTable } from './table';
 
 const { partitionKey: PK, dueIndex } = TABLE_SCHEMA;
 
@@ -53,31 +53,15 @@ export class DynamoDbCredentialsStore implements CredentialsStore {
     return this.due.completeCheck(request);
   }
 
-  async leaseInstallation(request: AcquireLeaseRequest): Promise<Installation | undefined> {
-    const leased = await this.table.conditionally('UpdateItem', () =>
-      this.table.documents.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { [PK]: itemKeys.installation(request.storeId) },
-          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
-          // No live lease, whoever took it (the job or a reader): one holder at a time. Unlike the
-          // job's lease, not "still due": a reader renews a token whatever the schedule says. Only
-          // an item that holds a grant: a tombstone (or a subscription recorded before any install)
-          // has nothing to renew.
-          ConditionExpression:
-            'attribute_exists(accessToken) AND #status <> :uninstalled AND (attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':owner': request.owner,
-            ':until': request.leaseExpiresAtEpochSeconds,
-            ':now': request.nowEpochSeconds,
-            ':uninstalled': 'uninstalled' satisfies InstallationStatus,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    return leased === undefined ? undefined : toInstallation(leased.Attributes as Item);
+  leaseInstallation(request: AcquireLeaseRequest): Promise<Installation | undefined> {
+    // Unlike the job's lease, not "still due": a reader renews a token whatever the schedule says.
+    // Only an item that holds a grant: a tombstone (or a subscription recorded before any install)
+    // has nothing to renew.
+    return leaseInstallationItem(this.table, request, {
+      expression: 'attribute_exists(accessToken) AND #status <> :uninstalled',
+      names: { '#status': 'status' },
+      values: { ':uninstalled': 'uninstalled' satisfies InstallationStatus },
+    });
   }
 
   async releaseLease(request: ReleaseLeaseRequest): Promise<boolean> {

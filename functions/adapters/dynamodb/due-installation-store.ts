@@ -7,7 +7,8 @@ import type {
   FindDueRequest,
   MarkRefreshInFlightRequest,
 } from '../../core/ports';
-import { dueShardNames, dueShardOf, PURGED_ATTRIBUTES, tombstoneAttributes, toInstallation } from './installation-item';
+import { leaseInstallationItem } from './lease';
+import { dueShardNames, dueShardOf, PURGED_ATTRIBUTES, tombstoneAttributes } from './installation-item';
 import { TABLE_SCHEMA } from './schema';
 import { itemKeys, versionedUpdate, type DynamoTable, type Item } from './table';
 
@@ -65,29 +66,13 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
     };
   }
 
-  async acquireLease(request: AcquireLeaseRequest): Promise<Installation | undefined> {
-    const leased = await this.table.conditionally('UpdateItem', () =>
-      this.table.documents.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { [PK]: itemKeys.installation(request.storeId) },
-          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAtEpochSeconds = :until',
-          // Still due (a reinstall reschedules it), and no live lease: one runner at a time.
-          ConditionExpression:
-            'attribute_exists(#pk) AND #due <= :now AND ' +
-            '(attribute_not_exists(leaseExpiresAtEpochSeconds) OR leaseExpiresAtEpochSeconds <= :now)',
-          ExpressionAttributeNames: { '#pk': PK, '#due': dueIndex.sortKey },
-          ExpressionAttributeValues: {
-            ':owner': request.owner,
-            ':until': request.leaseExpiresAtEpochSeconds,
-            ':now': request.nowEpochSeconds,
-          },
-          // The item as it is now: the job works on this copy, not on what the index showed.
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    return leased === undefined ? undefined : toInstallation(leased.Attributes as Item);
+  acquireLease(request: AcquireLeaseRequest): Promise<Installation | undefined> {
+    // Still due (a reinstall reschedules it): the job works on the item as it is now, not on what the index showed.
+    return leaseInstallationItem(this.table, request, {
+      expression: 'attribute_exists(#pk) AND #due <= :now',
+      names: { '#pk': PK, '#due': dueIndex.sortKey },
+      values: {},
+    });
   }
 
   async markRefreshInFlight(request: MarkRefreshInFlightRequest): Promise<boolean> {
