@@ -374,6 +374,8 @@ export interface LifecycleStore {
   /**
    * Marks the installation for an immediate check by the scheduled job, which finishes the uninstall.
    * False when it is no longer at `version`, or a check holds its lease right now: nothing written.
+   * An expired lease is removed with the request, so a check still finishing under it cannot write
+   * its result (made without the request) over it.
    */
   requestUninstallCheck(request: UninstallCheckRequest): Promise<boolean>;
   /**

@@ -429,6 +429,31 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         expect(await dueIds()).not.toContain(2005);
       });
 
+      it('takes an expired lease away with a requested check: the check still finishing under it cannot write over the request', async () => {
+        const saved = (await store.saveInstallation(installation(2008, { nextCheckAtEpochSeconds: now() })))!;
+        const leased = (await store.acquireLease({ storeId: 2008, owner: 'slow-run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 54 }))!;
+        clock.advanceSeconds(55);
+        await expect(
+          store.requestUninstallCheck({ storeId: 2008, version: saved.version, requestedAtEpochSeconds: now(), nowEpochSeconds: now() }),
+        ).resolves.toBe(true);
+        // The slow check writes what it found, from its copy made before the request.
+        await expect(
+          store.completeCheck({
+            storeId: 2008,
+            owner: 'slow-run',
+            version: leased.version,
+            nowEpochSeconds: now() + 1,
+            result: { status: 'needs_reinstall', statusReason: 'INVALID_API_TOKEN' },
+          }),
+        ).resolves.toBe(false);
+        await expect(store.getInstallation(2008)).resolves.toMatchObject({ status: 'active', uninstallRequestedAtEpochSeconds: now() });
+        expect(await dueIds()).toContain(2008);
+        // The job's next run takes the installation with the request.
+        await expect(store.acquireLease({ storeId: 2008, owner: 'next-run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 })).resolves.toMatchObject({
+          uninstallRequestedAtEpochSeconds: now(),
+        });
+      });
+
       it('records a subscription status; an older event never overwrites a newer one; the version stays', async () => {
         const saved = (await store.saveInstallation(installation(2006)))!;
         const change = (status: string, at: number) =>

@@ -310,6 +310,7 @@ export class MemoryStore
     if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;
     const lease = this.leases.get(request.storeId);
     if (lease !== undefined && lease.expiresAtEpochSeconds > request.nowEpochSeconds) return false;
+    this.leases.delete(request.storeId);
     installation.uninstallRequestedAtEpochSeconds = request.requestedAtEpochSeconds;
     installation.nextCheckAtEpochSeconds = request.nowEpochSeconds;
     return true;

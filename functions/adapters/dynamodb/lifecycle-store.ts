@@ -48,7 +48,11 @@ export class DynamoDbLifecycleStore implements LifecycleStore {
           TableName: this.table.tableName,
           Key: { [PK]: itemKeys.installation(request.storeId) },
           // Due now, in the index the job reads. The version stays: this is not a change of the grant.
-          UpdateExpression: 'SET uninstallRequestedAtEpochSeconds = :at, nextCheckAtEpochSeconds = :now, #shard = :shard, #due = :now',
+          // The expired lease goes: a check that took it and is still finishing has a copy without the
+          // request, and its result (written only while it holds the lease) must not erase it.
+          UpdateExpression:
+            'SET uninstallRequestedAtEpochSeconds = :at, nextCheckAtEpochSeconds = :now, #shard = :shard, #due = :now ' +
+            'REMOVE leaseOwner, leaseExpiresAtEpochSeconds',
           // Not while a check holds the lease: its result would not know of the request. Ecwid's next
           // delivery comes after the lease has run out.
           ConditionExpression:
