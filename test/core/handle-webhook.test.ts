@@ -380,6 +380,23 @@ describe('handleWebhook', () => {
       ]);
     });
 
+    it('does not carry the previous install’s subscription status into a reinstall after an uninstall', async () => {
+      const { webhook, deliver, install, profile, store, clock } = webhookHarness();
+      const { accessToken } = await install(505);
+      const paid = webhook({ storeId: 505, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      await deliver(paid.bodyText, paid.signature);
+      clock.advanceSeconds(60);
+      profile.validTokens.delete(accessToken);
+      const uninstall = webhook({ storeId: 505, eventType: 'application.uninstalled' });
+      await expect(deliver(uninstall.bodyText, uninstall.signature)).resolves.toEqual({ result: 'processed', detail: 'purged' });
+      // The paid status, delivered again late (Ecwid retries for a day), cannot come back over the uninstall.
+      const late = webhook({ storeId: 505, eventType: 'application.subscriptionStatusChanged', eventCreated: paid.body.eventCreated, data: { newSubscriptionStatus: 'ACTIVE' } });
+      await deliver(late.bodyText, late.signature);
+      clock.advanceSeconds(86_400);
+      await install(505);
+      expect(await store.getInstallation(505)).not.toHaveProperty('subscriptionStatus');
+    });
+
     it('keeps the status of a store whose install has not completed yet; the install keeps it', async () => {
       const { webhook, deliver, install, store, publisher } = webhookHarness();
       const early = webhook({ storeId: 22, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'TRIAL' } });

@@ -239,7 +239,8 @@ describe('lifecycle webhooks over HTTP', () => {
     expect(changed.status).toBe(303);
     const uninstalled = await browser.postForm(`${stack.url}/__local/stores/uninstall`, { store_id: String(storeId) });
     expect(uninstalled.status).toBe(303);
-    expect(await listed(storeId)).toMatchObject({ status: 'uninstalled', subscriptionStatus: 'ACTIVE' });
+    // Ecwid ends the app's subscription with the uninstall: the tombstone keeps none.
+    expect(await listed(storeId)).toMatchObject({ status: 'uninstalled', subscriptionStatus: null, subscriptionChangedAt: expect.any(String) });
     const onlyUninstalled = (await (await fetch(`${stack.url}/__local/installations?status=uninstalled`)).json()) as Array<{ status: string }>;
     expect(onlyUninstalled.length).toBeGreaterThan(0);
     expect(onlyUninstalled.every((store) => store.status === 'uninstalled')).toBe(true);

@@ -377,19 +377,50 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.getInstallation(2002)).resolves.toMatchObject({ status: 'active', accessToken: reinstall.accessToken });
       });
 
-      it('installs again over a tombstone: a live installation, without the TTL that would delete it, keeping its subscription', async () => {
+      it('installs again over a tombstone: a live installation, without the TTL that would delete it', async () => {
         const first = (await store.saveInstallation(installation(2003)))!;
-        await store.recordSubscription({ storeId: 2003, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
         await store.purgeInstallation({ storeId: 2003, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone() });
         clock.advanceSeconds(60);
         const again = installation(2003);
         const saved = await store.saveInstallation(again);
-        expect(saved).toMatchObject({ status: 'active', accessToken: again.accessToken, version: first.version + 2, subscriptionStatus: 'ACTIVE' });
+        expect(saved).toMatchObject({ status: 'active', accessToken: again.accessToken, version: first.version + 2 });
         const view = (await store.describeStore(2003))!;
-        expect(view).toMatchObject({ status: 'active', subscriptionStatus: 'ACTIVE' });
+        expect(view).toMatchObject({ status: 'active' });
         expect(view).not.toHaveProperty('uninstalledAtEpochSeconds');
         expect(view).not.toHaveProperty('deleteAfterEpochSeconds');
         expect(await dueIds()).toContain(2003);
+      });
+
+      it('ends the subscription with the uninstall: a reinstall does not inherit it, a late older change cannot bring it back', async () => {
+        const first = (await store.saveInstallation(installation(2009)))!;
+        const change = (status: string, at: number) =>
+          store.recordSubscription({ storeId: 2009, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+        await change('ACTIVE', now() - 100);
+        const stone = tombstone();
+        await store.purgeInstallation({ storeId: 2009, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: stone });
+        const purged = (await store.describeStore(2009))!;
+        expect(purged).not.toHaveProperty('subscriptionStatus');
+        expect(purged).toMatchObject({ subscriptionChangedAtEpochSeconds: stone.uninstalledAtEpochSeconds });
+        // A change Ecwid made before the uninstall, delivered late.
+        await expect(change('SUSPENDED', stone.uninstalledAtEpochSeconds - 1)).resolves.toMatchObject({ recorded: false });
+        clock.advanceSeconds(86_400);
+        const saved = (await store.saveInstallation(installation(2009)))!;
+        expect(saved).not.toHaveProperty('subscriptionStatus');
+        expect(await store.getInstallation(2009)).not.toHaveProperty('subscriptionStatus');
+        // The new install's own subscription webhooks are newer: recorded.
+        await expect(change('TRIAL', now())).resolves.toEqual({ recorded: true, installationStatus: 'active' });
+        await expect(store.getInstallation(2009)).resolves.toMatchObject({ subscriptionStatus: 'TRIAL', subscriptionChangedAtEpochSeconds: now() });
+      });
+
+      it('ends the subscription the same way when the scheduled job finishes an uninstall', async () => {
+        const saved = (await store.saveInstallation(installation(2010, { nextCheckAtEpochSeconds: now() })))!;
+        await store.recordSubscription({ storeId: 2010, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+        const leased = (await store.acquireLease({ storeId: 2010, owner: 'run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 }))!;
+        const stone = tombstone();
+        await store.completeCheck({ storeId: 2010, owner: 'run', version: leased.version, nowEpochSeconds: now(), result: { status: 'uninstalled', statusReason: 'INVALID_API_TOKEN', uninstall: stone } });
+        const view = (await store.describeStore(2010))!;
+        expect(view).toMatchObject({ status: 'uninstalled', subscriptionChangedAtEpochSeconds: stone.uninstalledAtEpochSeconds, version: saved.version + 1 });
+        expect(view).not.toHaveProperty('subscriptionStatus');
       });
 
       it('marks an installation for an immediate check, not while a check holds its lease, and lets the job purge or forget it', async () => {

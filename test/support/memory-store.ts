@@ -62,6 +62,7 @@ const PURGED_FIELDS = [
   'failureCount',
   'firstFailureAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
+  'subscriptionStatus',
 ] as const;
 
 function holdsGrant(item: StoredInstallation | undefined): boolean {
@@ -407,7 +408,7 @@ function tombstoneOf(installation: StoredInstallation, tombstone: { uninstalledA
     ...(purged as unknown as StoredInstallation),
     status: 'uninstalled',
     uninstalledAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
+    subscriptionChangedAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
     deleteAfterEpochSeconds: tombstone.deleteAfterEpochSeconds,
   };
-
 }
