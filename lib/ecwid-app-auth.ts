@@ -22,6 +22,9 @@ import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
 import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
 
+/** Where Ecwid posts the app's webhooks. */
+const WEBHOOK_PATH = '/webhooks';
+
 /** Secrets Manager appends a hyphen and six random characters to the name in a secret's complete ARN. */
 const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
 
@@ -108,6 +111,7 @@ export class EcwidAppAuth extends Construct {
         : new EdgeProtection(this, 'Edge', {
             originDomainName: settings.customDomain.domainName,
             rateLimitPer5Minutes: settings.edge.rateLimitPer5Minutes,
+            webhookPath: WEBHOOK_PATH,
             ...(settings.edge.webAclArn === undefined ? {} : { webAclArn: settings.edge.webAclArn }),
             ...(settings.edge.domain === undefined ? {} : { domain: settings.edge.domain }),
           });
@@ -115,7 +119,7 @@ export class EcwidAppAuth extends Construct {
     this.apiUrl = publicUrl;
     this.redirectUri = `${publicUrl}/callback`;
     this.authorizeUrl = `${publicUrl}/authorize`;
-    this.webhookUrl = `${publicUrl}/webhooks`;
+    this.webhookUrl = `${publicUrl}${WEBHOOK_PATH}`;
     const lifecycleEvents = new LifecycleEvents(this, 'LifecycleEvents', { alarmTopic: this.alarmTopic });
     this.eventBus = lifecycleEvents.bus;
     this.apiEndpoint = api.url;
@@ -192,7 +196,7 @@ export class EcwidAppAuth extends Construct {
     const publicRoutes = [
       api.addRoute('/authorize', authorize.lambda),
       api.addRoute('/callback', callback.lambda),
-      api.addRoute('/webhooks', webhooks.lambda, HttpMethod.POST),
+      api.addRoute(WEBHOOK_PATH, webhooks.lambda, HttpMethod.POST),
     ];
     acknowledgeNagFindings({ publicRoutes, clientSecret: this.clientSecret, edge: this.edge });
     this.credentialsApi = new CredentialsApi(this, 'Credentials', { api, variables, logRetention: settings.logRetention });
