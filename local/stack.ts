@@ -217,7 +217,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), LOCAL_TABLE_NAME);
     const store = new DynamoDbInstallationStore(table);
-    const directory = new DynamoDbInstallationDirectory(table);
+    const directory = new DynamoDbInstallationDirectory(table, clock);
     const vault = new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), kms.keyArn);
 
     for (const server of servers) {

@@ -392,7 +392,10 @@ export interface ListStoresRequest {
   status?: Installation['status'];
 }
 
-/** Installations as operators see them, tombstones included. Bounded reads, never on a request path. */
+/**
+ * Installations as operators see them, tombstones included. Bounded reads, never on a request path.
+ * An item whose TTL has passed is absent (DynamoDB deletes expired items lazily).
+ */
 export interface InstallationDirectory {
   /** Up to `limit` installations (after the status filter), and where the next page starts. */
   listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }>;

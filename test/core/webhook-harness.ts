@@ -35,7 +35,7 @@ export class ScriptedProfile implements TokenVerifier {
 /** The webhook core over in-memory fakes, a manual clock, and helpers to sign and send webhooks as Ecwid does. */
 export function webhookHarness() {
   const clock = new ManualClock();
-  const store = new MemoryStore();
+  const store = new MemoryStore(4, clock);
   const vault = new MemoryTokenVault();
   const secrets = new FixedClientSecret('webhook-client-secret');
   const profile = new ScriptedProfile();

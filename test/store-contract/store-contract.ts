@@ -539,6 +539,17 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         expect(uninstalled.stores.map((view) => view.storeId).sort((a, b) => a - b)).toEqual([3003, 3006, 3009, 3012]);
         expect(JSON.stringify(uninstalled)).not.toMatch(/secret_|wrapped-key/);
       });
+      it('treats an item whose TTL has passed as absent in the listing, whether or not DynamoDB has deleted it', async () => {
+        const kept = (await store.saveInstallation(installation(3101)))!;
+        const gone = (await store.saveInstallation(installation(3102)))!;
+        await store.purgeInstallation({ storeId: 3101, version: kept.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone(3600) });
+        await store.purgeInstallation({ storeId: 3102, version: gone.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone(60) });
+        clock.advanceSeconds(60);
+        await expect(store.describeStore(3102)).resolves.toBeUndefined();
+        await expect(store.describeStore(3101)).resolves.toMatchObject({ status: 'uninstalled' });
+        const listed = await store.listStores({ limit: 100, status: 'uninstalled' });
+        expect(listed.stores.map((view) => view.storeId)).toEqual([3101]);
+      });
     });
 
     describe('the due index and leases', () => {

@@ -10,7 +10,9 @@ import type {
   StateConsumption,
   StateRecord,
 } from '../../functions/core/model';
+import { systemClock } from '../../functions/runtime/system';
 import type {
+  Clock,
   ClaimWebhookRequest,
   AcquireLeaseRequest,
   CodeClaimStore,
@@ -96,7 +98,11 @@ export class MemoryStore
   /** Installations the due-index queries returned, for tests of the job's reads. */
   dueRead = 0;
 
-  constructor(private readonly dueShardCount = 4) {}
+  /** @param clock what the directory reads to leave out items whose TTL has passed (the system clock by default) */
+  constructor(
+    private readonly dueShardCount = 4,
+    private readonly clock: Pick<Clock, 'nowEpochMs'> = systemClock,
+  ) {}
 
   async saveState(record: StateRecord): Promise<void> {
     if (this.states.has(record.stateHash)) throw new Error('state exists');
@@ -351,7 +357,7 @@ export class MemoryStore
   async listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }> {
     const after = request.cursor === undefined ? 0 : Number(request.cursor);
     const matching = [...this.installations.values()]
-      .filter((item) => item.storeId > after && (request.status === undefined || item.status === request.status))
+      .filter((item) => item.storeId > after && (request.status === undefined || item.status === request.status) && !this.expired(item))
       .sort((a, b) => a.storeId - b.storeId);
     const page = matching.slice(0, request.limit);
     return {
@@ -362,7 +368,12 @@ export class MemoryStore
 
   async describeStore(storeId: number): Promise<InstallationView | undefined> {
     const item = this.installations.get(storeId);
-    return item === undefined ? undefined : toView(item);
+    return item === undefined || this.expired(item) ? undefined : toView(item);
+  }
+
+  /** Past its TTL: absent to the directory, as DynamoDB may not have deleted it yet. */
+  private expired(item: StoredInstallation): boolean {
+    return item.deleteAfterEpochSeconds !== undefined && item.deleteAfterEpochSeconds <= Math.floor(this.clock.nowEpochMs() / 1000);
   }
 
   // --- credentials ----------------------------------------------------------------------------
