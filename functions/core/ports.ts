@@ -34,6 +34,18 @@ export interface RandomSource {
   randomBytes(length: number): Uint8Array;
 }
 
+/** What the webhooks count for ops, each as a metric: see `runtime/metric-names.ts` for their names. */
+export type WebhookCount =
+  /** A webhook whose signature only the previous client secret (within its grace after a rotation) matched. */
+  | 'signed_with_previous_secret'
+  /** A webhook with the `eventId` of another but different unsigned fields: a replayed signature, or Ecwid changing a retry. */
+  | 'event_variant';
+
+/** Counts what ops need as a number, beside the log line that tells the story. Never throws. */
+export interface WebhookCounter {
+  count(what: WebhookCount): void;
+}
+
 /** Structured logging. Fields must never hold a token, an authorization code or a secret. */
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -247,7 +259,9 @@ export interface ClientSecretSource {
  */
 export interface ClientSecretVersions {
   /**
-   * `previous` is absent when there is none (or it cannot be read: the current one still works).
+   * `previous` only within `PREVIOUS_CLIENT_SECRET_GRACE_SECONDS` (`lifecycle/signature.ts`) of the
+   * current version's creation; absent past it, when there is none, or when it (or the current
+   * version's creation time) cannot be read: the current one still works.
    * @throws SecretUnavailableError, or ConfigurationError when the current secret is missing or unset.
    */
   clientSecrets(): Promise<{ current: string; previous?: string }>;

@@ -56,7 +56,8 @@ export function readWebhooksConfig(environment?: Environment) {
 
 export type WebhooksConfig = ReturnType<typeof readWebhooksConfig>;
 
-export interface WebhooksDependencies extends WebhookDependencies {
+/** The core's dependencies but the counter, which the handler makes per request (its lines carry the request's id). */
+export interface WebhooksDependencies extends Omit<WebhookDependencies, 'counter'> {
   settings: WebhookSettings;
   answerBudgetMs: number;
   /** With edge protection: the secret every delivery must carry from the edge. */

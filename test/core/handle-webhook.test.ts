@@ -41,15 +41,21 @@ describe('handleWebhook', () => {
       await expect(deliver(second.bodyText, first.signature)).rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
     });
 
-    it('accepts the previous client secret while a rotation rolls out, and only then', async () => {
-      const { webhook, deliver, secrets } = webhookHarness();
+    it('accepts the previous client secret while a rotation rolls out, and only then, warning and counting each such webhook', async () => {
+      const { webhook, deliver, secrets, counter, logs } = webhookHarness();
       const byOld = webhook({ storeId: 1, eventType: 'application.installed' }, 'the-old-secret');
       await expect(deliver(byOld.bodyText, byOld.signature)).rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
       secrets.previous = 'the-old-secret';
       const again = webhook({ storeId: 1, eventType: 'application.installed' }, 'the-old-secret');
       await expect(deliver(again.bodyText, again.signature)).resolves.toMatchObject({ result: 'processed' });
+      expect(counter.counted).toEqual(['signed_with_previous_secret']);
+      expect(logs.entries().filter((entry) => entry.message === 'webhook signed with the previous client secret')).toEqual([
+        expect.objectContaining({ level: 'WARN', eventId: again.body.eventId }),
+      ]);
       const byNew = webhook({ storeId: 1, eventType: 'application.installed' });
       await expect(deliver(byNew.bodyText, byNew.signature)).resolves.toMatchObject({ result: 'processed' });
+      expect(counter.counted).toEqual(['signed_with_previous_secret']);
+      expect(logs.lines.join('\n')).not.toContain('the-old-secret');
     });
 
     it("accepts a numeric eventId (Ecwid's documented shape), signed over its digits", async () => {

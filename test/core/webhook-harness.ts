@@ -3,7 +3,7 @@ import { handleWebhook, type WebhookSettings } from '../../functions/core/lifecy
 import { webhookSignature } from '../../functions/core/lifecycle/signature';
 import type { TokenVerification } from '../../functions/core/model';
 import type { TokenVerifier } from '../../functions/core/ports';
-import { capturingLogger, FixedClientSecret, ManualClock, RecordingPublisher } from '../support/fakes';
+import { capturingLogger, FixedClientSecret, ManualClock, RecordingCounter, RecordingPublisher } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
 
@@ -40,6 +40,7 @@ export function webhookHarness() {
   const secrets = new FixedClientSecret('webhook-client-secret');
   const profile = new ScriptedProfile();
   const publisher = new RecordingPublisher();
+  const counter = new RecordingCounter();
   const logs = capturingLogger();
   const now = () => Math.floor(clock.nowEpochMs() / 1000);
   const deps = {
@@ -50,6 +51,7 @@ export function webhookHarness() {
     vault,
     verifier: profile,
     publisher,
+    counter,
     clock,
     log: logs.log,
   };
@@ -87,5 +89,5 @@ export function webhookHarness() {
   const deliver = (bodyText: string, signature: string | undefined) =>
     handleWebhook(deps, WEBHOOK_SETTINGS, { bodyText, signature, requestId: `request-${(requests += 1)}`, deadlineEpochMs: clock.nowEpochMs() + 8_000 });
 
-  return { clock, store, vault, secrets, profile, publisher, logs, deps, now, install, webhook, deliver };
+  return { clock, store, vault, secrets, profile, publisher, counter, logs, deps, now, install, webhook, deliver };
 }

@@ -10,6 +10,8 @@ import type {
   Logger,
   RandomSource,
   TokenEndpoint,
+  WebhookCount,
+  WebhookCounter,
 } from '../../functions/core/ports';
 import { JsonLogger } from '../../functions/runtime/logger';
 
@@ -84,6 +86,15 @@ export class FixedClientSecret implements ClientSecretSource, ClientSecretVersio
   }
   async clientSecrets(): Promise<{ current: string; previous?: string }> {
     return this.previous === undefined ? { current: this.value } : { current: this.value, previous: this.previous };
+  }
+}
+
+/** A counter that keeps what it counted, in order. */
+export class RecordingCounter implements WebhookCounter {
+  readonly counted: WebhookCount[] = [];
+
+  count(what: WebhookCount): void {
+    this.counted.push(what);
   }
 }
 

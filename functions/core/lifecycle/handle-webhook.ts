@@ -14,6 +14,7 @@ import type {
   Logger,
   TokenVault,
   TokenVerifier,
+  WebhookCounter,
   WebhookEventStore,
 } from '../ports';
 import { announce, privacyAnnouncement, subscriptionAnnouncement, uninstallAnnouncement } from './announcements';
@@ -49,6 +50,7 @@ export interface WebhookDependencies {
   vault: TokenVault;
   verifier: TokenVerifier;
   publisher: LifecycleEventPublisher;
+  counter: WebhookCounter;
   clock: Clock;
   log: Logger;
 }
@@ -76,8 +78,11 @@ export interface WebhookRequest {
 export async function handleWebhook(deps: WebhookDependencies, settings: WebhookSettings, request: WebhookRequest): Promise<WebhookOutcome> {
   // 1. Authenticate. Before this nothing is trusted, stored or looked up.
   const { body, signed } = readSignedFields(request.bodyText);
-  const { current, previous } = await deps.secrets.clientSecrets();
-  verifyWebhookSignature(request.signature, signed, previous === undefined ? [current] : [current, previous]);
+  if (verifyWebhookSignature(request.signature, signed, await deps.secrets.clientSecrets()) === 'previous') {
+    // Genuine within the grace after a rotation, but worth knowing: after it, such a signature is refused.
+    deps.log.warn('webhook signed with the previous client secret', { eventId: signed.eventId, eventCreated: signed.eventCreated });
+    deps.counter.count('signed_with_previous_secret');
+  }
   const event = readWebhookEvent(body, signed);
 
   // 2. Fresh: a signature captured long ago must not be usable now.
