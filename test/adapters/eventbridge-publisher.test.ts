@@ -74,6 +74,37 @@ describe('EventBridgePublisher', () => {
     expect(undelivered[0]!.failure).toMatchObject({ attempts: 2 });
   });
 
+  it('gives up at once, without a request, an event whose detail cannot be written as JSON, and still publishes the others', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }] });
+    const { subject, undelivered } = publisher();
+    const unwritable: LifecycleEvent = { detailType: 'Personal Data Request', detail: { ...event(2).detail, data: nestedBeyondJson() } };
+    await expect(subject.publish([event(1), unwritable])).resolves.toBeUndefined();
+    expect(eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries!.length)).toEqual([1]);
+    expect(undelivered).toEqual([{ events: [unwritable], failure: { entryErrorCode: 'UNSERIALIZABLE', attempts: 0 } }]);
+  });
+
+  it('logs an event it cannot write whole by what identifies it, with the metric, and never throws', async () => {
+    const logs = capturingLogger();
+    const composed = lifecycleEventPublisher({
+      aws: { region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } },
+      busName: 'bus',
+      budgetMs: 5_000,
+      clock: new ManualClock(),
+      log: logs.log,
+    });
+    const unwritable: LifecycleEvent = { detailType: 'Personal Data Request', detail: { ...event(3).detail, webhookEventId: 'evt-3', data: nestedBeyondJson() } };
+    await expect(composed.publish([unwritable])).resolves.toBeUndefined();
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(logs.entries()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        entryErrorCode: 'UNSERIALIZABLE',
+        events: [expect.objectContaining({ detailType: 'Personal Data Request', detail: expect.objectContaining({ storeId: 3, webhookEventId: 'evt-3' }) })],
+        LifecycleEventsUnpublished: 1,
+      }),
+    ]);
+  });
+
   it('logs what it gave up whole, with the metric the stack alarms on', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
     const logs = capturingLogger();
@@ -96,3 +127,10 @@ describe('EventBridgePublisher', () => {
     });
   });
 });
+
+/** A value nested far deeper than `JSON.stringify` can write (it throws a RangeError). */
+function nestedBeyondJson(): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let depth = 0; depth < 100_000; depth += 1) value = { a: value };
+  return value;
+}

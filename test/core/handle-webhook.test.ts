@@ -82,6 +82,8 @@ describe('handleWebhook', () => {
       ['eventCreated as a fraction', JSON.stringify({ eventId: 'abc', eventCreated: 1.5, storeId: 1, eventType: 'application.installed' })],
       ['eventId as an object', JSON.stringify({ eventId: { id: 1 }, eventCreated: 1_790_000_000, storeId: 1, eventType: 'application.installed' })],
       ['a body over 64 KB', JSON.stringify({ eventId: 'abc', eventCreated: 1_790_000_000, storeId: 1, eventType: 'application.installed', data: { pad: 'x'.repeat(64 * 1024) } })],
+      ['a body nested 33 levels deep', `{"eventId":"abc","eventCreated":1790000000,"data":${'{"a":'.repeat(31)}[1]${'}'.repeat(31)}}`],
+      ['a body of 5,000 nested arrays', `${'['.repeat(5_000)}${']'.repeat(5_000)}`],
     ])('refuses %s with INVALID_WEBHOOK and records nothing', async (_name, bodyText) => {
       const { deliver, store } = webhookHarness();
       await expect(deliver(bodyText, 'c2lnbmF0dXJl')).rejects.toMatchObject({ code: 'INVALID_WEBHOOK' });
@@ -101,6 +103,26 @@ describe('handleWebhook', () => {
       const { bodyText, signature } = webhook({ storeId: 1, eventType: 'application.installed', ...fields });
       await expect(deliver(bodyText, signature)).rejects.toMatchObject({ code: 'INVALID_WEBHOOK' });
       expect(store.webhookEvents.size).toBe(0);
+    });
+
+    it('refuses a signed body nested deeper than 32 levels before anything is read or published (400, not a 5xx on every delivery)', async () => {
+      const { webhook, deliver, store, publisher, install } = webhookHarness();
+      await install(3);
+      const { body, signature } = webhook({ storeId: 3, eventType: 'customer.personalDataRemovalRequest', entityId: 5 });
+      const nested = `${JSON.stringify(body).slice(0, -1)},"data":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`;
+      await expect(deliver(nested, signature)).rejects.toMatchObject({ code: 'INVALID_WEBHOOK' });
+      await expect(deliver(nested, signature)).rejects.toMatchObject({ code: 'INVALID_WEBHOOK' });
+      expect(store.webhookEvents.size).toBe(0);
+      expect(publisher.events).toHaveLength(0);
+    });
+
+    it('accepts 32 levels, and does not count brackets inside strings', async () => {
+      const { webhook, deliver, install, publisher } = webhookHarness();
+      await install(4);
+      const { body, signature } = webhook({ storeId: 4, eventType: 'customer.personalDataRemovalRequest', entityId: 5 });
+      const text = `${JSON.stringify(body).slice(0, -1)},"note":"${'{['.repeat(40)}\\\"]","data":${'{"a":'.repeat(31)}1${'}'.repeat(31)}}`;
+      await expect(deliver(text, signature)).resolves.toEqual({ result: 'processed', detail: 'published' });
+      expect(publisher.types()).toEqual(['Personal Data Request']);
     });
 
     it('refuses a subscription change without its new status, recording nothing', async () => {

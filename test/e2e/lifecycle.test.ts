@@ -179,6 +179,29 @@ describe('lifecycle webhooks over HTTP', () => {
     expect(await listed(storeId)).toMatchObject({ status: 'active' });
   });
 
+  it('refuses a signed request whose data nests deeper than 32 levels with 400 on every delivery (never a 5xx), recording and publishing nothing', async () => {
+    const storeId = await installStore();
+    const before = (await eventItems()).length;
+    const { body, signature } = signedBody({ storeId, eventType: 'customer.personalDataRemovalRequest', entityId: 5 });
+    // About 30 KB: under the size limit, far deeper than any JSON writer goes.
+    const text = `${JSON.stringify(body).slice(0, -1)},"data":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`;
+    const answers = [await post(text, signature), await post(text, signature)];
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400]);
+    expect(await answers[0]!.json()).toMatchObject({ error: 'INVALID_WEBHOOK' });
+    expect((await eventItems()).length).toBe(before);
+    expect(await eventsOf(storeId)).toEqual(['Store Installed']);
+  });
+
+  it('publishes a request whose data nests as deep as allowed through the real publisher and logger', async () => {
+    const storeId = await installStore();
+    const { body, signature } = signedBody({ storeId, eventType: 'customer.personalDataExportRequest', entityId: 6 });
+    const text = `${JSON.stringify(body).slice(0, -1)},"data":${'{"a":'.repeat(31)}1${'}'.repeat(31)}}`;
+    const answer = await post(text, signature);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ result: 'processed', detail: 'published' });
+    expect(await eventsOf(storeId)).toEqual(['Store Installed', 'Personal Data Request']);
+  });
+
   it('acknowledges stale and future events with 200 and ignores them', async () => {
     const now = Math.floor(Date.now() / 1000);
     const stale = signedBody({ storeId: 1, eventType: 'application.uninstalled', eventCreated: now - 27 * 3600 });

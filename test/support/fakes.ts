@@ -98,14 +98,17 @@ export class RecordingCounter implements WebhookCounter {
   }
 }
 
-/** A publisher that keeps every event it is given (or refuses, like an EventBridge outage, when `failing`). */
+/**
+ * A publisher that keeps every event it is given as a subscriber would receive it (written as JSON and
+ * read back, as EventBridge carries it), or refuses, like an EventBridge outage, when `failing`.
+ */
 export class RecordingPublisher implements LifecycleEventPublisher {
   readonly events: LifecycleEvent[] = [];
   failing = false;
 
   async publish(events: readonly LifecycleEvent[]): Promise<void> {
     if (this.failing) throw new Error('EventBridge is unreachable');
-    this.events.push(...events);
+    this.events.push(...events.map((event) => JSON.parse(JSON.stringify(event)) as LifecycleEvent));
   }
 
   /** The detail types published, in order. */

@@ -96,6 +96,33 @@ export async function announce(
     await publisher.publish(defined);
   } catch (error) {
     // The publisher's contract is never to throw; a bug there must not undo a stored change.
-    log.error('lifecycle events could not be published', { errorName: errorName(error), events: defined });
+    try {
+      log.error('lifecycle events could not be published', { errorName: errorName(error), events: loggableEvents(defined) });
+    } catch {
+      // Not even the line could be written: nothing more to do, and the change stays.
+    }
+  }
+}
+
+/**
+ * Events as a log line can hold them: whole when they can be written as JSON (an operator replays
+ * them from the line), else what identifies each (a `data` that cannot be written is left out).
+ */
+export function loggableEvents(events: readonly LifecycleEvent[]): unknown[] {
+  try {
+    JSON.stringify(events);
+    return [...events];
+  } catch {
+    return events.map(({ detailType, detail }) => ({
+      detailType,
+      detail: {
+        storeId: detail.storeId,
+        status: detail.status,
+        reason: detail.reason,
+        time: detail.time,
+        ...(detail.webhookEventId === undefined ? {} : { webhookEventId: detail.webhookEventId }),
+      },
+      omitted: 'the rest of the detail could not be written as JSON',
+    }));
   }
 }
