@@ -31,14 +31,17 @@ export class EventBridgePublisher implements LifecycleEventPublisher {
     private readonly options: EventBridgePublisherOptions,
   ) {}
 
-  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+  async publish(events: readonly LifecycleEvent[]): Promise<{ unpublished: number }> {
     const deadlineEpochMs = this.options.clock.nowEpochMs() + this.options.budgetMs;
+    let unpublished = 0;
     for (let start = 0; start < events.length; start += ENTRIES_PER_REQUEST) {
-      await this.publishBatch(events.slice(start, start + ENTRIES_PER_REQUEST), deadlineEpochMs);
+      unpublished += await this.publishBatch(events.slice(start, start + ENTRIES_PER_REQUEST), deadlineEpochMs);
     }
+    return { unpublished };
   }
 
-  private async publishBatch(batch: readonly LifecycleEvent[], deadlineEpochMs: number): Promise<void> {
+  /** Publishes one request's worth of events; resolves with how many were given up. */
+  private async publishBatch(batch: readonly LifecycleEvent[], deadlineEpochMs: number): Promise<number> {
     const entries = new Map<LifecycleEvent, PutEventsRequestEntry>();
     for (const event of batch) {
       const entry = this.entry(event);
@@ -68,6 +71,7 @@ export class EventBridgePublisher implements LifecycleEventPublisher {
       }
     }
     if (pending.length > 0) this.options.onUndelivered(pending, { ...failure, attempts: attempt });
+    return unwritable.length + pending.length;
   }
 
   /** The entry of an event; undefined when its detail cannot be written as JSON. */

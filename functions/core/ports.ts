@@ -422,5 +422,6 @@ export interface InstallationDirectory {
  * alarm, so the change it announces is never lost nor failed by it.
  */
 export interface LifecycleEventPublisher {
-  publish(events: readonly LifecycleEvent[]): Promise<void>;
+  /** @returns how many of the events it gave up (0: all were published), for a caller that can still ask for them again. */
+  publish(events: readonly LifecycleEvent[]): Promise<{ unpublished: number }>;
 }

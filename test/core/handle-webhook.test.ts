@@ -464,6 +464,23 @@ describe('handleWebhook', () => {
       ]);
     });
 
+    it.each([
+      ['gives the event up', (publisher: { givingUp: boolean; failing: boolean }) => (publisher.givingUp = true)],
+      ['throws', (publisher: { givingUp: boolean; failing: boolean }) => (publisher.failing = true)],
+    ])('does not acknowledge a privacy request whose event the publisher %s: 503, the claim released, and the next delivery publishes it', async (_name, breakIt) => {
+      const { webhook, deliver, install, publisher, store } = webhookHarness();
+      await install(29);
+      breakIt(publisher);
+      const { body, bodyText, signature } = webhook({ storeId: 29, eventType: 'customer.personalDataRemovalRequest', entityId: 7, data: { customerId: 7 } });
+      await expect(deliver(bodyText, signature)).rejects.toMatchObject({ code: 'WEBHOOK_DEFERRED' });
+      expect([...store.webhookEvents.values()].some((claim) => claim.status === 'done')).toBe(false);
+      publisher.givingUp = false;
+      publisher.failing = false;
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'published' });
+      expect(publisher.events).toEqual([{ detailType: 'Personal Data Request', detail: expect.objectContaining({ storeId: 29, webhookEventId: body.eventId }) }]);
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'duplicate' });
+    });
+
     it('keeps the change and answers 200 when publishing its event fails', async () => {
       const { webhook, deliver, install, profile, publisher, store, logs } = webhookHarness();
       const { accessToken } = await install(25);

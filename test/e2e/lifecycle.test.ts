@@ -233,6 +233,20 @@ describe('lifecycle webhooks over HTTP', () => {
     expect(request!.detail).toMatchObject({ request: 'removal', subject: 'customer', entityId: '42', status: 'active' });
   });
 
+  it('does not acknowledge a personal data request it could not publish: 503, and the next delivery publishes it', async () => {
+    const storeId = await installStore();
+    const { body, text, signature } = signedBody({ storeId, eventType: 'customer.personalDataRemovalRequest', entityId: 9, data: { customerId: 9 } });
+    // EventBridge throttles the entry on each of the publisher's three tries.
+    stack.eventBridge.refuseNext = 3;
+    const first = await post(text, signature);
+    expect(first.status).toBe(503);
+    expect(await first.json()).toMatchObject({ error: 'WEBHOOK_DEFERRED' });
+    const redelivery = await post(text, signature);
+    expect(await redelivery.json()).toEqual({ result: 'processed', detail: 'published' });
+    expect((await events()).filter((event) => event.detail.webhookEventId === body.eventId).map((event) => event.detailType)).toEqual(['Personal Data Request']);
+    expect(await (await post(text, signature)).json()).toEqual({ result: 'duplicate' });
+  });
+
   it('announces a token revoked and one recovered, from the scheduled job', async () => {
     const revoked = await installStore();
     const suspended = await installStore();

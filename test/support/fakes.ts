@@ -100,15 +100,20 @@ export class RecordingCounter implements WebhookCounter {
 
 /**
  * A publisher that keeps every event it is given as a subscriber would receive it (written as JSON and
- * read back, as EventBridge carries it), or refuses, like an EventBridge outage, when `failing`.
+ * read back, as EventBridge carries it), or gives them up (`givingUp`), or throws (`failing`).
  */
 export class RecordingPublisher implements LifecycleEventPublisher {
   readonly events: LifecycleEvent[] = [];
+  /** Throws, as a publisher breaking its contract would. */
   failing = false;
+  /** Gives every event up, as the real publisher does after its retries (an EventBridge outage). */
+  givingUp = false;
 
-  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+  async publish(events: readonly LifecycleEvent[]): Promise<{ unpublished: number }> {
     if (this.failing) throw new Error('EventBridge is unreachable');
+    if (this.givingUp) return { unpublished: events.length };
     this.events.push(...events.map((event) => JSON.parse(JSON.stringify(event)) as LifecycleEvent));
+    return { unpublished: 0 };
   }
 
   /** The detail types published, in order. */

@@ -84,16 +84,19 @@ export function privacyAnnouncement(event: WebhookEvent, installationStatus: Ins
 /**
  * Publishes, and never lets publishing fail the change it announces: the publisher already retries
  * and logs what it could not publish; anything it throws all the same is swallowed here.
+ *
+ * @returns whether every event was published: a caller whose change is nothing but the event (a
+ *   privacy request) can then ask for it again instead of acknowledging it.
  */
 export async function announce(
   publisher: LifecycleEventPublisher,
   log: Logger,
   events: ReadonlyArray<LifecycleEvent | undefined>,
-): Promise<void> {
+): Promise<boolean> {
   const defined = events.filter((event): event is LifecycleEvent => event !== undefined);
-  if (defined.length === 0) return;
+  if (defined.length === 0) return true;
   try {
-    await publisher.publish(defined);
+    return (await publisher.publish(defined)).unpublished === 0;
   } catch (error) {
     // The publisher's contract is never to throw; a bug there must not undo a stored change.
     try {
@@ -101,6 +104,7 @@ export async function announce(
     } catch {
       // Not even the line could be written: nothing more to do, and the change stays.
     }
+    return false;
   }
 }
 

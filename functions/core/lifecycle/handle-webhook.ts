@@ -161,8 +161,13 @@ class WebhookAction {
       case 'application.subscriptionStatusChanged':
         return this.recordSubscription(subscription!);
       default:
-        // A privacy request: the app acts on it; this backend holds no customer data.
-        await announce(this.deps.publisher, this.deps.log, [privacyAnnouncement(event, await this.installationStatus())]);
+        // A privacy request: the app acts on it; this backend holds no customer data. The event is the
+        // only record of the request: unpublished, it is not acknowledged, and Ecwid delivers it again.
+        if (!(await announce(this.deps.publisher, this.deps.log, [privacyAnnouncement(event, await this.installationStatus())]))) {
+          throw new EcwidAppAuthError('WEBHOOK_DEFERRED', 'the privacy request could not be published; Ecwid delivers it again', {
+            detail: { eventId: event.eventId },
+          });
+        }
         return { result: 'processed', detail: 'published' };
     }
   }
