@@ -398,6 +398,11 @@ export interface LifecycleStore {
    * a record of its own, which its install keeps.
    */
   recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording>;
+  /**
+   * The tombstone a purge left of the store, and why it was purged; undefined when the store holds an
+   * installation, nothing, or a tombstone whose TTL has passed (`nowEpochSeconds`). Strongly consistent.
+   */
+  findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined>;
 }
 
 export interface ListStoresRequest {

@@ -184,6 +184,41 @@ describe('handleWebhook', () => {
       expect(publisher.types()).toEqual(['Store Uninstalled']);
     });
 
+    it('announces Store Uninstalled when the purge landed but its write answered an error: the redelivery finds this uninstall’s tombstone', async () => {
+      const { webhook, deliver, install, profile, store, publisher } = webhookHarness();
+      const { accessToken } = await install(504);
+      profile.validTokens.delete(accessToken);
+      const purge = store.purgeInstallation.bind(store);
+      // DynamoDB applies the UpdateItem, but both of the SDK's tries time out: a StorageError.
+      store.purgeInstallation = async (request) => {
+        await purge(request);
+        throw new StorageError('DynamoDB UpdateItem failed', { operation: 'UpdateItem' });
+      };
+      const { body, bodyText, signature } = webhook({ storeId: 504, eventType: 'application.uninstalled' });
+      await expect(deliver(bodyText, signature)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      expect(publisher.events).toHaveLength(0);
+      store.purgeInstallation = purge;
+      // Ecwid delivers again, as the 503 asks.
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'purged' });
+      await expect(store.describeStore(504)).resolves.toMatchObject({ status: 'uninstalled' });
+      expect(publisher.events).toEqual([
+        { detailType: 'Store Uninstalled', detail: expect.objectContaining({ storeId: 504, reason: 'INVALID_API_TOKEN', webhookEventId: body.eventId }) },
+      ]);
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'duplicate' });
+    });
+
+    it('announces nothing for another uninstall of a store already purged (its tombstone is another uninstall’s)', async () => {
+      const { webhook, deliver, install, profile, publisher, clock } = webhookHarness();
+      const { accessToken } = await install(505);
+      profile.validTokens.delete(accessToken);
+      const first = webhook({ storeId: 505, eventType: 'application.uninstalled' });
+      await deliver(first.bodyText, first.signature);
+      clock.advanceSeconds(30);
+      const replayed = webhook({ storeId: 505, eventType: 'application.uninstalled' });
+      await expect(deliver(replayed.bodyText, replayed.signature)).resolves.toEqual({ result: 'ignored', reason: 'no_installation' });
+      expect(publisher.types()).toEqual(['Store Uninstalled']);
+    });
+
     it('releases the claim when the work fails, so the next delivery acts on the event', async () => {
       const { webhook, deliver, install, profile, store } = webhookHarness();
       const { accessToken } = await install(10);

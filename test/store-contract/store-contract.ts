@@ -369,6 +369,18 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         }
       });
 
+      it('finds the tombstone a purge left, with its reason, and nothing for an installation, a store it never saw, or a tombstone past its TTL', async () => {
+        const saved = (await store.saveInstallation(installation(2011)))!;
+        await expect(store.findTombstone(2011, now())).resolves.toBeUndefined();
+        await expect(store.findTombstone(2999, now())).resolves.toBeUndefined();
+        const stone = tombstone(60);
+        await store.purgeInstallation({ storeId: 2011, version: saved.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: stone });
+        await expect(store.findTombstone(2011, now())).resolves.toEqual({ uninstalledAtEpochSeconds: stone.uninstalledAtEpochSeconds, statusReason: 'INVALID_API_TOKEN' });
+        await expect(store.findTombstone(2011, stone.deleteAfterEpochSeconds)).resolves.toBeUndefined();
+        await store.saveInstallation(installation(2011));
+        await expect(store.findTombstone(2011, now())).resolves.toBeUndefined();
+      });
+
       it('does not purge an installation that changed since the uninstall was confirmed (a reinstall won)', async () => {
         const first = (await store.saveInstallation(installation(2002)))!;
         const reinstall = installation(2002);

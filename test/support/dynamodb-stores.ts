@@ -66,6 +66,7 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string, clock:
     purgeInstallation: (request) => lifecycle.purgeInstallation(request),
     requestUninstallCheck: (request) => lifecycle.requestUninstallCheck(request),
     recordSubscription: (change) => lifecycle.recordSubscription(change),
+    findTombstone: (storeId, nowEpochSeconds) => lifecycle.findTombstone(storeId, nowEpochSeconds),
     listStores: (request) => directory.listStores(request),
     describeStore: (storeId) => directory.describeStore(storeId),
     leaseInstallation: (request) => credentials.leaseInstallation(request),

@@ -352,6 +352,15 @@ export class MemoryStore
     return previousStatus === undefined ? { recorded: true, installationStatus } : { recorded: true, previousStatus, installationStatus };
   }
 
+  async findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined> {
+    const item = this.installations.get(storeId);
+    if (item?.status !== 'uninstalled' || item.uninstalledAtEpochSeconds === undefined) return undefined;
+    if (item.deleteAfterEpochSeconds !== undefined && item.deleteAfterEpochSeconds <= nowEpochSeconds) return undefined;
+    return item.statusReason === undefined
+      ? { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds }
+      : { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds, statusReason: item.statusReason };
+  }
+
   // --- directory ------------------------------------------------------------------------------
 
   async listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }> {

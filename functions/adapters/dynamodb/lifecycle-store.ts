@@ -123,6 +123,18 @@ export class DynamoDbLifecycleStore implements LifecycleStore {
     }
     return { recorded: false };
   }
+
+  async findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined> {
+    const item = await this.table.getItem(itemKeys.installation(storeId));
+    const ttl = item?.[TABLE_SCHEMA.timeToLiveAttribute];
+    // Past its TTL the tombstone is gone, whether or not DynamoDB has deleted it yet.
+    if (item?.status !== 'uninstalled' || typeof item.uninstalledAtEpochSeconds !== 'number' || (typeof ttl === 'number' && ttl <= nowEpochSeconds)) {
+      return undefined;
+    }
+    return typeof item.statusReason === 'string'
+      ? { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds, statusReason: item.statusReason }
+      : { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds };
+  }
 }
 
 function installationStatusOf(item: Item): InstallationStatus | null {

@@ -198,7 +198,7 @@ class WebhookAction {
         // Gone right after this delivery's own purge was refused: that purge was applied and only its
         // answer lost (the client retried it), or the job purged it meanwhile. Announced either way.
         if (purgeRefused !== undefined) return this.purged(purgeRefused.reason);
-        return { result: 'ignored', reason: 'no_installation' };
+        return this.afterEarlierPurge();
       }
       let decision = decideUninstall(installation, this.event.eventCreated, this.nowEpochSeconds());
       if (decision.action === 'verify') decision = await this.verify(installation);
@@ -258,6 +258,17 @@ class WebhookAction {
         return { result: 'processed', detail: 'uninstall_check_requested' };
       }
     }
+  }
+
+  /**
+   * No installation, but maybe the tombstone of this very uninstall: an earlier delivery purged, then
+   * failed before it announced (its claim released). Announced now; subscribers deduplicate.
+   */
+  private async afterEarlierPurge(): Promise<WebhookOutcome> {
+    const tombstone = await this.deps.lifecycle.findTombstone(this.event.storeId, this.nowEpochSeconds());
+    if (tombstone?.uninstalledAtEpochSeconds !== this.event.eventCreated) return { result: 'ignored', reason: 'no_installation' };
+    this.deps.log.info('uninstall already purged by an earlier delivery; announced again', { storeId: this.event.storeId, eventId: this.event.eventId });
+    return this.purged(tombstone.statusReason ?? 'uninstalled');
   }
 
   private async purged(reason: string): Promise<WebhookOutcome> {
