@@ -8,7 +8,7 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
-import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC } from '../functions/runtime/metric-names';
+import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC, WEBHOOK_VARIANTS_METRIC } from '../functions/runtime/metric-names';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
 import { CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { alarmOn, appMetric } from './alarms';
@@ -191,6 +191,13 @@ export class EcwidAppAuth extends Construct {
       metric: appMetric(WEBHOOK_FAILURES_METRIC, Duration.minutes(15)),
       // A few are normal (a delivery racing a scheduled check is answered 503 and delivered again).
       threshold: 5,
+    });
+    alarmOn(webhooks, this.alarmTopic, {
+      id: 'Variants',
+      description:
+        'A webhook arrived with the eventId (and signature) of another but a different body: someone is replaying a captured ' +
+        'signature with forged fields (see the webhooks function logs). Each body was handled as its own event, up to a few per eventId',
+      metric: appMetric(WEBHOOK_VARIANTS_METRIC, Duration.minutes(5)),
     });
 
     const publicRoutes = [

@@ -265,11 +265,20 @@ export interface WebhookEvent {
   data?: Record<string, unknown>;
 }
 
+/** A webhook event its delivery has claimed, named by its `eventId` and the digest of its unsigned fields. */
+export interface ClaimedWebhookEvent extends WebhookEvent {
+  /** SHA-256 (hex) of `storeId`, `eventType`, `entityId` and `data` (`lifecycle/webhook-digest.ts`). */
+  digest: string;
+}
+
 /** What the webhook route did with an event it accepted (every one of these answers 200). */
 export type WebhookOutcome =
   | { result: 'processed'; detail: string }
   | { result: 'duplicate' }
-  | { result: 'ignored'; reason: 'stale' | 'future' | 'unknown_event_type' | 'unconfirmed' | 'no_installation' | 'superseded_by_reinstall' | 'older_than_recorded' };
+  | {
+      result: 'ignored';
+      reason: 'stale' | 'future' | 'unknown_event_type' | 'unconfirmed' | 'no_installation' | 'superseded_by_reinstall' | 'older_than_recorded' | 'too_many_variants';
+    };
 
 /** The EventBridge `source` of every lifecycle event. */
 export const LIFECYCLE_EVENT_SOURCE = 'ecwid-app-auth';
@@ -301,8 +310,14 @@ export interface LifecycleEventDetail {
   reason: string;
   /** When the change happened, ISO-8601. */
   time: string;
-  /** The webhook behind the change, when there was one: consumers deduplicate by it. */
+  /**
+   * The webhook behind the change, when there was one. Consumers deduplicate by it together with
+   * `webhookDigest`: delivery is at least once, and a replayed signature can carry another body under
+   * the same `eventId` (each body is an event of its own).
+   */
   webhookEventId?: string;
+  /** SHA-256 (hex) of the webhook's unsigned fields (`storeId`, `eventType`, `entityId`, `data`). */
+  webhookDigest?: string;
   subscriptionStatus?: string;
   previousSubscriptionStatus?: string;
   /** `Personal Data Request`: `removal` or `export`, about a `customer` or the store's `profile`. */

@@ -318,14 +318,25 @@ export interface TokenVerifier {
 // The lifecycle (webhooks and events)
 // ---------------------------------------------------------------------------------------------
 
-/** What a claim on a webhook's `eventId` found. */
+/** What a claim on a webhook's `eventId` and body found. */
 export type WebhookClaim =
-  | { claimed: true }
-  /** Acted on already (or being acted on right now, by a delivery whose lease is still running). */
-  | { claimed: false; state: 'done' | 'in_progress' };
+  /** `variant`: another body was claimed under this `eventId` before (a replayed signature, most likely). */
+  | { claimed: true; variant: boolean }
+  /** This body was acted on already (or is being acted on right now, by a delivery whose lease still runs). */
+  | { claimed: false; state: 'done' | 'in_progress' }
+  /** A new body, but `maxBodies` others already have claims under this `eventId`: nothing claimed. */
+  | { claimed: false; state: 'too_many_variants' };
 
-export interface ClaimWebhookRequest {
+/** One webhook's claim: its `eventId` and the digest of its unsigned fields. */
+export interface WebhookClaimKey {
   eventId: string;
+  /** SHA-256 (hex) of the unsigned fields (`lifecycle/webhook-digest.ts`). */
+  digest: string;
+}
+
+export interface ClaimWebhookRequest extends WebhookClaimKey {
+  /** Distinct bodies (digests) the `eventId` may have claims for; a new one past them is refused. */
+  maxBodies: number;
   /** Who claims: the request's id, so only this delivery completes or releases the claim. */
   owner: string;
   eventType: string;
@@ -337,14 +348,18 @@ export interface ClaimWebhookRequest {
   keepUntilEpochSeconds: number;
 }
 
-/** Each `eventId` acted on once: a conditional write per event, kept past Ecwid's retries. */
+/**
+ * Each webhook acted on once: a conditional write per `eventId` and body, kept past Ecwid's retries. A
+ * body another delivery of the `eventId` did not carry has a claim of its own, so a replayed signature
+ * with a forged body never makes the genuine delivery a duplicate.
+ */
 export interface WebhookEventStore {
-  /** Claims an event unless it is done, or claimed by a delivery whose lease has not run out. */
+  /** Claims an event's body unless it is done, or claimed by a delivery whose lease has not run out. */
   claimWebhookEvent(request: ClaimWebhookRequest): Promise<WebhookClaim>;
-  /** Marks a claimed event as acted on, with what was done. Only the owner's claim is completed. */
-  completeWebhookEvent(eventId: string, owner: string, outcome: string): Promise<void>;
+  /** Marks a claimed body as acted on, with what was done. Only the owner's claim is completed. */
+  completeWebhookEvent(key: WebhookClaimKey, owner: string, outcome: string): Promise<void>;
   /** Gives up a claim after a failure, so Ecwid's next delivery acts on the event. Only the owner's. */
-  releaseWebhookEvent(eventId: string, owner: string): Promise<void>;
+  releaseWebhookEvent(key: WebhookClaimKey, owner: string): Promise<void>;
 }
 
 export interface PurgeRequest {

@@ -3,6 +3,7 @@ import { DEFAULT_CHECK_SCHEDULE } from '../../functions/core/refresh/schedule';
 import { refreshDueInstallations } from '../../functions/core/refresh/refresh-run';
 import type { RefreshJobSettings } from '../../functions/core/refresh/job';
 import { FixedClientSecret, SeededRandom, silentLogger } from '../support/fakes';
+import { MAX_BODIES_PER_EVENT_ID } from '../../functions/core/lifecycle/webhook-digest';
 import { webhookHarness } from './webhook-harness';
 
 const HOUR = 3600;
@@ -152,7 +153,7 @@ describe('handleWebhook', () => {
       await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'duplicate' });
       expect(profile.requests).toHaveLength(1);
       expect(publisher.types()).toEqual(['Store Uninstalled']);
-      expect(store.webhookEvents.get(JSON.parse(bodyText).eventId)).toMatchObject({ status: 'done', outcome: 'purged' });
+      expect(store.webhookClaims()).toEqual([expect.objectContaining({ status: 'done', outcome: 'purged' })]);
     });
 
     it('answers WEBHOOK_IN_PROGRESS (Ecwid retries) while another delivery of the event is being handled', async () => {
@@ -236,6 +237,58 @@ describe('handleWebhook', () => {
     });
   });
 
+  describe('a captured signature carrying another body (only eventId and eventCreated are signed)', () => {
+    it('does not let a decoy (the signature replayed as another event type) make the genuine uninstall a duplicate', async () => {
+      const { webhook, deliver, install, store, profile, counter, logs, publisher } = webhookHarness();
+      const { accessToken } = await install(503);
+      profile.validTokens.delete(accessToken); // the merchant really uninstalled: Ecwid revoked the token
+      const genuine = webhook({ storeId: 503, eventType: 'application.uninstalled' });
+      const decoy = JSON.stringify({ ...genuine.body, eventType: 'application.installed' });
+      await expect(deliver(decoy, genuine.signature)).resolves.toEqual({ result: 'processed', detail: 'recorded' });
+      await expect(deliver(genuine.bodyText, genuine.signature)).resolves.toEqual({ result: 'processed', detail: 'purged' });
+      expect(await store.getInstallation(503)).toBeUndefined();
+      expect(publisher.types()).toEqual(['Store Uninstalled']);
+      expect(counter.counted).toEqual(['event_variant']);
+      expect(logs.entries().filter((entry) => entry.level === 'WARN' && String(entry.message).includes('eventId of another'))).toEqual([
+        expect.objectContaining({ eventId: genuine.body.eventId, storeId: 503, eventType: 'application.uninstalled' }),
+      ]);
+      // Each body is then a duplicate of itself only.
+      await expect(deliver(genuine.bodyText, genuine.signature)).resolves.toEqual({ result: 'duplicate' });
+      await expect(deliver(decoy, genuine.signature)).resolves.toEqual({ result: 'duplicate' });
+    });
+
+    it('answers a redelivery with its fields in another order, or its type in snake_case, as a duplicate', async () => {
+      const { webhook, deliver, counter } = webhookHarness();
+      const first = webhook({ storeId: 31, eventType: 'customer.personalDataExportRequest', entityId: 8, data: { customerId: 8, email: 'a@example.com' } });
+      await expect(deliver(first.bodyText, first.signature)).resolves.toMatchObject({ result: 'processed' });
+      const reordered = JSON.stringify({
+        data: { email: 'a@example.com', customerId: 8 },
+        eventType: 'customer.personal_data_export_request',
+        entityId: '8',
+        storeId: '31',
+        eventCreated: first.body.eventCreated,
+        eventId: first.body.eventId,
+      });
+      await expect(deliver(reordered, first.signature)).resolves.toEqual({ result: 'duplicate' });
+      expect(counter.counted).toEqual([]);
+    });
+
+    it(`handles at most ${MAX_BODIES_PER_EVENT_ID} bodies under one eventId; past them it acknowledges and ignores, warns and counts`, async () => {
+      const { webhook, deliver, publisher, counter, install } = webhookHarness();
+      await install(32);
+      const genuine = webhook({ storeId: 32, eventType: 'customer.personalDataRemovalRequest', entityId: 1 });
+      const forged = (entityId: number) => JSON.stringify({ ...genuine.body, entityId });
+      for (let entityId = 1; entityId <= MAX_BODIES_PER_EVENT_ID; entityId += 1) {
+        await expect(deliver(forged(entityId), genuine.signature)).resolves.toEqual({ result: 'processed', detail: 'published' });
+      }
+      await expect(deliver(forged(99), genuine.signature)).resolves.toEqual({ result: 'ignored', reason: 'too_many_variants' });
+      expect(publisher.events).toHaveLength(MAX_BODIES_PER_EVENT_ID);
+      // Each body announced is told apart by its digest: a subscriber deduplicating by eventId and digest keeps them all.
+      expect(new Set(publisher.events.map((event) => event.detail.webhookDigest)).size).toBe(MAX_BODIES_PER_EVENT_ID);
+      expect(counter.counted).toEqual(Array.from({ length: MAX_BODIES_PER_EVENT_ID }, () => 'event_variant'));
+    });
+  });
+
   describe('freshness', () => {
     it('ignores an event older than 26 hours, and one more than 5 minutes ahead, logging why, recording nothing', async () => {
       const { webhook, deliver, now, store, logs } = webhookHarness();
@@ -272,7 +325,14 @@ describe('handleWebhook', () => {
       expect(publisher.events).toEqual([
         {
           detailType: 'Store Uninstalled',
-          detail: { storeId: 11, status: 'uninstalled', reason: 'INVALID_API_TOKEN', time: new Date(body.eventCreated * 1000).toISOString(), webhookEventId: body.eventId },
+          detail: {
+            storeId: 11,
+            status: 'uninstalled',
+            reason: 'INVALID_API_TOKEN',
+            time: new Date(body.eventCreated * 1000).toISOString(),
+            webhookEventId: body.eventId,
+            webhookDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+          },
         },
       ]);
       expect(JSON.stringify(publisher.events)).not.toContain(accessToken);
@@ -414,7 +474,8 @@ describe('handleWebhook', () => {
       profile.answers.set(20, { outcome: 'failed', reason: 'timeout' });
       const { body, bodyText, signature } = webhook({ storeId: 20, eventType: 'application.uninstalled' });
       await expect(deliver(bodyText, signature)).rejects.toMatchObject({ code: 'WEBHOOK_DEFERRED' });
-      expect(store.webhookEvents.has(body.eventId)).toBe(false);
+      expect(store.webhookEvents.has(body.eventId)).toBe(true);
+      expect(store.webhookClaims()).toEqual([]);
     });
   });
 
@@ -436,6 +497,7 @@ describe('handleWebhook', () => {
             reason: 'application.subscriptionStatusChanged',
             time: new Date((newer.body.eventCreated as number) * 1000).toISOString(),
             webhookEventId: newer.body.eventId,
+            webhookDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
             subscriptionStatus: 'ACTIVE',
             previousSubscriptionStatus: 'TRIAL',
           },
@@ -508,7 +570,7 @@ describe('handleWebhook', () => {
       breakIt(publisher);
       const { body, bodyText, signature } = webhook({ storeId: 29, eventType: 'customer.personalDataRemovalRequest', entityId: 7, data: { customerId: 7 } });
       await expect(deliver(bodyText, signature)).rejects.toMatchObject({ code: 'WEBHOOK_DEFERRED' });
-      expect([...store.webhookEvents.values()].some((claim) => claim.status === 'done')).toBe(false);
+      expect(store.webhookClaims().some((claim) => claim.status === 'done')).toBe(false);
       publisher.givingUp = false;
       publisher.failing = false;
       await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'published' });

@@ -71,6 +71,14 @@ describe('POST /webhooks', () => {
     expect(logs.entries().some((entry) => entry.level === 'WARN' && entry.message === 'webhook signed with the previous client secret')).toBe(true);
   });
 
+  it('counts a body replayed under another webhook’s eventId in the metric the stack alarms on', async () => {
+    const { webhook, post, logs } = webhooksHandler();
+    const genuine = webhook({ storeId: 1, eventType: 'application.installed' });
+    await post(JSON.stringify({ ...genuine.body, storeId: 2 }), genuine.signature);
+    expect((await post(genuine.bodyText, genuine.signature)).statusCode).toBe(200);
+    expect(logs.entries().filter((entry) => entry.WebhookVariants === 1)).toEqual([expect.objectContaining({ counted: 'event_variant' })]);
+  });
+
   it('reads a base64-encoded body, as API Gateway passes some', async () => {
     const { webhook, deps, logs } = webhooksHandler();
     const { bodyText, signature } = webhook({ storeId: 1, eventType: 'application.installed' });

@@ -373,7 +373,7 @@ describe('the default stack', () => {
     expect(resource(template, refreshId).Properties.Timeout).toBe(300);
   });
 
-  it('alarms ops when refresh runs or webhooks fail, installations need a reinstall or attention, or events go unpublished', () => {
+  it('alarms ops when refresh runs or webhooks fail, a signature is replayed with another body, installations need a reinstall or attention, or events go unpublished', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const byMetric = Object.fromEntries(
       alarms.map((alarm) => [`${alarm.Namespace}/${alarm.MetricName}${alarm.Dimensions === undefined ? '' : `/${alarm.Dimensions[0].Value.Ref}`}`, alarm]),
@@ -389,8 +389,11 @@ describe('the default stack', () => {
         'EcwidAppAuth/LifecycleEventsUnpublished',
         'EcwidAppAuth/RefreshOutcomesLost',
         'EcwidAppAuth/WebhookFailures',
+        'EcwidAppAuth/WebhookVariants',
       ].sort(),
     );
+    // One replayed signature is worth a look.
+    expect(byMetric['EcwidAppAuth/WebhookVariants']).toMatchObject({ Threshold: 1, Period: 300, Statistic: 'Sum' });
     // Junk codes: a rate over five minutes, not a single one.
     expect(byMetric['EcwidAppAuth/CodesRejected']).toMatchObject({ Threshold: 20, Period: 300, Statistic: 'Sum' });
     expect(byMetric['EcwidAppAuth/WebhookFailures']).toMatchObject({ Threshold: 5, Period: 900 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CodeClaimOutcome, DueEntry, NewInstallation, SealedToken } from '../../functions/core/model';
 import type { AllStores } from '../support/dynamodb-stores';
 import { ManualClock } from '../support/fakes';
@@ -273,9 +273,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
     });
   
     describe('webhook events', () => {
-      const claim = (eventId: string, owner: string, leaseMs = 10_000) =>
+      /** One body of the event: the digest of its unsigned fields. */
+      const body = (name = 'genuine') => createHash('sha256').update(name).digest('hex');
+      const claim = (eventId: string, owner: string, leaseMs = 10_000, digest = body()) =>
         store.claimWebhookEvent({
           eventId,
+          digest,
+          maxBodies: 3,
           owner,
           eventType: 'application.uninstalled',
           storeId: 1,
@@ -283,12 +287,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           leaseUntilEpochMs: clock.nowEpochMs() + leaseMs,
           keepUntilEpochSeconds: now() + 72 * 3600,
         });
+      const key = (eventId: string, digest = body()) => ({ eventId, digest });
 
       it('claims an eventId once: a second delivery sees it in progress, then done', async () => {
         const eventId = hash();
-        await expect(claim(eventId, 'delivery-1')).resolves.toEqual({ claimed: true });
+        await expect(claim(eventId, 'delivery-1')).resolves.toEqual({ claimed: true, variant: false });
         await expect(claim(eventId, 'delivery-2')).resolves.toEqual({ claimed: false, state: 'in_progress' });
-        await store.completeWebhookEvent(eventId, 'delivery-1', 'purged');
+        await store.completeWebhookEvent(key(eventId), 'delivery-1', 'purged');
         await expect(claim(eventId, 'delivery-3')).resolves.toEqual({ claimed: false, state: 'done' });
         clock.advanceSeconds(71 * 3600);
         await expect(claim(eventId, 'delivery-4')).resolves.toEqual({ claimed: false, state: 'done' });
@@ -304,26 +309,28 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         const eventId = hash();
         await claim(eventId, 'dead', 5_000);
         clock.advanceSeconds(5);
-        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true });
-        await store.completeWebhookEvent(eventId, 'dead', 'purged');
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true, variant: false });
+        await store.completeWebhookEvent(key(eventId), 'dead', 'purged');
         await expect(claim(eventId, 'third')).resolves.toEqual({ claimed: false, state: 'in_progress' });
-        await store.completeWebhookEvent(eventId, 'next', 'purged');
+        await store.completeWebhookEvent(key(eventId), 'next', 'purged');
         await expect(claim(eventId, 'third')).resolves.toEqual({ claimed: false, state: 'done' });
       });
 
       it("releases only the owner's claim, so Ecwid's next delivery acts on the event", async () => {
         const eventId = hash();
         await claim(eventId, 'owner');
-        await store.releaseWebhookEvent(eventId, 'someone-else');
+        await store.releaseWebhookEvent(key(eventId), 'someone-else');
         await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: false, state: 'in_progress' });
-        await store.releaseWebhookEvent(eventId, 'owner');
-        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true });
+        await store.releaseWebhookEvent(key(eventId), 'owner');
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true, variant: false });
       });
 
       it('treats a record past its TTL as absent, whether or not DynamoDB has deleted it', async () => {
         const eventId = hash();
         await store.claimWebhookEvent({
           eventId,
+          digest: body(),
+          maxBodies: 3,
           owner: 'first',
           eventType: 'application.installed',
           storeId: 1,
@@ -331,9 +338,43 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           leaseUntilEpochMs: clock.nowEpochMs() + 1_000,
           keepUntilEpochSeconds: now() + 60,
         });
-        await store.completeWebhookEvent(eventId, 'first', 'recorded');
+        await store.completeWebhookEvent(key(eventId), 'first', 'recorded');
         clock.advanceSeconds(60);
-        await expect(claim(eventId, 'later')).resolves.toEqual({ claimed: true });
+        await expect(claim(eventId, 'later')).resolves.toEqual({ claimed: true, variant: false });
+      });
+
+      it('claims another body under the same eventId on its own, says it is a variant, and keeps each body once', async () => {
+        const eventId = hash();
+        await expect(claim(eventId, 'forged', 10_000, body('forged'))).resolves.toEqual({ claimed: true, variant: false });
+        await store.completeWebhookEvent(key(eventId, body('forged')), 'forged', 'recorded');
+        // The genuine delivery is not a duplicate of the forged one.
+        await expect(claim(eventId, 'genuine')).resolves.toEqual({ claimed: true, variant: true });
+        await expect(claim(eventId, 'genuine-again')).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.completeWebhookEvent(key(eventId), 'genuine', 'purged');
+        await expect(claim(eventId, 'genuine-again')).resolves.toEqual({ claimed: false, state: 'done' });
+        await expect(claim(eventId, 'forged-again', 10_000, body('forged'))).resolves.toEqual({ claimed: false, state: 'done' });
+      });
+
+      it('refuses a new body past the most bodies one eventId may have, but still answers for those it has', async () => {
+        const eventId = hash();
+        for (const name of ['a', 'b', 'c']) await expect(claim(eventId, name, 10_000, body(name))).resolves.toMatchObject({ claimed: true });
+        await expect(claim(eventId, 'd', 10_000, body('d'))).resolves.toEqual({ claimed: false, state: 'too_many_variants' });
+        // A released body still counts: its redelivery may claim it again, a new body may not.
+        await store.releaseWebhookEvent(key(eventId, body('b')), 'b');
+        await expect(claim(eventId, 'e', 10_000, body('e'))).resolves.toEqual({ claimed: false, state: 'too_many_variants' });
+        await expect(claim(eventId, 'b-again', 10_000, body('b'))).resolves.toEqual({ claimed: true, variant: true });
+        await expect(claim(eventId, 'a-again', 10_000, body('a'))).resolves.toEqual({ claimed: false, state: 'in_progress' });
+      });
+
+      it('completes and releases only the body it names', async () => {
+        const eventId = hash();
+        await claim(eventId, 'one', 10_000, body('one'));
+        await claim(eventId, 'two', 10_000, body('two'));
+        await store.completeWebhookEvent(key(eventId, body('two')), 'one', 'purged');
+        await store.releaseWebhookEvent(key(eventId, body('two')), 'one');
+        await expect(claim(eventId, 'other', 10_000, body('two'))).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.completeWebhookEvent(key(eventId, body('one')), 'one', 'purged');
+        await expect(claim(eventId, 'other', 10_000, body('one'))).resolves.toEqual({ claimed: false, state: 'done' });
       });
     });
 

@@ -33,6 +33,7 @@ import type {
   SubscriptionRecording,
   UninstallCheckRequest,
   WebhookClaim,
+  WebhookClaimKey,
   WebhookEventStore,
 } from '../../functions/core/ports';
 
@@ -42,12 +43,18 @@ import type {
  */
 type StoredInstallation = Installation & { uninstalledAtEpochSeconds?: number; deleteAfterEpochSeconds?: number };
 
-interface StoredWebhookEvent {
+interface StoredWebhookClaim {
   status: 'processing' | 'done';
   owner: string;
   leaseUntilEpochMs?: number;
-  keepUntilEpochSeconds: number;
   outcome?: string;
+}
+
+/** One `eventId`: the bodies seen under it, each body's claim, and when the record may go. */
+interface StoredWebhookEvent {
+  digests: Set<string>;
+  claims: Map<string, StoredWebhookClaim>;
+  keepUntilEpochSeconds: number;
 }
 
 /** What a purge removes, as the DynamoDB adapter's `PURGED_ATTRIBUTES`. */
@@ -274,28 +281,35 @@ export class MemoryStore
   // --- webhook events -----------------------------------------------------------------------
 
   async claimWebhookEvent(request: ClaimWebhookRequest): Promise<WebhookClaim> {
-    const existing = this.webhookEvents.get(request.eventId);
-    const expired = existing !== undefined && existing.keepUntilEpochSeconds <= Math.floor(request.nowEpochMs / 1000);
+    const stored = this.webhookEvents.get(request.eventId);
+    const expired = stored !== undefined && stored.keepUntilEpochSeconds <= Math.floor(request.nowEpochMs / 1000);
+    const event = stored === undefined || expired ? { digests: new Set<string>(), claims: new Map(), keepUntilEpochSeconds: request.keepUntilEpochSeconds } : stored;
+    const existing = event.claims.get(request.digest);
     const abandoned = existing?.status === 'processing' && (existing.leaseUntilEpochMs ?? 0) <= request.nowEpochMs;
-    if (existing !== undefined && !expired && !abandoned) return { claimed: false, state: existing.status === 'done' ? 'done' : 'in_progress' };
-    this.webhookEvents.set(request.eventId, {
-      status: 'processing',
-      owner: request.owner,
-      leaseUntilEpochMs: request.leaseUntilEpochMs,
-      keepUntilEpochSeconds: request.keepUntilEpochSeconds,
-    });
-    return { claimed: true };
+    if (existing !== undefined && !abandoned) return { claimed: false, state: existing.status === 'done' ? 'done' : 'in_progress' };
+    if (!event.digests.has(request.digest) && event.digests.size >= request.maxBodies) return { claimed: false, state: 'too_many_variants' };
+    const variant = [...event.digests].some((digest) => digest !== request.digest);
+    event.digests.add(request.digest);
+    event.claims.set(request.digest, { status: 'processing', owner: request.owner, leaseUntilEpochMs: request.leaseUntilEpochMs });
+    this.webhookEvents.set(request.eventId, event);
+    return { claimed: true, variant };
   }
 
-  async completeWebhookEvent(eventId: string, owner: string, outcome: string): Promise<void> {
-    const claim = this.webhookEvents.get(eventId);
+  async completeWebhookEvent(key: WebhookClaimKey, owner: string, outcome: string): Promise<void> {
+    const claim = this.webhookEvents.get(key.eventId)?.claims.get(key.digest);
     if (claim?.owner !== owner || claim.status !== 'processing') return;
-    this.webhookEvents.set(eventId, { status: 'done', owner, keepUntilEpochSeconds: claim.keepUntilEpochSeconds, outcome });
+    this.webhookEvents.get(key.eventId)!.claims.set(key.digest, { status: 'done', owner, outcome });
   }
 
-  async releaseWebhookEvent(eventId: string, owner: string): Promise<void> {
-    const claim = this.webhookEvents.get(eventId);
-    if (claim?.owner === owner && claim.status === 'processing') this.webhookEvents.delete(eventId);
+  async releaseWebhookEvent(key: WebhookClaimKey, owner: string): Promise<void> {
+    const event = this.webhookEvents.get(key.eventId);
+    const claim = event?.claims.get(key.digest);
+    if (claim?.owner === owner && claim.status === 'processing') event!.claims.delete(key.digest);
+  }
+
+  /** Every body's claim, of every eventId: for tests that look at what was recorded. */
+  webhookClaims(): StoredWebhookClaim[] {
+    return [...this.webhookEvents.values()].flatMap((event) => [...event.claims.values()]);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------

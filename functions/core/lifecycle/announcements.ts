@@ -2,7 +2,7 @@
  * The lifecycle events each change is announced with: pure builders, one per kind of change, so the
  * callback, the refresh job and the webhooks say the same thing the same way. No token ever goes in.
  */
-import type { CheckResult, Installation, InstallationStatus, LifecycleEvent, WebhookEvent } from '../model';
+import type { CheckResult, ClaimedWebhookEvent, Installation, InstallationStatus, LifecycleEvent } from '../model';
 import { errorName } from '../errors';
 import type { LifecycleEventPublisher, Logger } from '../ports';
 
@@ -36,15 +36,15 @@ export function checkAnnouncement(previous: InstallationStatus, result: CheckRes
 }
 
 /** An uninstall a webhook confirmed and purged. */
-export function uninstallAnnouncement(event: WebhookEvent, reason: string): LifecycleEvent {
+export function uninstallAnnouncement(event: ClaimedWebhookEvent, reason: string): LifecycleEvent {
   return {
     detailType: 'Store Uninstalled',
-    detail: { storeId: event.storeId, status: 'uninstalled', reason, time: iso(event.eventCreated), webhookEventId: event.eventId },
+    detail: { storeId: event.storeId, status: 'uninstalled', reason, time: iso(event.eventCreated), ...webhookOf(event) },
   };
 }
 
 export function subscriptionAnnouncement(
-  event: WebhookEvent,
+  event: ClaimedWebhookEvent,
   change: { newStatus: string; previousStatus?: string | undefined },
   installationStatus: InstallationStatus | null,
 ): LifecycleEvent {
@@ -55,7 +55,7 @@ export function subscriptionAnnouncement(
       status: installationStatus,
       reason: event.eventType,
       time: iso(event.eventCreated),
-      webhookEventId: event.eventId,
+      ...webhookOf(event),
       subscriptionStatus: change.newStatus,
       ...(change.previousStatus === undefined ? {} : { previousSubscriptionStatus: change.previousStatus }),
     },
@@ -63,7 +63,7 @@ export function subscriptionAnnouncement(
 }
 
 /** A privacy request (`customer.personalDataRemovalRequest`, ...), handed on for the app to act on. */
-export function privacyAnnouncement(event: WebhookEvent, installationStatus: InstallationStatus | null): LifecycleEvent {
+export function privacyAnnouncement(event: ClaimedWebhookEvent, installationStatus: InstallationStatus | null): LifecycleEvent {
   const [subject, action] = event.eventType.split('.') as [string, string];
   return {
     detailType: 'Personal Data Request',
@@ -72,13 +72,18 @@ export function privacyAnnouncement(event: WebhookEvent, installationStatus: Ins
       status: installationStatus,
       reason: event.eventType,
       time: iso(event.eventCreated),
-      webhookEventId: event.eventId,
+      ...webhookOf(event),
       request: action.includes('Export') ? 'export' : 'removal',
       subject: subject === 'profile' ? 'profile' : 'customer',
       ...(event.entityId === undefined ? {} : { entityId: event.entityId }),
       ...(event.data === undefined ? {} : { data: event.data }),
     },
   };
+}
+
+/** The webhook an event announces the work of: consumers deduplicate by both. */
+function webhookOf(event: ClaimedWebhookEvent): { webhookEventId: string; webhookDigest: string } {
+  return { webhookEventId: event.eventId, webhookDigest: event.digest };
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
- * `POST /webhooks`, Ecwid's lifecycle webhooks: authenticated, deduplicated by `eventId`, judged
+ * `POST /webhooks`, Ecwid's lifecycle webhooks: authenticated, deduplicated by `eventId` and body, judged
  * fresh, then acted on within Ecwid's 10 s. The order of these steps is the security of
  * the route (nothing is read or written before the signature holds; nothing destroyed unconfirmed).
  */
 import { EcwidAppAuthError, errorCodeOf, errorName } from '../errors';
-import type { WebhookOutcome } from '../model';
+import type { ClaimedWebhookEvent, WebhookOutcome } from '../model';
 import type {
   ClientSecretVersions,
   Clock,
@@ -20,6 +20,7 @@ import type {
 import { verifyWebhookSignature } from './signature';
 import { WebhookAction } from './webhook-action';
 import { isAppEvent, isPrivacyEvent, readSignedFields, readSubscriptionChange, readWebhookEvent } from './webhook-body';
+import { MAX_BODIES_PER_EVENT_ID, unsignedFieldsDigest } from './webhook-digest';
 
 export interface WebhookSettings {
   /** Ecwid retries a delivery for about 24 hours: anything older is a replay (26 h leaves room for clocks). */
@@ -94,9 +95,13 @@ export async function handleWebhook(deps: WebhookDependencies, settings: Webhook
   // A subscription event without its new status is malformed: refused before anything is recorded.
   const subscription = event.eventType === 'application.subscriptionStatusChanged' ? readSubscriptionChange(event) : undefined;
 
-  // 3. Once: a claim on the eventId, released if the work fails so Ecwid's next delivery does it.
+  // 3. Once: a claim on the eventId and the body (only eventId is signed: another body under it is an
+  // event of its own, never a duplicate), released if the work fails so Ecwid's next delivery does it.
+  const claimed: ClaimedWebhookEvent = { ...event, digest: unsignedFieldsDigest(event) };
+  const key = { eventId: claimed.eventId, digest: claimed.digest };
   const claim = await deps.webhookEvents.claimWebhookEvent({
-    eventId: event.eventId,
+    ...key,
+    maxBodies: MAX_BODIES_PER_EVENT_ID,
     owner: request.requestId,
     eventType: event.eventType,
     storeId: event.storeId,
@@ -106,19 +111,40 @@ export async function handleWebhook(deps: WebhookDependencies, settings: Webhook
     keepUntilEpochSeconds: nowEpochSeconds + settings.eventRetentionSeconds,
   });
   if (!claim.claimed) {
-    if (claim.state === 'done') {
-      deps.log.info('webhook already handled', { eventId: event.eventId, storeId: event.storeId });
-      return { result: 'duplicate' };
+    switch (claim.state) {
+      case 'done':
+        deps.log.info('webhook already handled', { eventId: event.eventId, storeId: event.storeId });
+        return { result: 'duplicate' };
+      case 'too_many_variants':
+        deps.log.warn('webhook ignored: too many bodies under one eventId (a replayed signature)', {
+          eventId: event.eventId,
+          storeId: event.storeId,
+          eventType: event.eventType,
+          maxBodies: MAX_BODIES_PER_EVENT_ID,
+        });
+        deps.counter.count('event_variant');
+        return { result: 'ignored', reason: 'too_many_variants' };
+      case 'in_progress':
+        throw new EcwidAppAuthError('WEBHOOK_IN_PROGRESS', 'another delivery of this webhook is being handled', { detail: { eventId: event.eventId } });
     }
-    throw new EcwidAppAuthError('WEBHOOK_IN_PROGRESS', 'another delivery of this webhook is being handled', { detail: { eventId: event.eventId } });
+  }
+  if (claim.variant) {
+    // Handled as its own event (each is checked where it matters), but someone may be replaying a signature.
+    deps.log.warn('webhook with the eventId of another but other unsigned fields; handled as its own event', {
+      eventId: event.eventId,
+      storeId: event.storeId,
+      eventType: event.eventType,
+      digest: claimed.digest,
+    });
+    deps.counter.count('event_variant');
   }
 
   let outcome: WebhookOutcome;
   try {
-    outcome = await new WebhookAction(deps, settings, request, event).run(subscription);
+    outcome = await new WebhookAction(deps, settings, request, claimed).run(subscription);
   } catch (error) {
     try {
-      await deps.webhookEvents.releaseWebhookEvent(event.eventId, request.requestId);
+      await deps.webhookEvents.releaseWebhookEvent(key, request.requestId);
     } catch (releaseError) {
       // The claim's lease runs out and Ecwid's next delivery takes it over.
       deps.log.warn('could not release a webhook claim', { eventId: event.eventId, errorName: errorName(releaseError) });
@@ -126,7 +152,7 @@ export async function handleWebhook(deps: WebhookDependencies, settings: Webhook
     throw error;
   }
   try {
-    await deps.webhookEvents.completeWebhookEvent(event.eventId, request.requestId, describe(outcome));
+    await deps.webhookEvents.completeWebhookEvent(key, request.requestId, describe(outcome));
   } catch (error) {
     // The work is done and idempotent: a later delivery finds the lease run out and does nothing new.
     deps.log.warn('could not mark a webhook as handled', { eventId: event.eventId, errorCode: errorCodeOf(error) });

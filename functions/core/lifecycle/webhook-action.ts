@@ -4,7 +4,7 @@
  * a privacy request handed on. Throws to have the claim released (Ecwid delivers again).
  */
 import { EcwidAppAuthError, errorCodeOf } from '../errors';
-import type { Installation, InstallationStatus, WebhookEvent, WebhookOutcome } from '../model';
+import type { ClaimedWebhookEvent, Installation, InstallationStatus, WebhookOutcome } from '../model';
 import { announce, privacyAnnouncement, subscriptionAnnouncement, uninstallAnnouncement } from './announcements';
 import type { WebhookDependencies, WebhookRequest, WebhookSettings } from './handle-webhook';
 import { decideAfterUninstallVerification, decideUninstall, tombstoneFor, type UninstallDecision } from './uninstall-policy';
@@ -15,7 +15,7 @@ export class WebhookAction {
     private readonly deps: WebhookDependencies,
     private readonly settings: WebhookSettings,
     private readonly request: WebhookRequest,
-    private readonly event: WebhookEvent,
+    private readonly event: ClaimedWebhookEvent,
   ) {}
 
   async run(subscription: { newStatus: string; oldStatus?: string } | undefined): Promise<WebhookOutcome> {
