@@ -3,14 +3,10 @@ import type { TokenEndpointFault } from './fake-ecwid-faults';
 import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
 import { FakeOAuthServer, withProfileScope, type TokenExchangeRecord, type TokenRefreshRecord } from './fake-ecwid-oauth';
 import { WebhookSender, type WebhookDelivery, type WebhookToSend } from './fake-ecwid-webhooks';
-import { answerProducts, type ProductRequestRecord } from './fake-ecwid-catalog';
-import {
-  answerProfile,
-  answerRateLimited,
-  type ProfileRequestRecord,
-  type RestRateLimit,
-  type ScriptedProfileAnswer,
-} from './fake-ecwid-rest-api';
+import type { ApplicationRequestRecord } from './fake-ecwid-application';
+import type { ProductRequestRecord } from './fake-ecwid-catalog';
+import type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
+import { restEndpoint, type RestApiState } from './fake-ecwid-rest-routes';
 import { sendJson } from './http-util';
 
 export type { TokenEndpointFault } from './fake-ecwid-faults';
@@ -18,6 +14,7 @@ export type { TokenExchangeRecord, TokenRefreshRecord } from './fake-ecwid-oauth
 export type { WebhookDelivery, WebhookToSend } from './fake-ecwid-webhooks';
 export type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 export type { ProductRequestRecord } from './fake-ecwid-catalog';
+export type { ApplicationRequestRecord } from './fake-ecwid-application';
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -63,9 +60,10 @@ export type RefreshAnswerShape = 'ecwid' | 'rfc6749';
  *   token it replaces: that one keeps working until its own expiry, as most rotating servers do. Refresh
  *   tokens themselves do not expire; they die by rotation, replay, a second exchange of the code, or uninstall;
  * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error;
+ * - `GET /api/v3/{storeId}/application` likewise: the app's subscription in the store (`changeSubscription`);
  * - `GET /api/v3/{storeId}/products` with a Bearer header: the store's made-up products, 403
  *   `INVALID_API_TOKEN`, or 403 `INSUFFICIENT_APP_SCOPE` when the grant lacks `read_catalog`;
- * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store.
+ * - the REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store.
  *
  * Faults (`tokenEndpointFault`, `profileAnswers`) and latency (`latencyMs`) can be switched on for tests.
  * Everything lives in memory.
@@ -79,8 +77,10 @@ export class FakeEcwid {
   readonly profileRequests: ProfileRequestRecord[] = [];
   /** Product search requests, in arrival order. */
   readonly productRequests: ProductRequestRecord[] = [];
+  /** Requests for the app's status in a store (`/application`), in arrival order. */
+  readonly applicationRequests: ApplicationRequestRecord[] = [];
   /**
-   * Per store id, or `'*'` for every store: the REST API (profile and products) answers 429 with
+   * Per store id, or `'*'` for every store: the REST API (profile, application, products) answers 429 with
    * `Retry-After` instead of processing the request, while the switch is set (a store's own wins).
    */
   readonly restRateLimits = new Map<number | '*', RestRateLimit>();
@@ -91,7 +91,7 @@ export class FakeEcwid {
    * `INVALID_API_TOKEN` whatever the token, and their refresh tokens get `invalid_grant`.
    */
   readonly uninstalledStores = new Set<number>();
-  /** Per store, an error its profile endpoint answers instead of checking the token (see `ScriptedProfileAnswer`). */
+  /** Per store, an error its REST API (profile, application) answers instead of checking the token (see `ScriptedProfileAnswer`). */
   readonly profileAnswers = new Map<number, ScriptedProfileAnswer>();
   /**
    * Undefined: tokens never expire and no refresh token is issued (Ecwid today). A number: every token
@@ -117,7 +117,7 @@ export class FakeEcwid {
   webhookUrl: string | undefined;
   /** Every webhook delivery attempt, and the switches of delivery (retry delays, duplicate chance). */
   readonly webhooks: WebhookSender;
-  /** The app's subscription status in each store, as the fake last announced it. */
+  /** The app's subscription status in each store, as the fake last announced it (and `/application` answers). */
   readonly subscriptions = new Map<number, string>();
 
   private readonly grants: GrantBook;
@@ -174,24 +174,8 @@ export class FakeEcwid {
     if (path === '/app-market/install' && method === 'GET') return this.oauth.appMarketInstall(url, response);
     const token = /^\/api\/oauth\/token(?:\/([^/]+))?$/.exec(path);
     if (token !== null) return this.afterLatency(response, () => this.oauth.tokenEndpoint(request, response, token[1]));
-    const profile = /^\/api\/v3\/([^/]+)\/profile$/.exec(path);
-    if (profile !== null && method === 'GET') {
-      return this.afterLatency(response, () => {
-        if (answerRateLimited(response, this.restRateLimits, Number(profile[1]))) {
-          this.profileRequests.push({ storeId: Number(profile[1]), status: 429, outcome: 'rate_limited' });
-        } else this.profile(request, response, profile[1]!);
-      });
-    }
-    const products = /^\/api\/v3\/([^/]+)\/products$/.exec(path);
-    if (products !== null && method === 'GET') {
-      return this.afterLatency(response, () => {
-        const storeId = Number(products[1]);
-        const outcome = answerRateLimited(response, this.restRateLimits, storeId)
-          ? 'rate_limited'
-          : answerProducts(request, response, storeId, url.searchParams, this.grants);
-        this.productRequests.push({ storeId, status: response.statusCode, outcome });
-      });
-    }
+    const rest = restEndpoint(path, method);
+    if (rest !== undefined) return this.afterLatency(response, () => rest(request, response, url, this.restState()));
     sendJson(response, 404, { errorMessage: 'Not found', errorCode: 'NOT_FOUND' });
     return true;
   }
@@ -306,15 +290,20 @@ export class FakeEcwid {
 
   // -------------------------------------------------------------------------------------------
 
-  private profile(request: IncomingMessage, response: ServerResponse, storeIdText: string): void {
-    const storeId = Number(storeIdText);
-    const outcome = answerProfile(request, response, storeId, {
+  /** What the REST endpoints read and record, as it is now. */
+  private restState(): RestApiState {
+    return {
       grants: this.grants,
-      scripted: this.profileAnswers.get(storeId),
+      restRateLimits: this.restRateLimits,
+      profileAnswers: this.profileAnswers,
+      subscriptions: this.subscriptions,
       retryAfterSeconds: this.retryAfterSeconds,
+      nowEpochMs: this.now(),
       hold: (held) => this.hold(held),
-    });
-    this.profileRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
+      profileRequests: this.profileRequests,
+      applicationRequests: this.applicationRequests,
+      productRequests: this.productRequests,
+    };
   }
 
   /** Runs `answer` once `latencyMs` has passed, unless the request was dropped meanwhile. */

@@ -212,6 +212,14 @@ export type TokenVerification =
   | { outcome: 'rate_limited'; retryAfterSeconds?: number }
   | { outcome: 'failed'; reason: string };
 
+/** What `GET /api/v3/{storeId}/application` said of the app's subscription in the store. */
+export type AppSubscriptionAnswer =
+  | { outcome: 'found'; subscriptionStatus: string }
+  /** Ecwid answered, with nothing to record: the token refused, the store suspended or gone, no status in the answer. */
+  | { outcome: 'refused'; reason: string }
+  /** Ecwid could not say now (a timeout, a 5xx, a 429, the network): asking again later may work. */
+  | { outcome: 'unavailable'; reason: string; retryAfterSeconds?: number };
+
 // ---------------------------------------------------------------------------------------------
 // The lifecycle: Ecwid's webhooks, purges, and the events other services subscribe to
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +238,7 @@ export interface Tombstone {
 /**
  * An installation as operators and the local stack see it: its lifecycle, never a token, a data key
  * or the owner's email. Tombstones (`uninstalled`) included; `status` is absent for a store whose
- * subscription webhook arrived before its install completed.
+ * subscription webhook arrived before its install completed (items earlier versions wrote).
  */
 export type InstallationView = Partial<
   Omit<Installation, 'storeId' | 'tokenKey' | 'accessToken' | 'publicToken' | 'refreshToken' | 'ownerEmail' | 'tokenType' | 'grantCodeHash'>

@@ -4,6 +4,7 @@
  * model (`model.ts`). Nothing here knows about AWS, HTTP servers or the environment.
  */
 import type {
+  AppSubscriptionAnswer,
   CheckResult,
   ClaimResult,
   CodeClaim,
@@ -314,6 +315,15 @@ export interface TokenVerifier {
   verifyToken(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<TokenVerification>;
 }
 
+/** The app's own status in a store, from Ecwid's REST API: what a subscription webhook is checked against. */
+export interface AppSubscriptionReader {
+  /**
+   * `GET /api/v3/{storeId}/application` with the store's token. Never throws: every answer is one of
+   * {@link AppSubscriptionAnswer}. `timeoutMs`, when given, replaces the adapter's own timeout.
+   */
+  readAppSubscription(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<AppSubscriptionAnswer>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The lifecycle (webhooks and events)
 // ---------------------------------------------------------------------------------------------
@@ -382,16 +392,16 @@ export interface UninstallCheckRequest {
 
 export interface SubscriptionChange {
   storeId: number;
+  /** The status Ecwid gives for the app in the store. */
   subscriptionStatus: string;
   changedAtEpochSeconds: number;
   nowEpochSeconds: number;
-  /** Kept with a record of a store that has no installation yet (its TTL). */
-  keepUntilEpochSeconds: number;
 }
 
 export type SubscriptionRecording =
-  | { recorded: true; previousStatus?: string; installationStatus: Installation['status'] | null }
-  | { recorded: false };
+  | { recorded: true; previousStatus?: string; installationStatus: Installation['status'] }
+  /** `older_than_recorded`: a later change is recorded; `no_installation`: the store holds no installation (or only a tombstone). */
+  | { recorded: false; reason: 'older_than_recorded' | 'no_installation' };
 
 /** The writes webhooks make to installations. */
 export interface LifecycleStore {
@@ -408,9 +418,9 @@ export interface LifecycleStore {
    */
   requestUninstallCheck(request: UninstallCheckRequest): Promise<boolean>;
   /**
-   * Records a subscription status, unless one that changed later is recorded (the same change again
-   * counts as recorded: a retry must not lose its announcement). A store without an installation gets
-   * a record of its own, which its install keeps.
+   * Records a subscription status on an installation, unless one that changed later is recorded (the
+   * same change again counts as recorded: a retry must not lose its announcement). Nothing is written
+   * for a store without an installation holding a grant (none, or a tombstone).
    */
   recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording>;
   /**

@@ -2,6 +2,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbDueInstallationStore } from '../../functions/adapters/dynamodb/due-installation-store';
 import { DynamoDbInstallationStore } from '../../functions/adapters/dynamodb/installation-store';
+import { DynamoDbLifecycleStore } from '../../functions/adapters/dynamodb/lifecycle-store';
 import { localTableDefinition } from '../../functions/adapters/dynamodb/schema';
 import { DynamoTable } from '../../functions/adapters/dynamodb/table';
 import { DynamoDbWebhookEventStore } from '../../functions/adapters/dynamodb/webhook-event-store';
@@ -68,6 +69,15 @@ describe('DynamoDB items written by earlier versions', () => {
       nextCheckAtEpochSeconds: NOW + 86_400,
     });
     expect(await raw(2)).not.toHaveProperty('ownerEmail');
+  });
+
+  it('keeps a subscription an earlier version recorded before the install out of every installation read, and writes no new status on it', async () => {
+    await putRaw({ pk: 'STORE#3', kind: 'installation', storeId: 3, subscriptionStatus: 'TRIAL', subscriptionChangedAtEpochSeconds: NOW - 60, updatedAtEpochSeconds: NOW - 60, ttlEpochSeconds: NOW + 86_400 });
+    await expect(new DynamoDbInstallationStore(table).getInstallation(3)).resolves.toBeUndefined();
+    await expect(
+      new DynamoDbLifecycleStore(table).recordSubscription({ storeId: 3, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: NOW, nowEpochSeconds: NOW }),
+    ).resolves.toEqual({ recorded: false, reason: 'no_installation' });
+    expect(await raw(3)).toMatchObject({ subscriptionStatus: 'TRIAL' });
   });
 
   describe('webhook claims of the earlier format (one per eventId, at the top of the item)', () => {

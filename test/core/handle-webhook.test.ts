@@ -480,29 +480,119 @@ describe('handleWebhook', () => {
   });
 
   describe('application.subscriptionStatusChanged', () => {
-    it('records the new status and when it changed, announces it, and never lets an older event overwrite it', async () => {
-      const { webhook, deliver, install, store, publisher, now } = webhookHarness();
-      await install(21);
+    it("records the status Ecwid gives, asked with the store's own token, and when it changed; announces it; never lets an older event overwrite it", async () => {
+      const { webhook, deliver, install, store, publisher, now, application } = webhookHarness();
+      const { accessToken } = await install(21);
+      application.subscriptions.set(21, 'TRIAL');
+      const trial = webhook({ storeId: 21, eventType: 'application.subscriptionStatusChanged', eventCreated: now() - 120, data: { newSubscriptionStatus: 'TRIAL' } });
+      await expect(deliver(trial.bodyText, trial.signature)).resolves.toEqual({ result: 'processed', detail: 'subscription_recorded' });
+      application.subscriptions.set(21, 'ACTIVE');
       const newer = webhook({ storeId: 21, eventType: 'application.subscription_status_changed', data: { oldSubscriptionStatus: 'TRIAL', newSubscriptionStatus: 'ACTIVE' } });
       const older = webhook({ storeId: 21, eventType: 'application.subscriptionStatusChanged', eventCreated: now() - 60, data: { newSubscriptionStatus: 'TRIAL' } });
       await expect(deliver(newer.bodyText, newer.signature)).resolves.toEqual({ result: 'processed', detail: 'subscription_recorded' });
       await expect(deliver(older.bodyText, older.signature)).resolves.toEqual({ result: 'ignored', reason: 'older_than_recorded' });
       await expect(store.getInstallation(21)).resolves.toMatchObject({ subscriptionStatus: 'ACTIVE', subscriptionChangedAtEpochSeconds: newer.body.eventCreated });
-      expect(publisher.events).toEqual([
-        {
-          detailType: 'Subscription Changed',
-          detail: {
-            storeId: 21,
-            status: 'active',
-            reason: 'application.subscriptionStatusChanged',
-            time: new Date((newer.body.eventCreated as number) * 1000).toISOString(),
-            webhookEventId: newer.body.eventId,
-            webhookDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
-            subscriptionStatus: 'ACTIVE',
-            previousSubscriptionStatus: 'TRIAL',
-          },
+      expect(application.requests[0]).toEqual({ storeId: 21, accessToken, timeoutMs: 3_000 });
+      expect(publisher.events.map((event) => event.detail.subscriptionStatus)).toEqual(['TRIAL', 'ACTIVE']);
+      expect(publisher.events[1]).toEqual({
+        detailType: 'Subscription Changed',
+        detail: {
+          storeId: 21,
+          status: 'active',
+          reason: 'application.subscriptionStatusChanged',
+          time: new Date((newer.body.eventCreated as number) * 1000).toISOString(),
+          webhookEventId: newer.body.eventId,
+          webhookDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+          subscriptionStatus: 'ACTIVE',
+          previousSubscriptionStatus: 'TRIAL',
         },
+      });
+    });
+
+    it('does not let a signature captured from store A set store B’s subscription, nor swallow A’s genuine event', async () => {
+      const { webhook, deliver, install, store, publisher, application } = webhookHarness();
+      await install(501); // A
+      await install(502); // B, the victim
+      application.subscriptions.set(501, 'ACTIVE');
+      application.subscriptions.set(502, 'TRIAL');
+      // Ecwid's genuine delivery for store A. The attacker sees it first (a failed delivery, a proxy log, ...).
+      const genuine = webhook({ storeId: 501, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      // Same eventId and eventCreated (so the same signature), another store, another status.
+      const forged = JSON.stringify({ ...genuine.body, storeId: 502, data: { newSubscriptionStatus: 'SUSPENDED' } });
+      await deliver(forged, genuine.signature);
+      await expect(deliver(genuine.bodyText, genuine.signature)).resolves.toEqual({ result: 'processed', detail: 'subscription_recorded' });
+      // B's recorded status is Ecwid's, never the forged one; A's genuine change is recorded and announced.
+      expect((await store.getInstallation(502))?.subscriptionStatus).toBe('TRIAL');
+      expect((await store.getInstallation(501))?.subscriptionStatus).toBe('ACTIVE');
+      expect(publisher.events.filter((event) => event.detail.subscriptionStatus === 'SUSPENDED')).toEqual([]);
+      expect(publisher.events.filter((event) => event.detail.storeId === 501).map((event) => event.detail.subscriptionStatus)).toEqual(['ACTIVE']);
+    });
+
+    it("records Ecwid's status, not the body's, when they differ, and logs the difference", async () => {
+      const { webhook, deliver, install, store, application, logs } = webhookHarness();
+      await install(33);
+      application.subscriptions.set(33, 'SUSPENDED');
+      const { bodyText, signature } = webhook({ storeId: 33, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'subscription_recorded' });
+      await expect(store.getInstallation(33)).resolves.toMatchObject({ subscriptionStatus: 'SUSPENDED' });
+      expect(logs.entries().filter((entry) => entry.level === 'WARN' && entry.webhookStatus !== undefined)).toEqual([
+        expect.objectContaining({ storeId: 33, webhookStatus: 'ACTIVE', ecwidStatus: 'SUSPENDED' }),
       ]);
+    });
+
+    it('records nothing, and asks nothing, for a store without an installation whose token could ask Ecwid', async () => {
+      const { webhook, deliver, store, publisher, application } = webhookHarness();
+      const early = webhook({ storeId: 22, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'TRIAL' } });
+      await expect(deliver(early.bodyText, early.signature)).resolves.toEqual({ result: 'ignored', reason: 'no_installation' });
+      await expect(store.describeStore(22)).resolves.toBeUndefined();
+      expect(application.requests).toHaveLength(0);
+      expect(publisher.events).toHaveLength(0);
+    });
+
+    it.each([
+      ['refuses the token', { outcome: 'refused', reason: 'INVALID_API_TOKEN' } as const],
+      ['answers without a status', { outcome: 'refused', reason: 'no_subscription_status' } as const],
+    ])('records nothing when Ecwid %s', async (_name, answer) => {
+      const { webhook, deliver, install, store, application, publisher } = webhookHarness();
+      await install(34);
+      application.answers.set(34, answer);
+      const { bodyText, signature } = webhook({ storeId: 34, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'ignored', reason: 'unconfirmed' });
+      expect(await store.getInstallation(34)).not.toHaveProperty('subscriptionStatus');
+      expect(publisher.events).toHaveLength(0);
+    });
+
+    it.each([
+      ['a timeout', { outcome: 'unavailable', reason: 'timeout' } as const],
+      ['a server error', { outcome: 'unavailable', reason: 'http_500' } as const],
+      ['a rate limit', { outcome: 'unavailable', reason: 'rate_limited', retryAfterSeconds: 30 } as const],
+    ])('answers WEBHOOK_DEFERRED when Ecwid cannot be asked (%s), releasing the claim; the next delivery records it', async (_name, answer) => {
+      const { webhook, deliver, install, store, application, publisher } = webhookHarness();
+      await install(35);
+      application.answers.set(35, answer);
+      const { bodyText, signature } = webhook({ storeId: 35, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      await expect(deliver(bodyText, signature)).rejects.toMatchObject({ code: 'WEBHOOK_DEFERRED' });
+      expect(store.webhookClaims()).toEqual([]);
+      expect(await store.getInstallation(35)).not.toHaveProperty('subscriptionStatus');
+      application.answers.delete(35);
+      await expect(deliver(bodyText, signature)).resolves.toEqual({ result: 'processed', detail: 'subscription_recorded' });
+      expect(publisher.types()).toEqual(['Subscription Changed']);
+    });
+
+    it('answers WEBHOOK_DEFERRED without asking Ecwid when KMS is away or too little of the budget is left', async () => {
+      const { webhook, deliver, install, application, vault, deps, clock } = webhookHarness();
+      await install(36);
+      vault.failure = new EncryptionError('ENCRYPTION_UNAVAILABLE', 'KMS Decrypt failed');
+      const first = webhook({ storeId: 36, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      await expect(deliver(first.bodyText, first.signature)).rejects.toMatchObject({ code: 'WEBHOOK_DEFERRED' });
+      vault.failure = undefined;
+      const { handleWebhook } = await import('../../functions/core/lifecycle/handle-webhook');
+      const { WEBHOOK_SETTINGS } = await import('./webhook-harness');
+      const late = webhook({ storeId: 36, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+      await expect(
+        handleWebhook(deps, WEBHOOK_SETTINGS, { bodyText: late.bodyText, signature: late.signature, requestId: 'r', deadlineEpochMs: clock.nowEpochMs() + 2_800 }),
+      ).rejects.toMatchObject({ code: 'WEBHOOK_DEFERRED' });
+      expect(application.requests).toHaveLength(0);
     });
 
     it('does not carry the previous install’s subscription status into a reinstall after an uninstall', async () => {
@@ -522,14 +612,6 @@ describe('handleWebhook', () => {
       expect(await store.getInstallation(505)).not.toHaveProperty('subscriptionStatus');
     });
 
-    it('keeps the status of a store whose install has not completed yet; the install keeps it', async () => {
-      const { webhook, deliver, install, store, publisher } = webhookHarness();
-      const early = webhook({ storeId: 22, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'TRIAL' } });
-      await expect(deliver(early.bodyText, early.signature)).resolves.toMatchObject({ result: 'processed' });
-      expect(publisher.events[0]!.detail).toMatchObject({ storeId: 22, status: null, subscriptionStatus: 'TRIAL' });
-      await install(22);
-      await expect(store.getInstallation(22)).resolves.toMatchObject({ status: 'active', subscriptionStatus: 'TRIAL' });
-    });
   });
 
   describe('other events', () => {

@@ -165,6 +165,41 @@ describe('lifecycle webhooks over HTTP', () => {
     ]);
   });
 
+  it("takes no store's subscription from a replayed signature: another store records Ecwid's status, and the genuine delivery is still processed", async () => {
+    const genuineStore = await installStore();
+    const victim = await installStore();
+    fake.webhookUrl = 'http://127.0.0.1:9/unreachable';
+    // The genuine webhook fails to arrive (an outage); the attacker has it, signature included.
+    const [lost] = await fake.changeSubscription(genuineStore, 'ACTIVE');
+    fake.webhookUrl = stack.webhookUrl;
+    const genuine = signedBody({ storeId: genuineStore, eventType: 'application.subscriptionStatusChanged', eventId: lost!.eventId, eventCreated: Math.floor(Date.now() / 1000), data: { newSubscriptionStatus: 'ACTIVE' } });
+    const forged = JSON.stringify({ ...genuine.body, storeId: victim, data: { newSubscriptionStatus: 'SUSPENDED' } });
+    expect(await (await post(forged, genuine.signature)).json()).toEqual({ result: 'processed', detail: 'subscription_recorded' });
+    // The victim's recorded status is what Ecwid says of it (never changed: ACTIVE), not the forged SUSPENDED.
+    expect(await listed(victim)).toMatchObject({ subscriptionStatus: 'ACTIVE' });
+    expect(await (await post(genuine.text, genuine.signature)).json()).toEqual({ result: 'processed', detail: 'subscription_recorded' });
+    expect(await listed(genuineStore)).toMatchObject({ subscriptionStatus: 'ACTIVE' });
+    expect((await events()).filter((event) => event.detail.subscriptionStatus === 'SUSPENDED')).toEqual([]);
+    expect(fake.applicationRequests.filter((request) => request.storeId === victim || request.storeId === genuineStore)).toHaveLength(2);
+  });
+
+  it("answers 503 when Ecwid's API cannot tell the subscription now, and records it at the redelivery; nothing for a store it has no installation of", async () => {
+    const storeId = await installStore();
+    fake.profileAnswers.set(storeId, 'server_error');
+    const deliveries = await fake.changeSubscription(storeId, 'TRIAL');
+    expect(deliveries.map((delivery) => delivery.status)).toEqual([503]);
+    expect(await listed(storeId)).toMatchObject({ subscriptionStatus: null });
+    fake.profileAnswers.delete(storeId);
+    const { text, signature } = signedBody({ storeId, eventType: 'application.subscriptionStatusChanged', eventId: deliveries[0]!.eventId, data: { newSubscriptionStatus: 'TRIAL' } });
+    // Ecwid delivers it again, as the 503 asks.
+    const redelivery = await post(text, signature);
+    expect(await redelivery.json()).toMatchObject({ result: 'processed' });
+    expect(await listed(storeId)).toMatchObject({ subscriptionStatus: 'TRIAL' });
+    const stranger = signedBody({ storeId: 9_999_991, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+    expect(await (await post(stranger.text, stranger.signature)).json()).toEqual({ result: 'ignored', reason: 'no_installation' });
+    expect((await fetch(`${stack.url}/__local/installations/9999991`)).status).toBe(404);
+  });
+
   it('answers 401 for a missing or wrong signature and 400 for a malformed body, recording nothing', async () => {
     const storeId = await installStore();
     const before = (await eventItems()).length;

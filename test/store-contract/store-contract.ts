@@ -447,19 +447,21 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
       it('ends the subscription with the uninstall: a reinstall does not inherit it, a late older change cannot bring it back', async () => {
         const first = (await store.saveInstallation(installation(2009)))!;
         const change = (status: string, at: number) =>
-          store.recordSubscription({ storeId: 2009, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+          store.recordSubscription({ storeId: 2009, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now() });
         await change('ACTIVE', now() - 100);
         const stone = tombstone();
         await store.purgeInstallation({ storeId: 2009, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: stone });
         const purged = (await store.describeStore(2009))!;
         expect(purged).not.toHaveProperty('subscriptionStatus');
         expect(purged).toMatchObject({ subscriptionChangedAtEpochSeconds: stone.uninstalledAtEpochSeconds });
-        // A change Ecwid made before the uninstall, delivered late.
-        await expect(change('SUSPENDED', stone.uninstalledAtEpochSeconds - 1)).resolves.toMatchObject({ recorded: false });
+        // A tombstone records no subscription.
+        await expect(change('SUSPENDED', now())).resolves.toEqual({ recorded: false, reason: 'no_installation' });
         clock.advanceSeconds(86_400);
         const saved = (await store.saveInstallation(installation(2009)))!;
         expect(saved).not.toHaveProperty('subscriptionStatus');
         expect(await store.getInstallation(2009)).not.toHaveProperty('subscriptionStatus');
+        // A change Ecwid made before the uninstall, delivered late, cannot land on the new install.
+        await expect(change('ACTIVE', stone.uninstalledAtEpochSeconds - 1)).resolves.toEqual({ recorded: false, reason: 'older_than_recorded' });
         // The new install's own subscription webhooks are newer: recorded.
         await expect(change('TRIAL', now())).resolves.toEqual({ recorded: true, installationStatus: 'active' });
         await expect(store.getInstallation(2009)).resolves.toMatchObject({ subscriptionStatus: 'TRIAL', subscriptionChangedAtEpochSeconds: now() });
@@ -467,7 +469,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
 
       it('ends the subscription the same way when the scheduled job finishes an uninstall', async () => {
         const saved = (await store.saveInstallation(installation(2010, { nextCheckAtEpochSeconds: now() })))!;
-        await store.recordSubscription({ storeId: 2010, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+        await store.recordSubscription({ storeId: 2010, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now() });
         const leased = (await store.acquireLease({ storeId: 2010, owner: 'run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 }))!;
         const stone = tombstone();
         await store.completeCheck({ storeId: 2010, owner: 'run', version: leased.version, nowEpochSeconds: now(), result: { status: 'uninstalled', statusReason: 'INVALID_API_TOKEN', uninstall: stone } });
@@ -541,14 +543,14 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
       it('records a subscription status; an older event never overwrites a newer one; the version stays', async () => {
         const saved = (await store.saveInstallation(installation(2006)))!;
         const change = (status: string, at: number) =>
-          store.recordSubscription({ storeId: 2006, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+          store.recordSubscription({ storeId: 2006, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now() });
         await expect(change('TRIAL', now() - 200)).resolves.toEqual({ recorded: true, installationStatus: 'active' });
         await expect(change('ACTIVE', now() - 100)).resolves.toEqual({ recorded: true, previousStatus: 'TRIAL', installationStatus: 'active' });
-        await expect(change('SUSPENDED', now() - 150)).resolves.toEqual({ recorded: false });
+        await expect(change('SUSPENDED', now() - 150)).resolves.toEqual({ recorded: false, reason: 'older_than_recorded' });
         // The same change again (a retry whose answer was lost) counts as recorded.
         await expect(change('ACTIVE', now() - 100)).resolves.toEqual({ recorded: true, installationStatus: 'active' });
         await expect(change('SUSPENDED', now() - 100)).resolves.toEqual({ recorded: true, previousStatus: 'ACTIVE', installationStatus: 'active' });
-        await expect(change('ACTIVE', now() - 101)).resolves.toEqual({ recorded: false });
+        await expect(change('ACTIVE', now() - 101)).resolves.toEqual({ recorded: false, reason: 'older_than_recorded' });
         await expect(store.getInstallation(2006)).resolves.toMatchObject({
           subscriptionStatus: 'SUSPENDED',
           subscriptionChangedAtEpochSeconds: now() - 100,
@@ -556,18 +558,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         });
       });
 
-      it('keeps a subscription that arrives before the install, and the install keeps it without its TTL', async () => {
+      it('records no subscription for a store without an installation: nothing is written', async () => {
         await expect(
-          store.recordSubscription({ storeId: 2007, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 }),
-        ).resolves.toEqual({ recorded: true, installationStatus: null });
-        await expect(store.getInstallation(2007)).resolves.toBeUndefined();
-        expect((await store.listInstallations()).map((item) => item.storeId)).not.toContain(2007);
-        const before = (await store.describeStore(2007))!;
-        expect(before).toMatchObject({ storeId: 2007, subscriptionStatus: 'TRIAL', deleteAfterEpochSeconds: now() + 60 });
-        expect(before).not.toHaveProperty('status');
+          store.recordSubscription({ storeId: 2007, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now() }),
+        ).resolves.toEqual({ recorded: false, reason: 'no_installation' });
+        await expect(store.describeStore(2007)).resolves.toBeUndefined();
         const saved = await store.saveInstallation(installation(2007));
-        expect(saved).toMatchObject({ status: 'active', version: 1, subscriptionStatus: 'TRIAL' });
-        expect(await store.describeStore(2007)).not.toHaveProperty('deleteAfterEpochSeconds');
+        expect(saved).not.toHaveProperty('subscriptionStatus');
       });
 
       it('lists every installation item, tombstones included, by status, page by page, each once', async () => {
@@ -771,7 +768,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(jobLease(22, 'run-2')).resolves.toBeUndefined();
       });
 
-      it('never leases what is not there, nor a tombstone, nor a subscription recorded before any install', async () => {
+      it('never leases what is not there, nor a tombstone', async () => {
         await expect(readerLease(998)).resolves.toBeUndefined();
         const saved = (await store.saveInstallation(installation(996)))!;
         await store.purgeInstallation({
@@ -782,8 +779,6 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           tombstone: { uninstalledAtEpochSeconds: now() - 5, deleteAfterEpochSeconds: now() + 86_400 },
         });
         await expect(readerLease(996)).resolves.toBeUndefined();
-        await store.recordSubscription({ storeId: 997, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 86_400 });
-        await expect(readerLease(997)).resolves.toBeUndefined();
       });
 
       it('marks a renewal in flight only under its own lease and version', async () => {

@@ -339,31 +339,17 @@ export class MemoryStore
 
   async recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording> {
     const item = this.installations.get(change.storeId);
-    if (item === undefined) {
-      this.installations.set(change.storeId, {
-        storeId: change.storeId,
-        subscriptionStatus: change.subscriptionStatus,
-        subscriptionChangedAtEpochSeconds: change.changedAtEpochSeconds,
-        updatedAtEpochSeconds: change.nowEpochSeconds,
-        deleteAfterEpochSeconds: change.keepUntilEpochSeconds,
-      } as StoredInstallation);
-      return { recorded: true, installationStatus: null };
-    }
+    if (item === undefined || !holdsGrant(item)) return { recorded: false, reason: 'no_installation' };
     const recordedAt = item.subscriptionChangedAtEpochSeconds;
-    const newer =
-      recordedAt === undefined ||
-      recordedAt < change.changedAtEpochSeconds ||
-      (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus !== change.subscriptionStatus);
-    const installationStatusNow = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
     if (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus === change.subscriptionStatus) {
-      return { recorded: true, installationStatus: installationStatusNow };
+      return { recorded: true, installationStatus: item.status };
     }
-    if (!newer) return { recorded: false };
+    const newer = recordedAt === undefined || recordedAt <= change.changedAtEpochSeconds;
+    if (!newer) return { recorded: false, reason: 'older_than_recorded' };
     const previousStatus = item.subscriptionStatus;
     item.subscriptionStatus = change.subscriptionStatus;
     item.subscriptionChangedAtEpochSeconds = change.changedAtEpochSeconds;
-    const installationStatus = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
-    return previousStatus === undefined ? { recorded: true, installationStatus } : { recorded: true, previousStatus, installationStatus };
+    return previousStatus === undefined ? { recorded: true, installationStatus: item.status } : { recorded: true, previousStatus, installationStatus: item.status };
   }
 
   async findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined> {

@@ -6,6 +6,7 @@
 import { EcwidAppAuthError, errorCodeOf, errorName } from '../errors';
 import type { ClaimedWebhookEvent, WebhookOutcome } from '../model';
 import type {
+  AppSubscriptionReader,
   ClientSecretVersions,
   Clock,
   InstallationStore,
@@ -31,7 +32,7 @@ export interface WebhookSettings {
   eventRetentionSeconds: number;
   /** How long an uninstalled store's tombstone is kept. */
   uninstallRetentionSeconds: number;
-  /** The most one request to Ecwid's REST API may take. */
+  /** The most one request to Ecwid's REST API (the uninstall's token check, the subscription's read) may take. */
   verifyTimeoutMs: number;
   /** Time kept back, after the last request to Ecwid, for the writes and the answer. */
   reserveMs: number;
@@ -44,6 +45,7 @@ export interface WebhookDependencies {
   lifecycle: LifecycleStore;
   vault: TokenVault;
   verifier: TokenVerifier;
+  appSubscription: AppSubscriptionReader;
   publisher: LifecycleEventPublisher;
   counter: WebhookCounter;
   clock: Clock;

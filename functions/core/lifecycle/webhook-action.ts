@@ -3,10 +3,12 @@
  * claimed it: an uninstall confirmed with Ecwid before anything is destroyed, a subscription recorded,
  * a privacy request handed on. Throws to have the claim released (Ecwid delivers again).
  */
-import { EcwidAppAuthError, errorCodeOf } from '../errors';
+import { EcwidAppAuthError } from '../errors';
 import type { ClaimedWebhookEvent, Installation, InstallationStatus, WebhookOutcome } from '../model';
-import { announce, privacyAnnouncement, subscriptionAnnouncement, uninstallAnnouncement } from './announcements';
+import { announce, privacyAnnouncement, uninstallAnnouncement } from './announcements';
 import type { WebhookDependencies, WebhookRequest, WebhookSettings } from './handle-webhook';
+import { recordSubscriptionFromEcwid } from './record-subscription';
+import { ecwidRequestTimeoutMs, MIN_ECWID_REQUEST_MS, openAccessToken } from './store-token';
 import { decideAfterUninstallVerification, decideUninstall, tombstoneFor, type UninstallDecision } from './uninstall-policy';
 
 /** The work one accepted event asks for. */
@@ -18,6 +20,7 @@ export class WebhookAction {
     private readonly event: ClaimedWebhookEvent,
   ) {}
 
+  /** @param subscription what a subscription event's body says (checked with Ecwid before anything is recorded) */
   async run(subscription: { newStatus: string; oldStatus?: string } | undefined): Promise<WebhookOutcome> {
     const { event } = this;
     switch (event.eventType) {
@@ -27,7 +30,7 @@ export class WebhookAction {
       case 'application.uninstalled':
         return this.uninstall();
       case 'application.subscriptionStatusChanged':
-        return this.recordSubscription(subscription!);
+        return recordSubscriptionFromEcwid(this.deps, this.settings, this.request, event, subscription!);
       default:
         // A privacy request: the app acts on it; this backend holds no customer data. The event is the
         // only record of the request: unpublished, it is not acknowledged, and Ecwid delivers it again.
@@ -38,23 +41,6 @@ export class WebhookAction {
         }
         return { result: 'processed', detail: 'published' };
     }
-  }
-
-  private async recordSubscription(change: { newStatus: string; oldStatus?: string }): Promise<WebhookOutcome> {
-    const nowEpochSeconds = this.nowEpochSeconds();
-    const recorded = await this.deps.lifecycle.recordSubscription({
-      storeId: this.event.storeId,
-      subscriptionStatus: change.newStatus,
-      changedAtEpochSeconds: this.event.eventCreated,
-      nowEpochSeconds,
-      keepUntilEpochSeconds: nowEpochSeconds + this.settings.uninstallRetentionSeconds,
-    });
-    if (!recorded.recorded) return { result: 'ignored', reason: 'older_than_recorded' };
-    const previousStatus = change.oldStatus ?? recorded.previousStatus;
-    await announce(this.deps.publisher, this.deps.log, [
-      subscriptionAnnouncement(this.event, { newStatus: change.newStatus, previousStatus }, recorded.installationStatus),
-    ]);
-    return { result: 'processed', detail: 'subscription_recorded' };
   }
 
   /** Confirm, then purge; an inconclusive check is handed to the scheduled job. Decided afresh if a write loses a race. */
@@ -82,19 +68,18 @@ export class WebhookAction {
 
   /** Asks Ecwid about the token, in what remains of the budget; no answer in time is inconclusive. */
   private async verify(installation: Installation): Promise<UninstallDecision> {
-    const remainingMs = this.request.deadlineEpochMs - this.settings.reserveMs - this.deps.clock.nowEpochMs();
-    const timeoutMs = Math.min(this.settings.verifyTimeoutMs, remainingMs);
-    if (timeoutMs < 500) return { action: 'request_check', reason: 'no_time_left' };
-    let accessToken: string;
-    try {
-      const sealer = await this.deps.vault.sealerOf(installation);
-      accessToken = sealer.open(installation.accessToken, 'access_token');
-    } catch (error) {
+    const timeoutMs = ecwidRequestTimeoutMs(this.deps.clock, {
+      deadlineEpochMs: this.request.deadlineEpochMs,
+      reserveMs: this.settings.reserveMs,
+      limitMs: this.settings.verifyTimeoutMs,
+    });
+    if (timeoutMs < MIN_ECWID_REQUEST_MS) return { action: 'request_check', reason: 'no_time_left' };
+    const opened = await openAccessToken(this.deps.vault, installation);
+    if ('failure' in opened) {
       // A token that does not open is dead to this app; KMS being away is a passing problem.
-      if (errorCodeOf(error) === 'TOKEN_UNREADABLE') return { action: 'purge', reason: 'token_unreadable' };
-      return { action: 'request_check', reason: 'encryption_unavailable' };
+      return opened.failure === 'unreadable' ? { action: 'purge', reason: 'token_unreadable' } : { action: 'request_check', reason: 'encryption_unavailable' };
     }
-    const verification = await this.deps.verifier.verifyToken({ storeId: installation.storeId, accessToken, timeoutMs });
+    const verification = await this.deps.verifier.verifyToken({ storeId: installation.storeId, accessToken: opened.accessToken, timeoutMs });
     return decideAfterUninstallVerification(verification);
   }
 
