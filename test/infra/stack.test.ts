@@ -220,16 +220,13 @@ describe('the default stack', () => {
     ]);
   });
 
-  it('lets webhooks touch single installation and webhook-event items, read the secret, unwrap data keys and publish, and nothing else', () => {
+  it('lets webhooks read and update installation items, put and update webhook-event items, read the secret, unwrap data keys and publish, and nothing else', () => {
     const secretId = logicalId(stack.auth.clientSecret);
     expectExactly(statementsOf(template, functionId(stack, 'webhooks')), [
       logWriteStatement(stack, 'webhooks'),
-      {
-        Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        Resource: tableArn(stack),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*', 'EVENT#*'] } },
-      },
+      // No new installation item and no delete: only the lifecycle of existing ones.
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(stack), Condition: leadingKeys('STORE#') },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(stack), Condition: leadingKeys('EVENT#') },
       {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
