@@ -15,7 +15,8 @@
  * 4. Latency of `GET /authorize` and of a complete `GET /callback` (state consumed, code claimed,
  *    token exchanged with the fake Ecwid over HTTP, installation stored in dynalite) against the
  *    local stack, sequential requests after a warm-up; then of `POST /webhooks`, signed as Ecwid
- *    signs: a subscription change (claim, conditional write, event published) and, last, a confirmed
+ *    signs: a subscription change (claim, data key unwrapped, the app's status read from the fake
+ *    Ecwid, conditional write, event published) and, last, a confirmed
  *    uninstall (claim, data key unwrapped, token checked with the fake Ecwid, purge, event). Target:
  *    the p99 of both far inside the 10 s Ecwid waits for an answer.
  * 5. The credentials read (`bench/credentials-read.ts`): the client's direct reader against the local

@@ -159,15 +159,16 @@ export class AuthStorage extends Construct {
   }
 
   /**
-   * What the webhooks need: claiming, completing and releasing webhook events, reading installations
-   * and writing their lifecycle (a purge, a requested check, a subscription), by single items of those
-   * two kinds only; and unwrapping an installation's data key to check its token with Ecwid before an
-   * uninstall destroys anything.
+   * What the webhooks need: reading installations and updating their lifecycle (a purge, a requested
+   * check, a subscription: never a new installation item, never a delete); claiming, completing and
+   * releasing webhook events (a claim is an update, or a put over an item whose TTL has passed; a
+   * release is an update too: nothing is deleted); and unwrapping an installation's data key to ask
+   * Ecwid with its token (before an uninstall destroys anything, or a subscription is recorded).
    */
   grantWebhookHandling(grantee: IGrantable): Grant {
-    return this.onItems(grantee, ['installation', 'webhookEvent'], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']).combine(
-      this.onTokenKey(grantee, ['kms:Decrypt']),
-    );
+    return this.onItems(grantee, ['installation'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      .combine(this.onItems(grantee, ['webhookEvent'], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']))
+      .combine(this.onTokenKey(grantee, ['kms:Decrypt']));
   }
 
   /**

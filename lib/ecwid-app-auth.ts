@@ -8,7 +8,7 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
-import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC } from '../functions/runtime/metric-names';
+import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC, WEBHOOK_VARIANTS_METRIC } from '../functions/runtime/metric-names';
 import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
 import { APP_TIMEOUT_SECONDS, CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { alarmOn, appMetric } from './alarms';
@@ -22,6 +22,9 @@ import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
 import { SessionSigning } from './session-signing';
 import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
+
+/** Where Ecwid posts the app's webhooks. */
+const WEBHOOK_PATH = '/webhooks';
 
 /** Secrets Manager appends a hyphen and six random characters to the name in a secret's complete ARN. */
 const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
@@ -115,6 +118,7 @@ export class EcwidAppAuth extends Construct {
         : new EdgeProtection(this, 'Edge', {
             originDomainName: settings.customDomain.domainName,
             rateLimitPer5Minutes: settings.edge.rateLimitPer5Minutes,
+            webhookPath: WEBHOOK_PATH,
             ...(settings.edge.webAclArn === undefined ? {} : { webAclArn: settings.edge.webAclArn }),
             ...(settings.edge.domain === undefined ? {} : { domain: settings.edge.domain }),
           });
@@ -122,7 +126,7 @@ export class EcwidAppAuth extends Construct {
     this.apiUrl = publicUrl;
     this.redirectUri = `${publicUrl}/callback`;
     this.authorizeUrl = `${publicUrl}/authorize`;
-    this.webhookUrl = `${publicUrl}/webhooks`;
+    this.webhookUrl = `${publicUrl}${WEBHOOK_PATH}`;
     this.appUrl = `${publicUrl}/app`;
     this.jwksUrl = `${publicUrl}/.well-known/jwks.json`;
     const lifecycleEvents = new LifecycleEvents(this, 'LifecycleEvents', { alarmTopic: this.alarmTopic });
@@ -201,6 +205,13 @@ export class EcwidAppAuth extends Construct {
       // A few are normal (a delivery racing a scheduled check is answered 503 and delivered again).
       threshold: 5,
     });
+    alarmOn(webhooks, this.alarmTopic, {
+      id: 'Variants',
+      description:
+        'A webhook arrived with the eventId (and signature) of another but a different body: someone is replaying a captured ' +
+        'signature with forged fields (see the webhooks function logs). Each body was handled as its own event, up to a few per eventId',
+      metric: appMetric(WEBHOOK_VARIANTS_METRIC, Duration.minutes(5)),
+    });
 
     const app = new AppFunction(this, 'App', {
       name: 'app',
@@ -226,7 +237,7 @@ export class EcwidAppAuth extends Construct {
     const publicRoutes = [
       api.addRoute('/authorize', authorize.lambda),
       api.addRoute('/callback', callback.lambda),
-      api.addRoute('/webhooks', webhooks.lambda, HttpMethod.POST),
+      api.addRoute(WEBHOOK_PATH, webhooks.lambda, HttpMethod.POST),
       api.addRoute('/app', app.lambda),
       api.addRoute('/.well-known/jwks.json', jwks.lambda),
     ];

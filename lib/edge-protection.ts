@@ -23,6 +23,13 @@ export interface EdgeProtectionProps {
   /** Requests one client IP may make in 5 minutes before the web ACL blocks it for a while. */
   readonly rateLimitPer5Minutes: number;
   /**
+   * The path Ecwid posts webhooks to: `POST` requests to it are not counted by the rate rule. Ecwid
+   * delivers every store's webhooks from a few addresses (a retry storm after an outage easily passes
+   * any per-IP limit, and a blocked delivery counts as failed: Ecwid blocks a URL that keeps failing
+   * for two weeks), and the route authenticates each delivery by its signature.
+   */
+  readonly webhookPath: string;
+  /**
    * An existing web ACL (scope `CLOUDFRONT`, so in us-east-1) to attach instead of creating one.
    * @default - one is created, which requires the stack to be in us-east-1
    */
@@ -60,7 +67,7 @@ export class EdgeProtection extends Construct {
     });
     this.originSecretValue = this.originSecret.secretValue.unsafeUnwrap();
 
-    const webAclArn = props.webAclArn ?? this.createWebAcl(props.rateLimitPer5Minutes).attrArn;
+    const webAclArn = props.webAclArn ?? this.createWebAcl(props.rateLimitPer5Minutes, props.webhookPath).attrArn;
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Ecwid app auth: rate-limited entry to the public routes',
       defaultBehavior: {
@@ -89,8 +96,11 @@ export class EdgeProtection extends Construct {
     this.url = `https://${props.domain?.domainName ?? this.distribution.distributionDomainName}`;
   }
 
-  /** The rate-based rule per client IP, in a web ACL for CloudFront: AWS only accepts those in us-east-1. */
-  private createWebAcl(limit: number): CfnWebACL {
+  /**
+   * The rate-based rule per client IP, in a web ACL for CloudFront: AWS only accepts those in us-east-1.
+   * It counts every request but Ecwid's webhook deliveries (`POST` to `webhookPath`).
+   */
+  private createWebAcl(limit: number, webhookPath: string): CfnWebACL {
     const region = Stack.of(this).region;
     if (!Token.isUnresolved(region) && region !== 'us-east-1') {
       throw new Error(
@@ -119,10 +129,30 @@ export class EdgeProtection extends Construct {
           name: 'RateLimitPerClientIp',
           priority: 0,
           action: { block: {} },
-          statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+          statement: {
+            rateBasedStatement: {
+              limit,
+              aggregateKeyType: 'IP',
+              evaluationWindowSec: 300,
+              scopeDownStatement: {
+                notStatement: {
+                  statement: {
+                    andStatement: {
+                      statements: [exactly({ uriPath: {} }, webhookPath), exactly({ method: {} }, 'POST')],
+                    },
+                  },
+                },
+              },
+            },
+          },
           visibilityConfig: visibility('EcwidAppAuthEdgeRateLimited'),
         },
       ],
     });
   }
+}
+
+/** A WAF match of a request component against exactly `value`, as sent (no transformation). */
+function exactly(fieldToMatch: CfnWebACL.FieldToMatchProperty, value: string): CfnWebACL.StatementProperty {
+  return { byteMatchStatement: { fieldToMatch, positionalConstraint: 'EXACTLY', searchString: value, textTransformations: [{ priority: 0, type: 'NONE' }] } };
 }

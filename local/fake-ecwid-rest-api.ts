@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerApplication, type ApplicationRequestRecord } from './fake-ecwid-application';
 import { answerProducts, type ProductRequestRecord } from './fake-ecwid-catalog';
 import type { GrantBook } from './fake-ecwid-grants';
 import type { SlowAnswers } from './fake-ecwid-latency';
@@ -114,12 +115,16 @@ export interface RestApiContext {
   retryAfterSeconds: () => number;
   profileRequests: ProfileRequestRecord[];
   productRequests: ProductRequestRecord[];
+  applicationRequests: ApplicationRequestRecord[];
+  /** The app's subscription status per store, as the fake's merchant actions set it. */
+  subscriptions: Map<number, string>;
+  nowEpochMs: () => number;
 }
 
 /**
- * `GET /api/v3/{storeId}/profile` and `GET /api/v3/{storeId}/products` (`path` below the fake's
- * mount point), after the fake's latency, rate-limited while a switch covers the store; undefined
- * when the request is not for either.
+ * `GET /api/v3/{storeId}/profile`, `/application` and `/products` (`path` below the fake's mount
+ * point), after the fake's latency, rate-limited while a switch covers the store; undefined when the
+ * request is for none of them.
  */
 export function serveRestApi(request: IncomingMessage, response: ServerResponse, url: URL, path: string, api: RestApiContext): Promise<true> | undefined {
   if (request.method !== 'GET') return undefined;
@@ -138,6 +143,25 @@ export function serveRestApi(request: IncomingMessage, response: ServerResponse,
         hold: (held) => api.slow.hold(held),
       });
       api.profileRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
+    });
+  }
+  const application = /^\/api\/v3\/([^/]+)\/application$/.exec(path);
+  if (application !== null) {
+    const storeId = Number(application[1]);
+    return api.slow.afterLatency(response, () => {
+      if (answerRateLimited(response, api.restRateLimits, storeId)) {
+        api.applicationRequests.push({ storeId, status: 429, outcome: 'rate_limited' });
+        return;
+      }
+      const outcome = answerApplication(request, response, storeId, {
+        grants: api.grants,
+        scripted: api.profileAnswers.get(storeId),
+        retryAfterSeconds: api.retryAfterSeconds(),
+        hold: (held) => api.slow.hold(held),
+        subscriptionStatus: api.subscriptions.get(storeId),
+        nowEpochMs: api.nowEpochMs(),
+      });
+      api.applicationRequests.push({ storeId, status: response.headersSent ? response.statusCode : undefined, outcome });
     });
   }
   const products = /^\/api\/v3\/([^/]+)\/products$/.exec(path);

@@ -6,6 +6,7 @@ import { GrantBook, type IssuedTokens } from './fake-ecwid-grants';
 import { SlowAnswers } from './fake-ecwid-latency';
 import { FakeOAuthServer, withProfileScope, type TokenExchangeRecord, type TokenRefreshRecord } from './fake-ecwid-oauth';
 import { WebhookSender, type WebhookDelivery, type WebhookToSend } from './fake-ecwid-webhooks';
+import type { ApplicationRequestRecord } from './fake-ecwid-application';
 import type { ProductRequestRecord } from './fake-ecwid-catalog';
 import { serveRestApi, type ProfileRequestRecord, type RestApiContext, type RestRateLimit, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 import { sendJson } from './http-util';
@@ -16,6 +17,7 @@ export type { WebhookDelivery, WebhookToSend } from './fake-ecwid-webhooks';
 export type { ProfileRequestRecord, RestRateLimit, ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 export type { ProductRequestRecord } from './fake-ecwid-catalog';
 export type { ControlPanelOpenRecord } from './fake-ecwid-control-panel';
+export type { ApplicationRequestRecord } from './fake-ecwid-application';
 
 /** How a `FakeEcwid` starts. The options from `tokenLifetimeSeconds` on only seed public properties that tests may change at any time. */
 export interface FakeEcwidOptions {
@@ -63,9 +65,12 @@ export type RefreshAnswerShape = 'ecwid' | 'rfc6749';
  *   token it replaces: that one keeps working until its own expiry, as most rotating servers do. Refresh
  *   tokens themselves do not expire; they die by rotation, replay, a second exchange of the code, or uninstall;
  * - `GET /api/v3/{storeId}/profile` with a Bearer header: 200, 403 `INVALID_API_TOKEN`, or a scripted error;
+ * - `GET /api/v3/{storeId}/application` likewise: the app's subscription in the store (`changeSubscription`);
  * - `GET /api/v3/{storeId}/products` with a Bearer header: the store's made-up products, 403
  *   `INVALID_API_TOKEN`, or 403 `INSUFFICIENT_APP_SCOPE` when the grant lacks `read_catalog`;
- * - both REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store;
+ * - `GET /api/v3/{storeId}/application` with a Bearer header: the app's status in the store, its
+ *   `subscription.status` the last one `changeSubscription` set (`ACTIVE` before any change);
+ * - the REST endpoints answer 429 with `Retry-After` while a switch in `restRateLimits` covers the store;
  * - `GET /control-panel?store_id=N`: the app inside the store's control panel, framed with an encrypted
  *   `payload` carrying the store's current token, as Ecwid frames native apps.
  *
@@ -81,8 +86,10 @@ export class FakeEcwid {
   readonly profileRequests: ProfileRequestRecord[] = [];
   /** Product search requests, in arrival order. */
   readonly productRequests: ProductRequestRecord[] = [];
+  /** Requests for the app's status in a store (`/application`), in arrival order. */
+  readonly applicationRequests: ApplicationRequestRecord[] = [];
   /**
-   * Per store id, or `'*'` for every store: the REST API (profile and products) answers 429 with
+   * Per store id, or `'*'` for every store: the REST API (profile, application, products) answers 429 with
    * `Retry-After` instead of processing the request, while the switch is set (a store's own wins).
    */
   readonly restRateLimits = new Map<number | '*', RestRateLimit>();
@@ -93,7 +100,7 @@ export class FakeEcwid {
    * `INVALID_API_TOKEN` whatever the token, and their refresh tokens get `invalid_grant`.
    */
   readonly uninstalledStores = new Set<number>();
-  /** Per store, an error its profile endpoint answers instead of checking the token (see `ScriptedProfileAnswer`). */
+  /** Per store, an error its REST API (profile, application) answers instead of checking the token (see `ScriptedProfileAnswer`). */
   readonly profileAnswers = new Map<number, ScriptedProfileAnswer>();
   /**
    * Undefined: tokens never expire and no refresh token is issued (Ecwid today). A number: every token
@@ -119,7 +126,7 @@ export class FakeEcwid {
   webhookUrl: string | undefined;
   /** Every webhook delivery attempt, and the switches of delivery (retry delays, duplicate chance). */
   readonly webhooks: WebhookSender;
-  /** The app's subscription status in each store, as the fake last announced it. */
+  /** The app's subscription status in each store, as the fake last announced it (and `/application` answers). */
   readonly subscriptions = new Map<number, string>();
   /** Requests for the control panel page, in arrival order. */
   readonly controlPanelOpens: ControlPanelOpenRecord[] = [];
@@ -151,7 +158,18 @@ export class FakeEcwid {
     );
     this.controlPanel = { appUrl: options.appUrl, clientSecret: options.clientSecret, grants: this.grants, opens: this.controlPanelOpens };
     const { grants, slow, restRateLimits, profileAnswers, profileRequests, productRequests } = this;
-    this.restApi = { grants, slow, restRateLimits, profileAnswers, profileRequests, productRequests, retryAfterSeconds: () => this.retryAfterSeconds };
+    this.restApi = {
+      grants,
+      slow,
+      restRateLimits,
+      profileAnswers,
+      profileRequests,
+      productRequests,
+      applicationRequests: this.applicationRequests,
+      subscriptions: this.subscriptions,
+      nowEpochMs: () => this.now(),
+      retryAfterSeconds: () => this.retryAfterSeconds,
+    };
     this.oauth = new FakeOAuthServer({
       options,
       basePath: this.basePath,

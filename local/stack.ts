@@ -243,7 +243,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const table = new DynamoTable(new DynamoDBClient(clientConfig(aws, aws.dynamoDbEndpoint)), LOCAL_TABLE_NAME);
     const store = new DynamoDbInstallationStore(table);
-    const directory = new DynamoDbInstallationDirectory(table);
+    const directory = new DynamoDbInstallationDirectory(table, clock);
     const vault = new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), kms.keyArn);
     // The keys over HTTP from this very process, at its loopback address: PUBLIC_URL may be a tunnel.
     const jwksUrl = `http://127.0.0.1:${port}/.well-known/jwks.json`;

@@ -16,6 +16,8 @@ import type { InstallationReport } from '../functions/runtime/installation-repor
 import { DEFAULT_STACK_NAME } from '../lib/stack-context';
 import { deployedSource, localSource, type StoreSource } from './ops/sources';
 
+/** Stores per page when `--limit` is not given. */
+const DEFAULT_PAGE_SIZE = 50;
 const STATUSES: readonly InstallationStatus[] = ['active', 'needs_reinstall', 'suspended', 'store_gone', 'needs_attention', 'uninstalled'];
 const USAGE = `Usage:
   npm run ops -- stores [--status <${STATUSES.join('|')}>] [--limit N] [--cursor C] [--json] [source]
@@ -37,10 +39,10 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
     allowPositionals: true,
     options: {
       status: { type: 'string' },
-      limit: { type: 'string', default: '50' },
+      limit: { type: 'string' },
       cursor: { type: 'string' },
       json: { type: 'boolean', default: false },
-      'stack-name': { type: 'string', default: DEFAULT_STACK_NAME },
+      'stack-name': { type: 'string' },
       region: { type: 'string' },
       local: { type: 'boolean', default: false },
     },
@@ -48,11 +50,16 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
   const [command, ...rest] = positionals;
   if (command !== 'stores' && command !== 'store') throw new UsageError(command === undefined ? 'no command' : `unknown command ${command}`);
   // `--local` may be followed by the stack's URL, which parseArgs hands over as a positional.
-  const localUrl = values.local ? (rest.find((value) => /^https?:\/\//.test(value)) ?? 'http://localhost:3000') : undefined;
-  const operands = rest.filter((value) => value !== localUrl);
+  const givenLocalUrl = values.local ? rest.find((value) => /^https?:\/\//.test(value)) : undefined;
+  const localUrl = values.local ? (givenLocalUrl ?? 'http://localhost:3000') : undefined;
+  const operands = rest.filter((value) => value !== givenLocalUrl);
+  // The flags that chose the source and the page, as given: the hint to the next page repeats them.
+  const sourceFlags = values.local
+    ? ['--local', ...(givenLocalUrl === undefined ? [] : [givenLocalUrl])]
+    : [...(values['stack-name'] === undefined ? [] : ['--stack-name', values['stack-name']]), ...(values.region === undefined ? [] : ['--region', values.region])];
 
   const source = await io.source({
-    stackName: values['stack-name'],
+    stackName: values['stack-name'] ?? DEFAULT_STACK_NAME,
     ...(values.region === undefined ? {} : { region: values.region }),
     ...(localUrl === undefined ? {} : { local: localUrl }),
   });
@@ -62,7 +69,7 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
         if (operands.length > 0) throw new UsageError(`unexpected ${operands.join(' ')}`);
         const status = values.status;
         if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-        const limit = Number(values.limit);
+        const limit = Number(values.limit ?? DEFAULT_PAGE_SIZE);
         if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
         const page = await source.listStores({
           limit,
@@ -76,7 +83,14 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
         }
         io.out(`${page.stores.length} installation(s) from ${source.description}${status === undefined ? '' : `, status ${status}`}`);
         printTable(io, page.stores);
-        if (page.cursor !== undefined) io.out(`More: npm run ops -- stores --cursor ${page.cursor}${status === undefined ? '' : ` --status ${status}`}`);
+        if (page.cursor !== undefined) {
+          const flags = [
+            ...(status === undefined ? [] : ['--status', status]),
+            ...(values.limit === undefined ? [] : ['--limit', values.limit]),
+            ...sourceFlags,
+          ];
+          io.out(`More: npm run ops -- stores --cursor ${[page.cursor, ...flags].map(shellWord).join(' ')}`);
+        }
         return 0;
       }
       case 'store': {
@@ -98,6 +112,11 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
   } finally {
     source.close();
   }
+}
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._:/@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function printTable(io: OpsIo, stores: InstallationReport[]): void {

@@ -31,15 +31,26 @@ export class EventBridgePublisher implements LifecycleEventPublisher {
     private readonly options: EventBridgePublisherOptions,
   ) {}
 
-  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+  async publish(events: readonly LifecycleEvent[]): Promise<{ unpublished: number }> {
     const deadlineEpochMs = this.options.clock.nowEpochMs() + this.options.budgetMs;
+    let unpublished = 0;
     for (let start = 0; start < events.length; start += ENTRIES_PER_REQUEST) {
-      await this.publishBatch(events.slice(start, start + ENTRIES_PER_REQUEST), deadlineEpochMs);
+      unpublished += await this.publishBatch(events.slice(start, start + ENTRIES_PER_REQUEST), deadlineEpochMs);
     }
+    return { unpublished };
   }
 
-  private async publishBatch(batch: readonly LifecycleEvent[], deadlineEpochMs: number): Promise<void> {
-    let pending = [...batch];
+  /** Publishes one request's worth of events; resolves with how many were given up. */
+  private async publishBatch(batch: readonly LifecycleEvent[], deadlineEpochMs: number): Promise<number> {
+    const entries = new Map<LifecycleEvent, PutEventsRequestEntry>();
+    for (const event of batch) {
+      const entry = this.entry(event);
+      if (entry !== undefined) entries.set(event, entry);
+    }
+    // An event that cannot be written as JSON never will be: given up at once, not retried.
+    const unwritable = batch.filter((event) => !entries.has(event));
+    if (unwritable.length > 0) this.options.onUndelivered(unwritable, { entryErrorCode: 'UNSERIALIZABLE', attempts: 0 });
+    let pending = batch.filter((event) => entries.has(event));
     let failure: { awsError?: string; entryErrorCode?: string } = {};
     let attempt = 0;
     while (pending.length > 0 && attempt < this.options.attempts) {
@@ -50,7 +61,7 @@ export class EventBridgePublisher implements LifecycleEventPublisher {
       }
       attempt += 1;
       try {
-        const result = await this.client.send(new PutEventsCommand({ Entries: pending.map((event) => this.entry(event)) }));
+        const result = await this.client.send(new PutEventsCommand({ Entries: pending.map((event) => entries.get(event)!) }));
         // Entries answer in request order; those with an ErrorCode were not published.
         const refused = (result.Entries ?? []).flatMap((entry, index) => (entry.ErrorCode === undefined ? [] : [{ event: pending[index]!, code: entry.ErrorCode }]));
         if (refused.length > 0) failure = { entryErrorCode: refused[0]!.code };
@@ -60,14 +71,22 @@ export class EventBridgePublisher implements LifecycleEventPublisher {
       }
     }
     if (pending.length > 0) this.options.onUndelivered(pending, { ...failure, attempts: attempt });
+    return unwritable.length + pending.length;
   }
 
-  private entry(event: LifecycleEvent): PutEventsRequestEntry {
+  /** The entry of an event; undefined when its detail cannot be written as JSON. */
+  private entry(event: LifecycleEvent): PutEventsRequestEntry | undefined {
+    let detail: string;
+    try {
+      detail = JSON.stringify(event.detail);
+    } catch {
+      return undefined;
+    }
     return {
       EventBusName: this.options.busName,
       Source: LIFECYCLE_EVENT_SOURCE,
       DetailType: event.detailType,
-      Detail: JSON.stringify(event.detail),
+      Detail: detail,
       Time: new Date(event.detail.time),
     };
   }

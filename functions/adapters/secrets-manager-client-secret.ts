@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, errorName, SecretUnavailableError } from '../core/errors';
+import { PREVIOUS_CLIENT_SECRET_GRACE_SECONDS } from '../core/lifecycle/signature';
 import type { ClientSecretSource, ClientSecretVersions, Clock, Logger } from '../core/ports';
 import { extractClientSecret } from './client-secret-value';
 
@@ -23,7 +24,8 @@ export interface SecretsManagerClientSecretOptions {
  * a Secrets Manager hiccup must not stop installs that the old value can complete.
  */
 export class SecretsManagerClientSecret implements ClientSecretSource, ClientSecretVersions {
-  private cached: { value: string; readAtEpochMs: number } | undefined;
+  /** The current version: its value, when it was read, and when Secrets Manager created it (the rotation). */
+  private cached: { value: string; readAtEpochMs: number; createdAtEpochMs: number | undefined } | undefined;
   private inFlight: Promise<string> | undefined;
   private cachedPrevious: { value: string | undefined; readAtEpochMs: number } | undefined;
   private previousInFlight: Promise<string | undefined> | undefined;
@@ -47,11 +49,18 @@ export class SecretsManagerClientSecret implements ClientSecretSource, ClientSec
 
   /**
    * The current secret, and the one Secrets Manager keeps as `AWSPREVIOUS` after a rotation, both
-   * cached the same way. The previous one is optional: when there is none (a secret never rotated),
-   * it is the placeholder the stack started with, or it cannot be read, only the current one counts.
+   * cached the same way. The previous one counts only within `PREVIOUS_CLIENT_SECRET_GRACE_SECONDS` of
+   * the current version's `CreatedDate` (the rotation), and is not even read past it; nor when there
+   * is none (a secret never rotated), it is the placeholder the stack started with, or it cannot be read.
    */
   async clientSecrets(): Promise<{ current: string; previous?: string }> {
-    const [current, previous] = await Promise.all([this.clientSecret(), this.previousClientSecret()]);
+    const current = await this.clientSecret();
+    const rotatedAtEpochMs = this.cached?.createdAtEpochMs;
+    // Without the rotation's time, the previous secret's age is unknown: it signs nothing.
+    if (rotatedAtEpochMs === undefined || this.options.clock.nowEpochMs() - rotatedAtEpochMs >= PREVIOUS_CLIENT_SECRET_GRACE_SECONDS * 1000) {
+      return { current };
+    }
+    const previous = await this.previousClientSecret();
     return previous === undefined || previous === current ? { current } : { current, previous };
   }
 
@@ -87,9 +96,12 @@ export class SecretsManagerClientSecret implements ClientSecretSource, ClientSec
 
   private async read(): Promise<string> {
     let secretString: string | undefined;
+    let createdAtEpochMs: number | undefined;
     try {
       const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }));
       secretString = result.SecretString;
+      const created = result.CreatedDate?.getTime();
+      createdAtEpochMs = created !== undefined && Number.isFinite(created) ? created : undefined;
     } catch (error) {
       const failure = translate(error);
       if (this.cached !== undefined && failure instanceof SecretUnavailableError) {
@@ -104,7 +116,7 @@ export class SecretsManagerClientSecret implements ClientSecretSource, ClientSec
       throw failure;
     }
     const value = extractClientSecret(secretString);
-    this.cached = { value, readAtEpochMs: this.options.clock.nowEpochMs() };
+    this.cached = { value, readAtEpochMs: this.options.clock.nowEpochMs(), createdAtEpochMs };
     return value;
   }
 }

@@ -240,6 +240,14 @@ export type TokenVerification =
   | { outcome: 'rate_limited'; retryAfterSeconds?: number }
   | { outcome: 'failed'; reason: string };
 
+/** What `GET /api/v3/{storeId}/application` said of the app's subscription in the store. */
+export type AppSubscriptionAnswer =
+  | { outcome: 'found'; subscriptionStatus: string }
+  /** Ecwid answered, with nothing to record: the token refused, the store suspended or gone, no status in the answer. */
+  | { outcome: 'refused'; reason: string }
+  /** Ecwid could not say now (a timeout, a 5xx, a 429, the network): asking again later may work. */
+  | { outcome: 'unavailable'; reason: string; retryAfterSeconds?: number };
+
 // ---------------------------------------------------------------------------------------------
 // The lifecycle: Ecwid's webhooks, purges, and the events other services subscribe to
 // ---------------------------------------------------------------------------------------------
@@ -258,7 +266,7 @@ export interface Tombstone {
 /**
  * An installation as operators and the local stack see it: its lifecycle, never a token, a data key
  * or the owner's email. Tombstones (`uninstalled`) included; `status` is absent for a store whose
- * subscription webhook arrived before its install completed.
+ * subscription webhook arrived before its install completed (items earlier versions wrote).
  */
 export type InstallationView = Partial<
   Omit<Installation, 'storeId' | 'tokenKey' | 'accessToken' | 'publicToken' | 'refreshToken' | 'ownerEmail' | 'tokenType' | 'grantCodeHash'>
@@ -293,11 +301,20 @@ export interface WebhookEvent {
   data?: Record<string, unknown>;
 }
 
+/** A webhook event its delivery has claimed, named by its `eventId` and the digest of its unsigned fields. */
+export interface ClaimedWebhookEvent extends WebhookEvent {
+  /** SHA-256 (hex) of `storeId`, `eventType`, `entityId` and `data` (`lifecycle/webhook-digest.ts`). */
+  digest: string;
+}
+
 /** What the webhook route did with an event it accepted (every one of these answers 200). */
 export type WebhookOutcome =
   | { result: 'processed'; detail: string }
   | { result: 'duplicate' }
-  | { result: 'ignored'; reason: 'stale' | 'future' | 'unknown_event_type' | 'unconfirmed' | 'no_installation' | 'superseded_by_reinstall' | 'older_than_recorded' };
+  | {
+      result: 'ignored';
+      reason: 'stale' | 'future' | 'unknown_event_type' | 'unconfirmed' | 'no_installation' | 'superseded_by_reinstall' | 'older_than_recorded' | 'too_many_variants';
+    };
 
 /** The EventBridge `source` of every lifecycle event. */
 export const LIFECYCLE_EVENT_SOURCE = 'ecwid-app-auth';
@@ -329,8 +346,14 @@ export interface LifecycleEventDetail {
   reason: string;
   /** When the change happened, ISO-8601. */
   time: string;
-  /** The webhook behind the change, when there was one: consumers deduplicate by it. */
+  /**
+   * The webhook behind the change, when there was one. Consumers deduplicate by it together with
+   * `webhookDigest`: delivery is at least once, and a replayed signature can carry another body under
+   * the same `eventId` (each body is an event of its own).
+   */
   webhookEventId?: string;
+  /** SHA-256 (hex) of the webhook's unsigned fields (`storeId`, `eventType`, `entityId`, `data`). */
+  webhookDigest?: string;
   subscriptionStatus?: string;
   previousSubscriptionStatus?: string;
   /** `Personal Data Request`: `removal` or `export`, about a `customer` or the store's `profile`. */

@@ -4,6 +4,7 @@
  * model (`model.ts`). Nothing here knows about AWS, HTTP servers or the environment.
  */
 import type {
+  AppSubscriptionAnswer,
   CheckResult,
   ClaimResult,
   CodeClaim,
@@ -32,6 +33,18 @@ export interface Clock {
 /** A cryptographically secure source of random bytes. */
 export interface RandomSource {
   randomBytes(length: number): Uint8Array;
+}
+
+/** What the webhooks count for ops, each as a metric: see `runtime/metric-names.ts` for their names. */
+export type WebhookCount =
+  /** A webhook whose signature only the previous client secret (within its grace after a rotation) matched. */
+  | 'signed_with_previous_secret'
+  /** A webhook with the `eventId` of another but different unsigned fields: a replayed signature, or Ecwid changing a retry. */
+  | 'event_variant';
+
+/** Counts what ops need as a number, beside the log line that tells the story. Never throws. */
+export interface WebhookCounter {
+  count(what: WebhookCount): void;
 }
 
 /** Structured logging. Fields must never hold a token, an authorization code or a secret. */
@@ -261,7 +274,9 @@ export interface ClientSecretSource {
  */
 export interface ClientSecretVersions {
   /**
-   * `previous` is absent when there is none (or it cannot be read: the current one still works).
+   * `previous` only within `PREVIOUS_CLIENT_SECRET_GRACE_SECONDS` (`lifecycle/signature.ts`) of the
+   * current version's creation; absent past it, when there is none, or when it (or the current
+   * version's creation time) cannot be read: the current one still works.
    * @throws SecretUnavailableError, or ConfigurationError when the current secret is missing or unset.
    */
   clientSecrets(): Promise<{ current: string; previous?: string }>;
@@ -314,18 +329,38 @@ export interface TokenVerifier {
   verifyToken(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<TokenVerification>;
 }
 
+/** The app's own status in a store, from Ecwid's REST API: what a subscription webhook is checked against. */
+export interface AppSubscriptionReader {
+  /**
+   * `GET /api/v3/{storeId}/application` with the store's token. Never throws: every answer is one of
+   * {@link AppSubscriptionAnswer}. `timeoutMs`, when given, replaces the adapter's own timeout.
+   */
+  readAppSubscription(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<AppSubscriptionAnswer>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The lifecycle (webhooks and events)
 // ---------------------------------------------------------------------------------------------
 
-/** What a claim on a webhook's `eventId` found. */
+/** What a claim on a webhook's `eventId` and body found. */
 export type WebhookClaim =
-  | { claimed: true }
-  /** Acted on already (or being acted on right now, by a delivery whose lease is still running). */
-  | { claimed: false; state: 'done' | 'in_progress' };
+  /** `variant`: another body was claimed under this `eventId` before (a replayed signature, most likely). */
+  | { claimed: true; variant: boolean }
+  /** This body was acted on already (or is being acted on right now, by a delivery whose lease still runs). */
+  | { claimed: false; state: 'done' | 'in_progress' }
+  /** A new body, but `maxBodies` others already have claims under this `eventId`: nothing claimed. */
+  | { claimed: false; state: 'too_many_variants' };
 
-export interface ClaimWebhookRequest {
+/** One webhook's claim: its `eventId` and the digest of its unsigned fields. */
+export interface WebhookClaimKey {
   eventId: string;
+  /** SHA-256 (hex) of the unsigned fields (`lifecycle/webhook-digest.ts`). */
+  digest: string;
+}
+
+export interface ClaimWebhookRequest extends WebhookClaimKey {
+  /** Distinct bodies (digests) the `eventId` may have claims for; a new one past them is refused. */
+  maxBodies: number;
   /** Who claims: the request's id, so only this delivery completes or releases the claim. */
   owner: string;
   eventType: string;
@@ -337,14 +372,18 @@ export interface ClaimWebhookRequest {
   keepUntilEpochSeconds: number;
 }
 
-/** Each `eventId` acted on once: a conditional write per event, kept past Ecwid's retries. */
+/**
+ * Each webhook acted on once: a conditional write per `eventId` and body, kept past Ecwid's retries. A
+ * body another delivery of the `eventId` did not carry has a claim of its own, so a replayed signature
+ * with a forged body never makes the genuine delivery a duplicate.
+ */
 export interface WebhookEventStore {
-  /** Claims an event unless it is done, or claimed by a delivery whose lease has not run out. */
+  /** Claims an event's body unless it is done, or claimed by a delivery whose lease has not run out. */
   claimWebhookEvent(request: ClaimWebhookRequest): Promise<WebhookClaim>;
-  /** Marks a claimed event as acted on, with what was done. Only the owner's claim is completed. */
-  completeWebhookEvent(eventId: string, owner: string, outcome: string): Promise<void>;
+  /** Marks a claimed body as acted on, with what was done. Only the owner's claim is completed. */
+  completeWebhookEvent(key: WebhookClaimKey, owner: string, outcome: string): Promise<void>;
   /** Gives up a claim after a failure, so Ecwid's next delivery acts on the event. Only the owner's. */
-  releaseWebhookEvent(eventId: string, owner: string): Promise<void>;
+  releaseWebhookEvent(key: WebhookClaimKey, owner: string): Promise<void>;
 }
 
 export interface PurgeRequest {
@@ -367,16 +406,16 @@ export interface UninstallCheckRequest {
 
 export interface SubscriptionChange {
   storeId: number;
+  /** The status Ecwid gives for the app in the store. */
   subscriptionStatus: string;
   changedAtEpochSeconds: number;
   nowEpochSeconds: number;
-  /** Kept with a record of a store that has no installation yet (its TTL). */
-  keepUntilEpochSeconds: number;
 }
 
 export type SubscriptionRecording =
-  | { recorded: true; previousStatus?: string; installationStatus: Installation['status'] | null }
-  | { recorded: false };
+  | { recorded: true; previousStatus?: string; installationStatus: Installation['status'] }
+  /** `older_than_recorded`: a later change is recorded; `no_installation`: the store holds no installation (or only a tombstone). */
+  | { recorded: false; reason: 'older_than_recorded' | 'no_installation' };
 
 /** The writes webhooks make to installations. */
 export interface LifecycleStore {
@@ -388,14 +427,21 @@ export interface LifecycleStore {
   /**
    * Marks the installation for an immediate check by the scheduled job, which finishes the uninstall.
    * False when it is no longer at `version`, or a check holds its lease right now: nothing written.
+   * An expired lease is removed with the request, so a check still finishing under it cannot write
+   * its result (made without the request) over it.
    */
   requestUninstallCheck(request: UninstallCheckRequest): Promise<boolean>;
   /**
-   * Records a subscription status, unless one that changed later is recorded (the same change again
-   * counts as recorded: a retry must not lose its announcement). A store without an installation gets
-   * a record of its own, which its install keeps.
+   * Records a subscription status on an installation, unless one that changed later is recorded (the
+   * same change again counts as recorded: a retry must not lose its announcement). Nothing is written
+   * for a store without an installation holding a grant (none, or a tombstone).
    */
   recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording>;
+  /**
+   * The tombstone a purge left of the store, and why it was purged; undefined when the store holds an
+   * installation, nothing, or a tombstone whose TTL has passed (`nowEpochSeconds`). Strongly consistent.
+   */
+  findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined>;
 }
 
 export interface ListStoresRequest {
@@ -404,7 +450,10 @@ export interface ListStoresRequest {
   status?: Installation['status'];
 }
 
-/** Installations as operators see them, tombstones included. Bounded reads, never on a request path. */
+/**
+ * Installations as operators see them, tombstones included. Bounded reads, never on a request path.
+ * An item whose TTL has passed is absent (DynamoDB deletes expired items lazily).
+ */
 export interface InstallationDirectory {
   /** Up to `limit` installations (after the status filter), and where the next page starts. */
   listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }>;
@@ -417,5 +466,6 @@ export interface InstallationDirectory {
  * alarm, so the change it announces is never lost nor failed by it.
  */
 export interface LifecycleEventPublisher {
-  publish(events: readonly LifecycleEvent[]): Promise<void>;
+  /** @returns how many of the events it gave up (0: all were published), for a caller that can still ask for them again. */
+  publish(events: readonly LifecycleEvent[]): Promise<{ unpublished: number }>;
 }

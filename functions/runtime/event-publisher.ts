@@ -1,5 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
+import { loggableEvents } from '../core/lifecycle/announcements';
 import type { Clock, LifecycleEventPublisher, Logger } from '../core/ports';
 import { clientConfig, type AwsClientOptions } from './aws-clients';
 import { UNPUBLISHED_EVENTS_METRIC } from './metric-names';
@@ -29,11 +30,19 @@ export function lifecycleEventPublisher(options: {
     attempts: 3,
     budgetMs: options.budgetMs,
     onUndelivered: (events, failure) => {
-      options.log.error('lifecycle events could not be published; replay them from this line', {
-        ...failure,
-        events,
-        ...embeddedCounts({ [UNPUBLISHED_EVENTS_METRIC]: events.length }, options.clock.nowEpochMs()),
-      });
+      try {
+        options.log.error('lifecycle events could not be published; replay them from this line', {
+          ...failure,
+          events: loggableEvents(events),
+          ...embeddedCounts({ [UNPUBLISHED_EVENTS_METRIC]: events.length }, options.clock.nowEpochMs()),
+        });
+      } catch {
+        // Never thrown to the change that is waiting: the count, at least, still reaches its alarm.
+        options.log.error('lifecycle events could not be published', {
+          unpublished: events.length,
+          ...embeddedCounts({ [UNPUBLISHED_EVENTS_METRIC]: events.length }, options.clock.nowEpochMs()),
+        });
+      }
     },
   });
 }

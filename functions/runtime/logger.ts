@@ -1,3 +1,4 @@
+import { errorName } from '../core/errors';
 import type { Logger } from '../core/ports';
 import { redactingReplacer } from './redaction';
 
@@ -37,7 +38,15 @@ export class JsonLogger implements AppLogger {
   }
 
   private log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
-    const entry = { level, message, timestamp: new Date().toISOString(), ...this.context, ...fields };
-    this.write(JSON.stringify(entry, redactingReplacer));
+    const head = { level, message, timestamp: new Date().toISOString(), ...this.context };
+    let line: string;
+    try {
+      line = JSON.stringify({ ...head, ...fields }, redactingReplacer);
+    } catch (error) {
+      // A field JSON cannot write (nested too deep, circular, a BigInt) must not turn a log line into
+      // a failure of what it reports: the line goes out without its fields.
+      line = JSON.stringify({ ...head, logFieldsOmitted: errorName(error) }, redactingReplacer);
+    }
+    this.write(line);
   }
 }

@@ -34,3 +34,9 @@ export const UNPUBLISHED_EVENTS_METRIC = 'LifecycleEventsUnpublished';
 
 /** Webhooks answered with a 5xx (Ecwid delivers them again; too many and it blocks the URL for two weeks). */
 export const WEBHOOK_FAILURES_METRIC = 'WebhookFailures';
+
+/** Webhooks whose signature only the previous client secret matched (accepted within 48 hours of a rotation). */
+export const WEBHOOKS_SIGNED_WITH_PREVIOUS_SECRET_METRIC = 'WebhooksSignedWithPreviousSecret';
+
+/** Webhooks carrying the `eventId` of another with different unsigned fields (a replayed signature): alarmed. */
+export const WEBHOOK_VARIANTS_METRIC = 'WebhookVariants';

@@ -1,6 +1,7 @@
+import type { Clock, Logger, WebhookCount, WebhookCounter } from '../core/ports';
 import type { CheckOutcome } from '../core/refresh/outcomes';
 import type { RefreshRunSummary } from '../core/refresh/refresh-run';
-import { METRICS_NAMESPACE, OUTCOME_METRICS } from './metric-names';
+import { METRICS_NAMESPACE, OUTCOME_METRICS, WEBHOOK_VARIANTS_METRIC, WEBHOOKS_SIGNED_WITH_PREVIOUS_SECRET_METRIC } from './metric-names';
 
 /**
  * The fields that turn a run's summary log line into CloudWatch metrics (Embedded Metric Format):
@@ -37,5 +38,18 @@ export function embeddedCounts(values: Record<string, number>, timestampEpochMs:
       CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: 'Count' })) }],
     },
     ...values,
+  };
+}
+
+/** The metric each thing the webhooks count is published under. */
+const WEBHOOK_COUNT_METRICS: Record<WebhookCount, string> = {
+  signed_with_previous_secret: WEBHOOKS_SIGNED_WITH_PREVIOUS_SECRET_METRIC,
+  event_variant: WEBHOOK_VARIANTS_METRIC,
+};
+
+/** Counts through the log: one line per count, carrying its metric (Embedded Metric Format). */
+export function webhookCounter(log: Logger, clock: Pick<Clock, 'nowEpochMs'>): WebhookCounter {
+  return {
+    count: (what) => log.info('metric counted', { counted: what, ...embeddedCounts({ [WEBHOOK_COUNT_METRICS[what]]: 1 }, clock.nowEpochMs()) }),
   };
 }

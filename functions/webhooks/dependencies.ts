@@ -4,6 +4,7 @@ import { DynamoDbInstallationStore } from '../adapters/dynamodb/installation-sto
 import { DynamoDbLifecycleStore } from '../adapters/dynamodb/lifecycle-store';
 import { DynamoTable } from '../adapters/dynamodb/table';
 import { DynamoDbWebhookEventStore } from '../adapters/dynamodb/webhook-event-store';
+import { EcwidAppSubscriptionReader } from '../adapters/ecwid/app-subscription-reader';
 import { EcwidProfileVerifier } from '../adapters/ecwid/profile-verifier';
 import { KmsTokenVault } from '../adapters/kms-token-vault';
 import type { WebhookDependencies, WebhookSettings } from '../core/lifecycle/handle-webhook';
@@ -23,6 +24,7 @@ const WEBHOOK_POLICY = {
   maxEventAgeSeconds: 26 * HOUR_SECONDS,
   maxFutureSkewSeconds: 5 * 60,
   eventRetentionSeconds: 72 * HOUR_SECONDS,
+  // Each request to Ecwid's REST API: the uninstall's token check, the subscription's read.
   verifyTimeoutMs: 3_000,
   // One DynamoDB write (the purge or the request) and the claim's completion fit in this, at the limits below.
   reserveMs: 2_500,
@@ -56,7 +58,8 @@ export function readWebhooksConfig(environment?: Environment) {
 
 export type WebhooksConfig = ReturnType<typeof readWebhooksConfig>;
 
-export interface WebhooksDependencies extends WebhookDependencies {
+/** The core's dependencies but the counter, which the handler makes per request (its lines carry the request's id). */
+export interface WebhooksDependencies extends Omit<WebhookDependencies, 'counter'> {
   settings: WebhookSettings;
   answerBudgetMs: number;
   /** With edge protection: the secret every delivery must carry from the edge. */
@@ -65,8 +68,8 @@ export interface WebhooksDependencies extends WebhookDependencies {
 
 /**
  * The webhooks function's dependencies: the event claims and installations over DynamoDB, the client
- * secret (current and previous) from Secrets Manager, KMS to open a token for the uninstall check,
- * Ecwid's REST API, and EventBridge. No I/O happens here.
+ * secret (current and previous) from Secrets Manager, KMS to open a store's token, Ecwid's REST API
+ * (the uninstall's token check, the app's subscription), and EventBridge. No I/O happens here.
  */
 export function composeWebhooks(config: WebhooksConfig, overrides: CompositionOverrides = {}): WebhooksDependencies {
   const { clock, log, aws: baseAws } = basics(overrides);
@@ -80,6 +83,11 @@ export function composeWebhooks(config: WebhooksConfig, overrides: CompositionOv
     lifecycle: new DynamoDbLifecycleStore(table),
     vault: new KmsTokenVault(new KMSClient(clientConfig(aws, aws.kmsEndpoint)), config.tokenKeyId),
     verifier: new EcwidProfileVerifier({
+      apiBaseUrl: config.ecwidApiUrl,
+      timeoutMs: WEBHOOK_POLICY.verifyTimeoutMs,
+      ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
+    }),
+    appSubscription: new EcwidAppSubscriptionReader({
       apiBaseUrl: config.ecwidApiUrl,
       timeoutMs: WEBHOOK_POLICY.verifyTimeoutMs,
       ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),

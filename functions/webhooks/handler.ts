@@ -6,6 +6,7 @@ import type { ApiEvent } from '../runtime/http';
 import { correlationId, deadlineError, jsonHandler, jsonResponse } from '../runtime/json-http';
 import type { AppLogger } from '../runtime/logger';
 import { WEBHOOK_FAILURES_METRIC } from '../runtime/metric-names';
+import { webhookCounter } from '../runtime/metrics';
 import type { WebhooksDependencies } from './dependencies';
 
 /** Time kept between the function's own deadline and Lambda's, to send the answer. */
@@ -23,7 +24,7 @@ export function createWebhooksHandler(provide: () => WebhooksDependencies, log: 
     const lambdaDeadlineEpochMs = startedAtEpochMs + (context?.getRemainingTimeInMillis?.() ?? deps.answerBudgetMs) - ANSWER_MARGIN_MS;
     const deadlineEpochMs = Math.min(startedAtEpochMs + deps.answerBudgetMs, lambdaDeadlineEpochMs);
     const outcome = await beforeDeadline(
-      handleWebhook({ ...deps, log: requestLog }, deps.settings, {
+      handleWebhook({ ...deps, log: requestLog, counter: webhookCounter(requestLog, deps.clock) }, deps.settings, {
         bodyText: bodyOf(event),
         signature: event.headers?.['x-ecwid-webhook-signature'],
         requestId: correlationId(event, context as Context | undefined),

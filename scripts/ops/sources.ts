@@ -9,6 +9,7 @@ import { DynamoDbInstallationDirectory } from '../../functions/adapters/dynamodb
 import { DynamoTable } from '../../functions/adapters/dynamodb/table';
 import type { InstallationStatus } from '../../functions/core/model';
 import { describeInstallation, type InstallationReport } from '../../functions/runtime/installation-report';
+import { systemClock } from '../../functions/runtime/system';
 
 export interface StoreSource {
   /** Up to `limit` installations, and where the next page starts. */
@@ -48,7 +49,7 @@ export async function deployedSource(options: {
   }
   if (tableName === undefined) throw new Error(`stack ${options.stackName} has no ${TABLE_NAME_OUTPUT} output: is it this app's stack?`);
   const client = options.dynamoDb ?? new DynamoDBClient(config);
-  const directory = new DynamoDbInstallationDirectory(new DynamoTable(client, tableName));
+  const directory = new DynamoDbInstallationDirectory(new DynamoTable(client, tableName), systemClock);
   return {
     description: `stack ${options.stackName}, table ${tableName}`,
     listStores: async (request) => {

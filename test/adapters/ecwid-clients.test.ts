@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseRetryAfter } from '../../functions/adapters/ecwid/http';
 import { EcwidOAuthClient } from '../../functions/adapters/ecwid/oauth-client';
+import { EcwidAppSubscriptionReader } from '../../functions/adapters/ecwid/app-subscription-reader';
 import { EcwidProfileVerifier } from '../../functions/adapters/ecwid/profile-verifier';
 import { EcwidRequestError, RateLimitedError } from '../../functions/core/errors';
 import { rejectionOf } from '../support/rejections';
@@ -197,6 +198,50 @@ describe('EcwidProfileVerifier.verifyToken', () => {
     await new Promise((resolve) => closed.close(resolve));
     const unreachable = new EcwidProfileVerifier({ apiBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
     await expect(unreachable.verifyToken({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'failed', reason: 'econnrefused' });
+  });
+});
+
+describe('EcwidAppSubscriptionReader.readAppSubscription', () => {
+  it("asks for the app's status in the store with the token in the Authorization header only, and reads its subscription", async () => {
+    const headers: Array<string | undefined> = [];
+    respond = (request, _body, response) => {
+      headers.push(request.headers.authorization);
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ subscriptionStatus: 'TRIAL', subscription: { status: 'TRIAL', startDate: '2026-11-01 00:00:00 +0000', expirationDate: '2026-12-01 00:00:00 +0000' } }));
+    };
+    const reader = new EcwidAppSubscriptionReader({ apiBaseUrl: baseUrl, timeoutMs: 2_000 });
+    await expect(reader.readAppSubscription({ storeId: 42, accessToken: 'secret_token' })).resolves.toEqual({ outcome: 'found', subscriptionStatus: 'TRIAL' });
+    expect(received[0]!.method).toBe('GET');
+    expect(received[0]!.url).toBe('/ecwid/api/v3/42/application');
+    expect(headers).toEqual(['Bearer secret_token']);
+  });
+
+  it('reports a 429, a 5xx, a timeout or a refused connection as unavailable (asked again later), never throwing', async () => {
+    const reader = (timeoutMs = 2_000, apiBaseUrl = baseUrl) => new EcwidAppSubscriptionReader({ apiBaseUrl, timeoutMs });
+    respond = (_request, _body, response) => response.writeHead(429, { 'retry-after': '7' }).end(JSON.stringify({ errorCode: 'RATE_LIMITED' }));
+    await expect(reader().readAppSubscription({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'unavailable', reason: 'rate_limited', retryAfterSeconds: 7 });
+    respond = json(500, { errorMessage: 'boom', errorCode: 'INTERNAL_ERROR' });
+    await expect(reader().readAppSubscription({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'unavailable', reason: 'INTERNAL_ERROR' });
+    respond = () => undefined;
+    await expect(reader(200).readAppSubscription({ storeId: 42, accessToken: 't' })).resolves.toEqual({ outcome: 'unavailable', reason: 'timeout' });
+    await expect(reader(200).readAppSubscription({ storeId: 42, accessToken: 't', timeoutMs: 100 })).resolves.toEqual({ outcome: 'unavailable', reason: 'timeout' });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await expect(reader(2_000, `http://127.0.0.1:${port}`).readAppSubscription({ storeId: 42, accessToken: 't' })).resolves.toEqual({
+      outcome: 'unavailable',
+      reason: 'econnrefused',
+    });
+  });
+
+  it("reports Ecwid's refusal of the token as refused: nothing to record, nothing to ask again", async () => {
+    respond = json(403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
+    await expect(new EcwidAppSubscriptionReader({ apiBaseUrl: baseUrl, timeoutMs: 2_000 }).readAppSubscription({ storeId: 42, accessToken: 't' })).resolves.toEqual({
+      outcome: 'refused',
+      reason: 'INVALID_API_TOKEN',
+    });
   });
 });
 

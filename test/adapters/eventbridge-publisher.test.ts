@@ -52,7 +52,7 @@ describe('EventBridgePublisher', () => {
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'ThrottlingException' }, ...Array.from({ length: 8 }, () => ({ EventId: 'x' }))] })
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'b' }, { EventId: 'c' }] });
     const { subject, undelivered } = publisher();
-    await subject.publish(Array.from({ length: 11 }, (_, index) => event(index + 1)));
+    await expect(subject.publish(Array.from({ length: 11 }, (_, index) => event(index + 1)))).resolves.toEqual({ unpublished: 0 });
     const calls = eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries!.map((entry) => JSON.parse(entry.Detail!).storeId));
     expect(calls).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [2], [11]]);
     expect(undelivered).toEqual([]);
@@ -61,7 +61,7 @@ describe('EventBridgePublisher', () => {
   it('gives up after its attempts and hands over what it could not publish, never throwing', async () => {
     eventBridge.on(PutEventsCommand).rejects(Object.assign(new Error('down'), { name: 'InternalException' }));
     const { subject, undelivered } = publisher();
-    await expect(subject.publish([event(1), event(2)])).resolves.toBeUndefined();
+    await expect(subject.publish([event(1), event(2)])).resolves.toEqual({ unpublished: 2 });
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(3);
     expect(undelivered).toEqual([{ events: [event(1), event(2)], failure: { awsError: 'InternalException', attempts: 3 } }]);
   });
@@ -72,6 +72,37 @@ describe('EventBridgePublisher', () => {
     await subject.publish([event(1)]);
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
     expect(undelivered[0]!.failure).toMatchObject({ attempts: 2 });
+  });
+
+  it('gives up at once, without a request, an event whose detail cannot be written as JSON, and still publishes the others', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'a' }] });
+    const { subject, undelivered } = publisher();
+    const unwritable: LifecycleEvent = { detailType: 'Personal Data Request', detail: { ...event(2).detail, data: nestedBeyondJson() } };
+    await expect(subject.publish([event(1), unwritable])).resolves.toEqual({ unpublished: 1 });
+    expect(eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries!.length)).toEqual([1]);
+    expect(undelivered).toEqual([{ events: [unwritable], failure: { entryErrorCode: 'UNSERIALIZABLE', attempts: 0 } }]);
+  });
+
+  it('logs an event it cannot write whole by what identifies it, with the metric, and never throws', async () => {
+    const logs = capturingLogger();
+    const composed = lifecycleEventPublisher({
+      aws: { region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } },
+      busName: 'bus',
+      budgetMs: 5_000,
+      clock: new ManualClock(),
+      log: logs.log,
+    });
+    const unwritable: LifecycleEvent = { detailType: 'Personal Data Request', detail: { ...event(3).detail, webhookEventId: 'evt-3', data: nestedBeyondJson() } };
+    await expect(composed.publish([unwritable])).resolves.toEqual({ unpublished: 1 });
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(logs.entries()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        entryErrorCode: 'UNSERIALIZABLE',
+        events: [expect.objectContaining({ detailType: 'Personal Data Request', detail: expect.objectContaining({ storeId: 3, webhookEventId: 'evt-3' }) })],
+        LifecycleEventsUnpublished: 1,
+      }),
+    ]);
   });
 
   it('logs what it gave up whole, with the metric the stack alarms on', async () => {
@@ -96,3 +127,10 @@ describe('EventBridgePublisher', () => {
     });
   });
 });
+
+/** A value nested far deeper than `JSON.stringify` can write (it throws a RangeError). */
+function nestedBeyondJson(): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let depth = 0; depth < 100_000; depth += 1) value = { a: value };
+  return value;
+}

@@ -96,16 +96,52 @@ describe('SecretsManagerClientSecret', () => {
   });
 
   describe('the previous version, while a rotation rolls out', () => {
-    it('reads AWSCURRENT and AWSPREVIOUS, both cached', async () => {
+    const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:1:secret:client';
+    const HOUR_MS = 3_600_000;
+    /** A rotation `hoursAgo` before the clock: the current version was created then. */
+    const rotated = (clock: ManualClock, hoursAgo: number) =>
       secretsManager
-        .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client' })
-        .resolves({ SecretString: 'new-secret' })
-        .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client', VersionStage: 'AWSPREVIOUS' })
-        .resolves({ SecretString: 'old-secret' });
-      const { secret } = source();
+        .on(GetSecretValueCommand, { SecretId: SECRET_ID })
+        .resolves({ SecretString: 'new-secret', CreatedDate: new Date(clock.nowEpochMs() - hoursAgo * HOUR_MS), VersionStages: ['AWSCURRENT'] })
+        .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSPREVIOUS' })
+        .resolves({ SecretString: 'old-secret', CreatedDate: new Date(clock.nowEpochMs() - 400 * 24 * HOUR_MS), VersionStages: ['AWSPREVIOUS'] });
+
+    it('reads AWSCURRENT and AWSPREVIOUS, both cached', async () => {
+      const clock = new ManualClock();
+      rotated(clock, 1);
+      const { secret } = source(clock);
       await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret', previous: 'old-secret' });
       await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret', previous: 'old-secret' });
       expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    });
+
+    it('accepts the previous secret only within 48 hours of the rotation (Ecwid retries for about 24)', async () => {
+      const clock = new ManualClock();
+      rotated(clock, 47);
+      const { secret } = source(clock);
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret', previous: 'old-secret' });
+      // 48 hours after the rotation, from the cache as from a fresh read.
+      clock.advanceSeconds(3600);
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret' });
+      clock.advanceSeconds(300);
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret' });
+    });
+
+    it('stops accepting the previous client secret once the rotation is long over (30 days after it), and no longer reads it', async () => {
+      const clock = new ManualClock();
+      rotated(clock, 30 * 24);
+      const { secret } = source(clock);
+      await expect(secret.clientSecrets()).resolves.toEqual({ current: 'new-secret' });
+      expect(secretsManager.commandCalls(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })).toHaveLength(0);
+    });
+
+    it('does not accept the previous secret when the rotation time is unknown (no CreatedDate)', async () => {
+      secretsManager
+        .on(GetSecretValueCommand, { SecretId: SECRET_ID })
+        .resolves({ SecretString: 'new-secret' })
+        .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSPREVIOUS' })
+        .resolves({ SecretString: 'old-secret' });
+      await expect(source().secret.clientSecrets()).resolves.toEqual({ current: 'new-secret' });
     });
 
     it.each([
@@ -113,12 +149,13 @@ describe('SecretsManagerClientSecret', () => {
       ['the previous version is the placeholder the stack started with', () => Promise.resolve({ SecretString: CLIENT_SECRET_PLACEHOLDER })],
       ['the previous version cannot be read', () => Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }))],
     ])('accepts only the current secret when %s', async (_name, previous) => {
+      const clock = new ManualClock();
       secretsManager
         .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client' })
-        .resolves({ SecretString: 'only-secret' })
+        .resolves({ SecretString: 'only-secret', CreatedDate: new Date(clock.nowEpochMs() - HOUR_MS) })
         .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:client', VersionStage: 'AWSPREVIOUS' })
         .callsFake(previous);
-      const { secret } = source();
+      const { secret } = source(clock);
       await expect(secret.clientSecrets()).resolves.toEqual({ current: 'only-secret' });
     });
   });

@@ -83,7 +83,7 @@ class ScriptedEcwid {
 
 function setup(settings: Partial<RefreshJobSettings> = {}) {
   const clock = new ManualClock();
-  const store = new MemoryStore();
+  const store = new MemoryStore(4, clock);
   const ecwid = new ScriptedEcwid();
   const vault = new MemoryTokenVault();
   const publisher = new RecordingPublisher();

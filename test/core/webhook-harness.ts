@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { handleWebhook, type WebhookSettings } from '../../functions/core/lifecycle/handle-webhook';
 import { webhookSignature } from '../../functions/core/lifecycle/signature';
-import type { TokenVerification } from '../../functions/core/model';
-import type { TokenVerifier } from '../../functions/core/ports';
-import { capturingLogger, FixedClientSecret, ManualClock, RecordingPublisher } from '../support/fakes';
+import type { AppSubscriptionAnswer, TokenVerification } from '../../functions/core/model';
+import type { AppSubscriptionReader, TokenVerifier } from '../../functions/core/ports';
+import { capturingLogger, FixedClientSecret, ManualClock, RecordingCounter, RecordingPublisher } from '../support/fakes';
 import { MemoryStore } from '../support/memory-store';
 import { MemoryTokenVault } from '../support/memory-token-vault';
 
@@ -32,14 +32,39 @@ export class ScriptedProfile implements TokenVerifier {
   }
 }
 
+/**
+ * Ecwid's `GET /api/v3/{storeId}/application` as the subscription check sees it: per store, a scripted
+ * answer, or the app's subscription status (`ACTIVE` when none is set, as for a free app) for a token
+ * Ecwid accepts, and 403 `INVALID_API_TOKEN` for one it does not.
+ */
+export class ScriptedApplication implements AppSubscriptionReader {
+  readonly requests: Array<{ storeId: number; accessToken: string; timeoutMs?: number }> = [];
+  /** The app's subscription status in each store, as Ecwid has it. */
+  readonly subscriptions = new Map<number, string>();
+  readonly answers = new Map<number, AppSubscriptionAnswer | (() => Promise<AppSubscriptionAnswer>)>();
+
+  constructor(private readonly profile: ScriptedProfile) {}
+
+  async readAppSubscription(request: { storeId: number; accessToken: string; timeoutMs?: number }): Promise<AppSubscriptionAnswer> {
+    this.requests.push(request);
+    const scripted = this.answers.get(request.storeId);
+    if (typeof scripted === 'function') return scripted();
+    if (scripted !== undefined) return scripted;
+    if (!this.profile.validTokens.has(request.accessToken)) return { outcome: 'refused', reason: 'INVALID_API_TOKEN' };
+    return { outcome: 'found', subscriptionStatus: this.subscriptions.get(request.storeId) ?? 'ACTIVE' };
+  }
+}
+
 /** The webhook core over in-memory fakes, a manual clock, and helpers to sign and send webhooks as Ecwid does. */
 export function webhookHarness() {
   const clock = new ManualClock();
-  const store = new MemoryStore();
+  const store = new MemoryStore(4, clock);
   const vault = new MemoryTokenVault();
   const secrets = new FixedClientSecret('webhook-client-secret');
   const profile = new ScriptedProfile();
+  const application = new ScriptedApplication(profile);
   const publisher = new RecordingPublisher();
+  const counter = new RecordingCounter();
   const logs = capturingLogger();
   const now = () => Math.floor(clock.nowEpochMs() / 1000);
   const deps = {
@@ -49,7 +74,9 @@ export function webhookHarness() {
     lifecycle: store,
     vault,
     verifier: profile,
+    appSubscription: application,
     publisher,
+    counter,
     clock,
     log: logs.log,
   };
@@ -87,5 +114,5 @@ export function webhookHarness() {
   const deliver = (bodyText: string, signature: string | undefined) =>
     handleWebhook(deps, WEBHOOK_SETTINGS, { bodyText, signature, requestId: `request-${(requests += 1)}`, deadlineEpochMs: clock.nowEpochMs() + 8_000 });
 
-  return { clock, store, vault, secrets, profile, publisher, logs, deps, now, install, webhook, deliver };
+  return { clock, store, vault, secrets, profile, application, publisher, counter, logs, deps, now, install, webhook, deliver };
 }

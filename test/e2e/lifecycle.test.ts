@@ -165,6 +165,41 @@ describe('lifecycle webhooks over HTTP', () => {
     ]);
   });
 
+  it("takes no store's subscription from a replayed signature: another store records Ecwid's status, and the genuine delivery is still processed", async () => {
+    const genuineStore = await installStore();
+    const victim = await installStore();
+    fake.webhookUrl = 'http://127.0.0.1:9/unreachable';
+    // The genuine webhook fails to arrive (an outage); the attacker has it, signature included.
+    const [lost] = await fake.changeSubscription(genuineStore, 'ACTIVE');
+    fake.webhookUrl = stack.webhookUrl;
+    const genuine = signedBody({ storeId: genuineStore, eventType: 'application.subscriptionStatusChanged', eventId: lost!.eventId, eventCreated: Math.floor(Date.now() / 1000), data: { newSubscriptionStatus: 'ACTIVE' } });
+    const forged = JSON.stringify({ ...genuine.body, storeId: victim, data: { newSubscriptionStatus: 'SUSPENDED' } });
+    expect(await (await post(forged, genuine.signature)).json()).toEqual({ result: 'processed', detail: 'subscription_recorded' });
+    // The victim's recorded status is what Ecwid says of it (never changed: ACTIVE), not the forged SUSPENDED.
+    expect(await listed(victim)).toMatchObject({ subscriptionStatus: 'ACTIVE' });
+    expect(await (await post(genuine.text, genuine.signature)).json()).toEqual({ result: 'processed', detail: 'subscription_recorded' });
+    expect(await listed(genuineStore)).toMatchObject({ subscriptionStatus: 'ACTIVE' });
+    expect((await events()).filter((event) => event.detail.subscriptionStatus === 'SUSPENDED')).toEqual([]);
+    expect(fake.applicationRequests.filter((request) => request.storeId === victim || request.storeId === genuineStore)).toHaveLength(2);
+  });
+
+  it("answers 503 when Ecwid's API cannot tell the subscription now, and records it at the redelivery; nothing for a store it has no installation of", async () => {
+    const storeId = await installStore();
+    fake.profileAnswers.set(storeId, 'server_error');
+    const deliveries = await fake.changeSubscription(storeId, 'TRIAL');
+    expect(deliveries.map((delivery) => delivery.status)).toEqual([503]);
+    expect(await listed(storeId)).toMatchObject({ subscriptionStatus: null });
+    fake.profileAnswers.delete(storeId);
+    const { text, signature } = signedBody({ storeId, eventType: 'application.subscriptionStatusChanged', eventId: deliveries[0]!.eventId, data: { newSubscriptionStatus: 'TRIAL' } });
+    // Ecwid delivers it again, as the 503 asks.
+    const redelivery = await post(text, signature);
+    expect(await redelivery.json()).toMatchObject({ result: 'processed' });
+    expect(await listed(storeId)).toMatchObject({ subscriptionStatus: 'TRIAL' });
+    const stranger = signedBody({ storeId: 9_999_991, eventType: 'application.subscriptionStatusChanged', data: { newSubscriptionStatus: 'ACTIVE' } });
+    expect(await (await post(stranger.text, stranger.signature)).json()).toEqual({ result: 'ignored', reason: 'no_installation' });
+    expect((await fetch(`${stack.url}/__local/installations/9999991`)).status).toBe(404);
+  });
+
   it('answers 401 for a missing or wrong signature and 400 for a malformed body, recording nothing', async () => {
     const storeId = await installStore();
     const before = (await eventItems()).length;
@@ -177,6 +212,29 @@ describe('lifecycle webhooks over HTTP', () => {
     expect((await post(JSON.stringify({ junk: 'x'.repeat(70 * 1024) }), signature)).status).toBe(400);
     expect((await eventItems()).length).toBe(before);
     expect(await listed(storeId)).toMatchObject({ status: 'active' });
+  });
+
+  it('refuses a signed request whose data nests deeper than 32 levels with 400 on every delivery (never a 5xx), recording and publishing nothing', async () => {
+    const storeId = await installStore();
+    const before = (await eventItems()).length;
+    const { body, signature } = signedBody({ storeId, eventType: 'customer.personalDataRemovalRequest', entityId: 5 });
+    // About 30 KB: under the size limit, far deeper than any JSON writer goes.
+    const text = `${JSON.stringify(body).slice(0, -1)},"data":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`;
+    const answers = [await post(text, signature), await post(text, signature)];
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400]);
+    expect(await answers[0]!.json()).toMatchObject({ error: 'INVALID_WEBHOOK' });
+    expect((await eventItems()).length).toBe(before);
+    expect(await eventsOf(storeId)).toEqual(['Store Installed']);
+  });
+
+  it('publishes a request whose data nests as deep as allowed through the real publisher and logger', async () => {
+    const storeId = await installStore();
+    const { body, signature } = signedBody({ storeId, eventType: 'customer.personalDataExportRequest', entityId: 6 });
+    const text = `${JSON.stringify(body).slice(0, -1)},"data":${'{"a":'.repeat(31)}1${'}'.repeat(31)}}`;
+    const answer = await post(text, signature);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ result: 'processed', detail: 'published' });
+    expect(await eventsOf(storeId)).toEqual(['Store Installed', 'Personal Data Request']);
   });
 
   it('acknowledges stale and future events with 200 and ignores them', async () => {
@@ -210,6 +268,20 @@ describe('lifecycle webhooks over HTTP', () => {
     expect(request!.detail).toMatchObject({ request: 'removal', subject: 'customer', entityId: '42', status: 'active' });
   });
 
+  it('does not acknowledge a personal data request it could not publish: 503, and the next delivery publishes it', async () => {
+    const storeId = await installStore();
+    const { body, text, signature } = signedBody({ storeId, eventType: 'customer.personalDataRemovalRequest', entityId: 9, data: { customerId: 9 } });
+    // EventBridge throttles the entry on each of the publisher's three tries.
+    stack.eventBridge.refuseNext = 3;
+    const first = await post(text, signature);
+    expect(first.status).toBe(503);
+    expect(await first.json()).toMatchObject({ error: 'WEBHOOK_DEFERRED' });
+    const redelivery = await post(text, signature);
+    expect(await redelivery.json()).toEqual({ result: 'processed', detail: 'published' });
+    expect((await events()).filter((event) => event.detail.webhookEventId === body.eventId).map((event) => event.detailType)).toEqual(['Personal Data Request']);
+    expect(await (await post(text, signature)).json()).toEqual({ result: 'duplicate' });
+  });
+
   it('announces a token revoked and one recovered, from the scheduled job', async () => {
     const revoked = await installStore();
     const suspended = await installStore();
@@ -239,7 +311,8 @@ describe('lifecycle webhooks over HTTP', () => {
     expect(changed.status).toBe(303);
     const uninstalled = await browser.postForm(`${stack.url}/__local/stores/uninstall`, { store_id: String(storeId) });
     expect(uninstalled.status).toBe(303);
-    expect(await listed(storeId)).toMatchObject({ status: 'uninstalled', subscriptionStatus: 'ACTIVE' });
+    // Ecwid ends the app's subscription with the uninstall: the tombstone keeps none.
+    expect(await listed(storeId)).toMatchObject({ status: 'uninstalled', subscriptionStatus: null, subscriptionChangedAt: expect.any(String) });
     const onlyUninstalled = (await (await fetch(`${stack.url}/__local/installations?status=uninstalled`)).json()) as Array<{ status: string }>;
     expect(onlyUninstalled.length).toBeGreaterThan(0);
     expect(onlyUninstalled.every((store) => store.status === 'uninstalled')).toBe(true);

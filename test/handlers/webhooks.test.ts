@@ -61,6 +61,24 @@ describe('POST /webhooks', () => {
     expect(logs.lines.join('\n')).not.toContain(signature);
   });
 
+  it('counts a webhook signed with the previous client secret in its metric, on the request’s own log line', async () => {
+    const { webhook, post, logs, secrets } = webhooksHandler();
+    secrets.previous = 'the-previous-client-secret';
+    const { bodyText, signature } = webhook({ storeId: 1, eventType: 'application.installed' }, 'the-previous-client-secret');
+    expect((await post(bodyText, signature)).statusCode).toBe(200);
+    const counted = logs.entries().filter((entry) => entry.WebhooksSignedWithPreviousSecret === 1);
+    expect(counted).toEqual([expect.objectContaining({ correlationId: 'request-id-1', _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'EcwidAppAuth' })] }) })]);
+    expect(logs.entries().some((entry) => entry.level === 'WARN' && entry.message === 'webhook signed with the previous client secret')).toBe(true);
+  });
+
+  it('counts a body replayed under another webhook’s eventId in the metric the stack alarms on', async () => {
+    const { webhook, post, logs } = webhooksHandler();
+    const genuine = webhook({ storeId: 1, eventType: 'application.installed' });
+    await post(JSON.stringify({ ...genuine.body, storeId: 2 }), genuine.signature);
+    expect((await post(genuine.bodyText, genuine.signature)).statusCode).toBe(200);
+    expect(logs.entries().filter((entry) => entry.WebhookVariants === 1)).toEqual([expect.objectContaining({ counted: 'event_variant' })]);
+  });
+
   it('reads a base64-encoded body, as API Gateway passes some', async () => {
     const { webhook, deps, logs } = webhooksHandler();
     const { bodyText, signature } = webhook({ storeId: 1, eventType: 'application.installed' });

@@ -17,6 +17,20 @@ describe('edge protection (context edgeProtection)', () => {
     expect(environmentOf(template, functionId(stack, 'callback'))).not.toHaveProperty('EDGE_ORIGIN_SECRET');
   });
 
+  it("does not count Ecwid's webhook deliveries (POST /webhooks, signed) in the per-IP rate rule, and counts everything else", () => {
+    const { template } = synth({ ecwidClientId: 'app-1', edgeProtection: 'true', ...DOMAIN });
+    const webAcl = Object.values(template.findResources('AWS::WAFv2::WebACL'))[0]!.Properties;
+    const rule = webAcl.Rules.find((candidate: { Name: string }) => candidate.Name === 'RateLimitPerClientIp');
+    const exactly = (fieldToMatch: object, value: string) => ({
+      ByteMatchStatement: { FieldToMatch: fieldToMatch, PositionalConstraint: 'EXACTLY', SearchString: value, TextTransformations: [{ Priority: 0, Type: 'NONE' }] },
+    });
+    // Counted: every request that is not (path /webhooks AND method POST).
+    expect(rule.Statement.RateBasedStatement.ScopeDownStatement).toEqual({
+      NotStatement: { Statement: { AndStatement: { Statements: [exactly({ UriPath: {} }, '/webhooks'), exactly({ Method: {} }, 'POST')] } } },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks' });
+  });
+
   it('disables the execute-api endpoint whenever a custom domain fronts the API, so nothing goes around it', () => {
     const { template } = synth({ ecwidClientId: 'app-1', ...DOMAIN });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
@@ -31,7 +45,7 @@ describe('edge protection (context edgeProtection)', () => {
     expect(webAcl.Rules).toEqual([
       expect.objectContaining({
         Action: { Block: {} },
-        Statement: { RateBasedStatement: { Limit: 120, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+        Statement: { RateBasedStatement: expect.objectContaining({ Limit: 120, AggregateKeyType: 'IP', EvaluationWindowSec: 300 }) },
       }),
     ]);
     // Sampled requests would show query strings (codes) in the console.

@@ -278,16 +278,13 @@ describe('the default stack', () => {
     ]);
   });
 
-  it('lets webhooks touch single installation and webhook-event items, read the secret, unwrap data keys and publish, and nothing else', () => {
+  it('lets webhooks read and update installation items, put and update webhook-event items, read the secret, unwrap data keys and publish, and nothing else', () => {
     const secretId = logicalId(stack.auth.clientSecret);
     expectExactly(statementsOf(template, functionId(stack, 'webhooks')), [
       logWriteStatement(stack, 'webhooks'),
-      {
-        Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        Resource: tableArn(stack),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STORE#*', 'EVENT#*'] } },
-      },
+      // No new installation item and no delete: only the lifecycle of existing ones.
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(stack), Condition: leadingKeys('STORE#') },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(stack), Condition: leadingKeys('EVENT#') },
       {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -439,7 +436,7 @@ describe('the default stack', () => {
     expect(resource(template, refreshId).Properties.Timeout).toBe(300);
   });
 
-  it('alarms ops when refresh runs or webhooks fail, installations need a reinstall or attention, or events go unpublished', () => {
+  it('alarms ops when refresh runs or webhooks fail, a signature is replayed with another body, installations need a reinstall or attention, or events go unpublished', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const byMetric = Object.fromEntries(
       alarms.map((alarm) => [`${alarm.Namespace}/${alarm.MetricName}${alarm.Dimensions === undefined ? '' : `/${alarm.Dimensions[0].Value.Ref}`}`, alarm]),
@@ -455,8 +452,11 @@ describe('the default stack', () => {
         'EcwidAppAuth/LifecycleEventsUnpublished',
         'EcwidAppAuth/RefreshOutcomesLost',
         'EcwidAppAuth/WebhookFailures',
+        'EcwidAppAuth/WebhookVariants',
       ].sort(),
     );
+    // One replayed signature is worth a look.
+    expect(byMetric['EcwidAppAuth/WebhookVariants']).toMatchObject({ Threshold: 1, Period: 300, Statistic: 'Sum' });
     // Junk codes: a rate over five minutes, not a single one.
     expect(byMetric['EcwidAppAuth/CodesRejected']).toMatchObject({ Threshold: 20, Period: 300, Statistic: 'Sum' });
     expect(byMetric['EcwidAppAuth/WebhookFailures']).toMatchObject({ Threshold: 5, Period: 900 });

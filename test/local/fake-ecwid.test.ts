@@ -412,6 +412,44 @@ describe('FakeEcwid over HTTP', () => {
     });
   });
 
+  describe('application endpoint', () => {
+    const application = (storeId: number, accessToken: string) =>
+      fetch(`${baseUrl}/api/v3/${storeId}/application`, { headers: { authorization: `Bearer ${accessToken}` } });
+
+    it("answers the app's subscription in the store as the merchant's last change set it (ACTIVE before any)", async () => {
+      const { body } = await answer(exchangeCode(7321));
+      const token = body.access_token as string;
+      expect(await answer(application(7321, token))).toEqual({
+        status: 200,
+        body: { subscriptionStatus: 'ACTIVE', subscription: { status: 'ACTIVE', startDate: expect.stringMatching(/ \+0000$/), expirationDate: expect.any(String) } },
+      });
+      // The merchant's change in the fake (its webhook goes nowhere here).
+      fake.webhookUrl = 'http://127.0.0.1:9/unreachable';
+      fake.webhooks.retryDelaysMs = [];
+      await fake.changeSubscription(7321, 'SUSPENDED');
+      expect(await answer(application(7321, token))).toMatchObject({ status: 200, body: { subscriptionStatus: 'SUSPENDED', subscription: { status: 'SUSPENDED' } } });
+      expect(fake.applicationRequests).toEqual([
+        { storeId: 7321, status: 200, outcome: 'ok' },
+        { storeId: 7321, status: 200, outcome: 'ok' },
+      ]);
+    });
+
+    it("refuses a token of another store, or a revoked one, and answers the store's scripted errors and rate limits", async () => {
+      const { body } = await answer(exchangeCode(7322));
+      const token = body.access_token as string;
+      expect(await answer(application(7323, token))).toEqual({ status: 403, body: INVALID_API_TOKEN });
+      fake.profileAnswers.set(7322, 'server_error');
+      expect((await application(7322, token)).status).toBe(500);
+      fake.profileAnswers.delete(7322);
+      fake.restRateLimits.set(7322, { retryAfterSeconds: 4, remaining: 1 });
+      const limited = await application(7322, token);
+      expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '4']);
+      expect((await application(7322, token)).status).toBe(200);
+      fake.uninstalledStores.add(7322);
+      expect(await answer(application(7322, token))).toEqual({ status: 403, body: INVALID_API_TOKEN });
+    });
+  });
+
   describe('products endpoint', () => {
     function products(storeId: number, accessToken: string, query = ''): Promise<Response> {
       return fetch(`${baseUrl}/api/v3/${storeId}/products${query}`, { headers: { authorization: `Bearer ${accessToken}` } });

@@ -37,8 +37,29 @@ const nearlyEcwid = (nowEpochSeconds: number) =>
   );
 
 /**
- * Whatever arrives at `POST /webhooks` (valid, signed-but-broken, unsigned, not JSON at all), the
- * answer is a 200, 400 or 401 with a JSON body, never a 5xx, never a stack trace.
+ * `data` nested as deep as a 64 KB body allows (objects and arrays, thousands of levels): what
+ * `JSON.stringify` cannot write back, in the logger or the event publisher.
+ */
+const deeplyNestedData = fc
+  .tuple(fc.integer({ min: 1, max: 6_000 }), fc.constantFrom('{"a":', '['), fc.constantFrom('1', '"x"', '{}', '[]'))
+  .map(([depth, opening, innermost]) => `${opening.repeat(depth)}${innermost}${(opening === '[' ? ']' : '}').repeat(depth)}`);
+
+/** A body near Ecwid's, as text, whose `data` is that nesting. */
+const nestedBody = (nowEpochSeconds: number) =>
+  fc
+    .record({
+      eventId: fc.uuid(),
+      eventCreated: fc.integer({ min: nowEpochSeconds - 3600, max: nowEpochSeconds }),
+      storeId: fc.integer({ min: 1, max: 6 }),
+      entityId: fc.integer({ min: 1, max: 100 }),
+      eventType: fc.constantFrom(...EVENT_TYPES),
+    })
+    .chain((fields) => deeplyNestedData.map((data) => ({ fields: fields as Record<string, unknown>, text: `${JSON.stringify(fields).slice(0, -1)},"data":${data}}` })));
+
+/**
+ * Whatever arrives at `POST /webhooks` (valid, signed-but-broken, unsigned, not JSON at all, nested
+ * deeper than any JSON writer goes), the answer is a 200, 400 or 401 with a JSON body, never a 5xx,
+ * never a stack trace.
  */
 describe('POST /webhooks, whatever the body (property)', () => {
   it('never answers 5xx, and always answers JSON without a stack trace', async () => {
@@ -54,6 +75,7 @@ describe('POST /webhooks, whatever the body (property)', () => {
 
     const body = fc.oneof(
       nearlyEcwid(nowEpochSeconds).map((fields) => ({ fields, text: JSON.stringify(fields) })),
+      nestedBody(nowEpochSeconds),
       fc.oneof(fc.string(), fc.string({ unit: 'binary' }), anyJson.map((value) => JSON.stringify(value))).map((text) => ({ fields: undefined, text })),
     );
     await fc.assert(

@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runOps, UsageError, type OpsIo } from '../../scripts/ops';
 import { deployedSource, localSource } from '../../scripts/ops/sources';
@@ -30,13 +31,39 @@ describe('the ops CLI', () => {
   }
 
   const local = () => io(async () => localSource(stack.url));
-  const deployed = () => {
+  const deployed = (stackName = 'EcwidAppAuth') => {
     cloudFormation.reset();
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'EcwidAppAuth' }).resolves({
-      Stacks: [{ StackName: 'EcwidAppAuth', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'TableName', OutputValue: LOCAL_TABLE_NAME }] }],
+    cloudFormation.on(DescribeStacksCommand, { StackName: stackName }).resolves({
+      Stacks: [{ StackName: stackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'TableName', OutputValue: LOCAL_TABLE_NAME }] }],
     });
     return io(async (options) => deployedSource({ ...options, cloudFormation: new CloudFormationClient({ region: 'us-east-1' }), dynamoDb: localClient(stack.dynamoDb.endpoint) }));
   };
+
+  /** Runs `commands` with a raw item in the table: a tombstone whose TTL has passed, which DynamoDB has not deleted yet. */
+  async function withExpiredTombstone(storeId: number, commands: () => Promise<void>): Promise<void> {
+    const client = localClient(stack.dynamoDb.endpoint);
+    const past = Math.floor(Date.now() / 1000) - 60;
+    await client.send(
+      new PutItemCommand({
+        TableName: LOCAL_TABLE_NAME,
+        Item: {
+          pk: { S: `STORE#${storeId}` },
+          kind: { S: 'installation' },
+          storeId: { N: String(storeId) },
+          status: { S: 'uninstalled' },
+          statusReason: { S: 'INVALID_API_TOKEN' },
+          uninstalledAtEpochSeconds: { N: String(past - 30 * 86_400) },
+          ttlEpochSeconds: { N: String(past) },
+        },
+      }),
+    );
+    try {
+      await commands();
+    } finally {
+      await client.send(new DeleteItemCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: { S: `STORE#${storeId}` } } }));
+      client.destroy();
+    }
+  }
 
   it.each([
     ['the local stack', local],
@@ -91,6 +118,38 @@ describe('the ops CLI', () => {
     lines.length = 0;
     await expect(runOps(['store', '999'], ops)).resolves.toBe(1);
     expect(lines).toEqual(['No installation for store 999 in stack EcwidAppAuth, table ecwid-app-auth-local']);
+  });
+
+  it.each([
+    ['the local stack', local],
+    ['the deployed stack', () => deployed()],
+  ])('treats an item whose TTL has passed as absent on %s, though DynamoDB has not deleted it yet', async (_name, make) => {
+    await withExpiredTombstone(699, async () => {
+      const { lines, io: ops } = make();
+      await runOps(['stores', '--json'], ops);
+      expect(lines.map((line) => JSON.parse(line).storeId).sort()).toEqual([601, 602, 603]);
+      lines.length = 0;
+      await expect(runOps(['store', '699', '--json'], ops)).resolves.toBe(1);
+      expect(lines).toEqual([JSON.stringify({ storeId: 699, found: false })]);
+    });
+  });
+
+  it('hints the next page with the flags it was given: the deployed stack, its region, the page size, the status', async () => {
+    const { lines, io: ops } = deployed('Ops-Stack');
+    await runOps(['stores', '--stack-name', 'Ops-Stack', '--region', 'eu-west-1', '--limit', '1', '--status', 'active'], ops);
+    const hint = lines.find((line) => line.startsWith('More: '))!;
+    expect(hint).toMatch(/^More: npm run ops -- stores --cursor \S+ --status active --limit 1 --stack-name Ops-Stack --region eu-west-1$/);
+    // The hint, run as printed, gives the next page.
+    const argv = hint.replace('More: npm run ops -- ', '').split(' ');
+    lines.length = 0;
+    await runOps(argv, ops);
+    expect(lines[0]).toBe('1 installation(s) from stack Ops-Stack, table ecwid-app-auth-local, status active');
+  });
+
+  it('hints the next page of the local stack with --local and its URL', async () => {
+    const { lines, io: ops } = local();
+    await runOps(['stores', '--local', stack.url, '--limit', '2'], ops);
+    expect(lines.find((line) => line.startsWith('More: '))).toMatch(new RegExp(`^More: npm run ops -- stores --cursor \\S+ --limit 2 --local ${stack.url}$`));
   });
 
   it.each([[[]], [['launch']], [['store']], [['store', 'abc']], [['stores', '--status', 'gone']], [['stores', '--limit', '0']]])(

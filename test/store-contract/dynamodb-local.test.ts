@@ -12,5 +12,5 @@ afterAll(async () => {
 
 runStoreContract("DynamoDB adapter on Amazon's DynamoDB Local", async () => {
   const clock = new ManualClock();
-  return { store: await storeOnFreshTable(server), clock };
+  return { store: await storeOnFreshTable(server, clock), clock };
 });

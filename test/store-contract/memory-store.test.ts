@@ -4,5 +4,5 @@ import { runStoreContract } from './store-contract';
 
 runStoreContract('in-memory store (the core tests use it)', async () => {
   const clock = new ManualClock();
-  return { store: new MemoryStore(), clock };
+  return { store: new MemoryStore(4, clock), clock };
 });

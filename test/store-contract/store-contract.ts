@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CodeClaimOutcome, DueEntry, NewInstallation, SealedToken } from '../../functions/core/model';
 import type { AllStores } from '../support/dynamodb-stores';
 import { ManualClock } from '../support/fakes';
@@ -256,7 +256,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await store.saveInstallation(installation(1061));
         await expect(store.saveInstallation(repair(1061), { replacing: { version: stale.version } })).resolves.toBeUndefined();
         await expect(store.saveInstallation(repair(1061), { replacing: { version: stale.version + 1 } })).resolves.toMatchObject({ grantLane: 'control_panel' });
-        // Over a tombstone, or over a subscription recorded before any install: no grant there.
+        // Over a tombstone: no grant there.
         const purged = (await store.saveInstallation(installation(1062)))!;
         await store.purgeInstallation({
           storeId: 1062,
@@ -266,8 +266,6 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           tombstone: { uninstalledAtEpochSeconds: now(), deleteAfterEpochSeconds: now() + 86_400 },
         });
         await expect(store.saveInstallation(repair(1062), { replacing: 'no_grant' })).resolves.toMatchObject({ status: 'active' });
-        await store.recordSubscription({ storeId: 1063, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 86_400 });
-        await expect(store.saveInstallation(repair(1063), { replacing: 'no_grant' })).resolves.toMatchObject({ subscriptionStatus: 'ACTIVE' });
       });
 
       it('replaces the whole grant on reinstall and moves the version on', async () => {
@@ -308,9 +306,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
     });
   
     describe('webhook events', () => {
-      const claim = (eventId: string, owner: string, leaseMs = 10_000) =>
+      /** One body of the event: the digest of its unsigned fields. */
+      const body = (name = 'genuine') => createHash('sha256').update(name).digest('hex');
+      const claim = (eventId: string, owner: string, leaseMs = 10_000, digest = body()) =>
         store.claimWebhookEvent({
           eventId,
+          digest,
+          maxBodies: 3,
           owner,
           eventType: 'application.uninstalled',
           storeId: 1,
@@ -318,12 +320,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           leaseUntilEpochMs: clock.nowEpochMs() + leaseMs,
           keepUntilEpochSeconds: now() + 72 * 3600,
         });
+      const key = (eventId: string, digest = body()) => ({ eventId, digest });
 
       it('claims an eventId once: a second delivery sees it in progress, then done', async () => {
         const eventId = hash();
-        await expect(claim(eventId, 'delivery-1')).resolves.toEqual({ claimed: true });
+        await expect(claim(eventId, 'delivery-1')).resolves.toEqual({ claimed: true, variant: false });
         await expect(claim(eventId, 'delivery-2')).resolves.toEqual({ claimed: false, state: 'in_progress' });
-        await store.completeWebhookEvent(eventId, 'delivery-1', 'purged');
+        await store.completeWebhookEvent(key(eventId), 'delivery-1', 'purged');
         await expect(claim(eventId, 'delivery-3')).resolves.toEqual({ claimed: false, state: 'done' });
         clock.advanceSeconds(71 * 3600);
         await expect(claim(eventId, 'delivery-4')).resolves.toEqual({ claimed: false, state: 'done' });
@@ -339,26 +342,28 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         const eventId = hash();
         await claim(eventId, 'dead', 5_000);
         clock.advanceSeconds(5);
-        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true });
-        await store.completeWebhookEvent(eventId, 'dead', 'purged');
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true, variant: false });
+        await store.completeWebhookEvent(key(eventId), 'dead', 'purged');
         await expect(claim(eventId, 'third')).resolves.toEqual({ claimed: false, state: 'in_progress' });
-        await store.completeWebhookEvent(eventId, 'next', 'purged');
+        await store.completeWebhookEvent(key(eventId), 'next', 'purged');
         await expect(claim(eventId, 'third')).resolves.toEqual({ claimed: false, state: 'done' });
       });
 
       it("releases only the owner's claim, so Ecwid's next delivery acts on the event", async () => {
         const eventId = hash();
         await claim(eventId, 'owner');
-        await store.releaseWebhookEvent(eventId, 'someone-else');
+        await store.releaseWebhookEvent(key(eventId), 'someone-else');
         await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: false, state: 'in_progress' });
-        await store.releaseWebhookEvent(eventId, 'owner');
-        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true });
+        await store.releaseWebhookEvent(key(eventId), 'owner');
+        await expect(claim(eventId, 'next')).resolves.toEqual({ claimed: true, variant: false });
       });
 
       it('treats a record past its TTL as absent, whether or not DynamoDB has deleted it', async () => {
         const eventId = hash();
         await store.claimWebhookEvent({
           eventId,
+          digest: body(),
+          maxBodies: 3,
           owner: 'first',
           eventType: 'application.installed',
           storeId: 1,
@@ -366,9 +371,43 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           leaseUntilEpochMs: clock.nowEpochMs() + 1_000,
           keepUntilEpochSeconds: now() + 60,
         });
-        await store.completeWebhookEvent(eventId, 'first', 'recorded');
+        await store.completeWebhookEvent(key(eventId), 'first', 'recorded');
         clock.advanceSeconds(60);
-        await expect(claim(eventId, 'later')).resolves.toEqual({ claimed: true });
+        await expect(claim(eventId, 'later')).resolves.toEqual({ claimed: true, variant: false });
+      });
+
+      it('claims another body under the same eventId on its own, says it is a variant, and keeps each body once', async () => {
+        const eventId = hash();
+        await expect(claim(eventId, 'forged', 10_000, body('forged'))).resolves.toEqual({ claimed: true, variant: false });
+        await store.completeWebhookEvent(key(eventId, body('forged')), 'forged', 'recorded');
+        // The genuine delivery is not a duplicate of the forged one.
+        await expect(claim(eventId, 'genuine')).resolves.toEqual({ claimed: true, variant: true });
+        await expect(claim(eventId, 'genuine-again')).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.completeWebhookEvent(key(eventId), 'genuine', 'purged');
+        await expect(claim(eventId, 'genuine-again')).resolves.toEqual({ claimed: false, state: 'done' });
+        await expect(claim(eventId, 'forged-again', 10_000, body('forged'))).resolves.toEqual({ claimed: false, state: 'done' });
+      });
+
+      it('refuses a new body past the most bodies one eventId may have, but still answers for those it has', async () => {
+        const eventId = hash();
+        for (const name of ['a', 'b', 'c']) await expect(claim(eventId, name, 10_000, body(name))).resolves.toMatchObject({ claimed: true });
+        await expect(claim(eventId, 'd', 10_000, body('d'))).resolves.toEqual({ claimed: false, state: 'too_many_variants' });
+        // A released body still counts: its redelivery may claim it again, a new body may not.
+        await store.releaseWebhookEvent(key(eventId, body('b')), 'b');
+        await expect(claim(eventId, 'e', 10_000, body('e'))).resolves.toEqual({ claimed: false, state: 'too_many_variants' });
+        await expect(claim(eventId, 'b-again', 10_000, body('b'))).resolves.toEqual({ claimed: true, variant: true });
+        await expect(claim(eventId, 'a-again', 10_000, body('a'))).resolves.toEqual({ claimed: false, state: 'in_progress' });
+      });
+
+      it('completes and releases only the body it names', async () => {
+        const eventId = hash();
+        await claim(eventId, 'one', 10_000, body('one'));
+        await claim(eventId, 'two', 10_000, body('two'));
+        await store.completeWebhookEvent(key(eventId, body('two')), 'one', 'purged');
+        await store.releaseWebhookEvent(key(eventId, body('two')), 'one');
+        await expect(claim(eventId, 'other', 10_000, body('two'))).resolves.toEqual({ claimed: false, state: 'in_progress' });
+        await store.completeWebhookEvent(key(eventId, body('one')), 'one', 'purged');
+        await expect(claim(eventId, 'other', 10_000, body('one'))).resolves.toEqual({ claimed: false, state: 'done' });
       });
     });
 
@@ -404,6 +443,18 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         }
       });
 
+      it('finds the tombstone a purge left, with its reason, and nothing for an installation, a store it never saw, or a tombstone past its TTL', async () => {
+        const saved = (await store.saveInstallation(installation(2011)))!;
+        await expect(store.findTombstone(2011, now())).resolves.toBeUndefined();
+        await expect(store.findTombstone(2999, now())).resolves.toBeUndefined();
+        const stone = tombstone(60);
+        await store.purgeInstallation({ storeId: 2011, version: saved.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: stone });
+        await expect(store.findTombstone(2011, now())).resolves.toEqual({ uninstalledAtEpochSeconds: stone.uninstalledAtEpochSeconds, statusReason: 'INVALID_API_TOKEN' });
+        await expect(store.findTombstone(2011, stone.deleteAfterEpochSeconds)).resolves.toBeUndefined();
+        await store.saveInstallation(installation(2011));
+        await expect(store.findTombstone(2011, now())).resolves.toBeUndefined();
+      });
+
       it('does not purge an installation that changed since the uninstall was confirmed (a reinstall won)', async () => {
         const first = (await store.saveInstallation(installation(2002)))!;
         const reinstall = installation(2002);
@@ -412,19 +463,52 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.getInstallation(2002)).resolves.toMatchObject({ status: 'active', accessToken: reinstall.accessToken });
       });
 
-      it('installs again over a tombstone: a live installation, without the TTL that would delete it, keeping its subscription', async () => {
+      it('installs again over a tombstone: a live installation, without the TTL that would delete it', async () => {
         const first = (await store.saveInstallation(installation(2003)))!;
-        await store.recordSubscription({ storeId: 2003, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
         await store.purgeInstallation({ storeId: 2003, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone() });
         clock.advanceSeconds(60);
         const again = installation(2003);
         const saved = await store.saveInstallation(again);
-        expect(saved).toMatchObject({ status: 'active', accessToken: again.accessToken, version: first.version + 2, subscriptionStatus: 'ACTIVE' });
+        expect(saved).toMatchObject({ status: 'active', accessToken: again.accessToken, version: first.version + 2 });
         const view = (await store.describeStore(2003))!;
-        expect(view).toMatchObject({ status: 'active', subscriptionStatus: 'ACTIVE' });
+        expect(view).toMatchObject({ status: 'active' });
         expect(view).not.toHaveProperty('uninstalledAtEpochSeconds');
         expect(view).not.toHaveProperty('deleteAfterEpochSeconds');
         expect(await dueIds()).toContain(2003);
+      });
+
+      it('ends the subscription with the uninstall: a reinstall does not inherit it, a late older change cannot bring it back', async () => {
+        const first = (await store.saveInstallation(installation(2009)))!;
+        const change = (status: string, at: number) =>
+          store.recordSubscription({ storeId: 2009, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now() });
+        await change('ACTIVE', now() - 100);
+        const stone = tombstone();
+        await store.purgeInstallation({ storeId: 2009, version: first.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: stone });
+        const purged = (await store.describeStore(2009))!;
+        expect(purged).not.toHaveProperty('subscriptionStatus');
+        expect(purged).toMatchObject({ subscriptionChangedAtEpochSeconds: stone.uninstalledAtEpochSeconds });
+        // A tombstone records no subscription.
+        await expect(change('SUSPENDED', now())).resolves.toEqual({ recorded: false, reason: 'no_installation' });
+        clock.advanceSeconds(86_400);
+        const saved = (await store.saveInstallation(installation(2009)))!;
+        expect(saved).not.toHaveProperty('subscriptionStatus');
+        expect(await store.getInstallation(2009)).not.toHaveProperty('subscriptionStatus');
+        // A change Ecwid made before the uninstall, delivered late, cannot land on the new install.
+        await expect(change('ACTIVE', stone.uninstalledAtEpochSeconds - 1)).resolves.toEqual({ recorded: false, reason: 'older_than_recorded' });
+        // The new install's own subscription webhooks are newer: recorded.
+        await expect(change('TRIAL', now())).resolves.toEqual({ recorded: true, installationStatus: 'active' });
+        await expect(store.getInstallation(2009)).resolves.toMatchObject({ subscriptionStatus: 'TRIAL', subscriptionChangedAtEpochSeconds: now() });
+      });
+
+      it('ends the subscription the same way when the scheduled job finishes an uninstall', async () => {
+        const saved = (await store.saveInstallation(installation(2010, { nextCheckAtEpochSeconds: now() })))!;
+        await store.recordSubscription({ storeId: 2010, subscriptionStatus: 'ACTIVE', changedAtEpochSeconds: now() - 100, nowEpochSeconds: now() });
+        const leased = (await store.acquireLease({ storeId: 2010, owner: 'run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 }))!;
+        const stone = tombstone();
+        await store.completeCheck({ storeId: 2010, owner: 'run', version: leased.version, nowEpochSeconds: now(), result: { status: 'uninstalled', statusReason: 'INVALID_API_TOKEN', uninstall: stone } });
+        const view = (await store.describeStore(2010))!;
+        expect(view).toMatchObject({ status: 'uninstalled', subscriptionChangedAtEpochSeconds: stone.uninstalledAtEpochSeconds, version: saved.version + 1 });
+        expect(view).not.toHaveProperty('subscriptionStatus');
       });
 
       it('marks an installation for an immediate check, not while a check holds its lease, and lets the job purge or forget it', async () => {
@@ -464,17 +548,42 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         expect(await dueIds()).not.toContain(2005);
       });
 
+      it('takes an expired lease away with a requested check: the check still finishing under it cannot write over the request', async () => {
+        const saved = (await store.saveInstallation(installation(2008, { nextCheckAtEpochSeconds: now() })))!;
+        const leased = (await store.acquireLease({ storeId: 2008, owner: 'slow-run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 54 }))!;
+        clock.advanceSeconds(55);
+        await expect(
+          store.requestUninstallCheck({ storeId: 2008, version: saved.version, requestedAtEpochSeconds: now(), nowEpochSeconds: now() }),
+        ).resolves.toBe(true);
+        // The slow check writes what it found, from its copy made before the request.
+        await expect(
+          store.completeCheck({
+            storeId: 2008,
+            owner: 'slow-run',
+            version: leased.version,
+            nowEpochSeconds: now() + 1,
+            result: { status: 'needs_reinstall', statusReason: 'INVALID_API_TOKEN' },
+          }),
+        ).resolves.toBe(false);
+        await expect(store.getInstallation(2008)).resolves.toMatchObject({ status: 'active', uninstallRequestedAtEpochSeconds: now() });
+        expect(await dueIds()).toContain(2008);
+        // The job's next run takes the installation with the request.
+        await expect(store.acquireLease({ storeId: 2008, owner: 'next-run', nowEpochSeconds: now(), leaseExpiresAtEpochSeconds: now() + 60 })).resolves.toMatchObject({
+          uninstallRequestedAtEpochSeconds: now(),
+        });
+      });
+
       it('records a subscription status; an older event never overwrites a newer one; the version stays', async () => {
         const saved = (await store.saveInstallation(installation(2006)))!;
         const change = (status: string, at: number) =>
-          store.recordSubscription({ storeId: 2006, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 });
+          store.recordSubscription({ storeId: 2006, subscriptionStatus: status, changedAtEpochSeconds: at, nowEpochSeconds: now() });
         await expect(change('TRIAL', now() - 200)).resolves.toEqual({ recorded: true, installationStatus: 'active' });
         await expect(change('ACTIVE', now() - 100)).resolves.toEqual({ recorded: true, previousStatus: 'TRIAL', installationStatus: 'active' });
-        await expect(change('SUSPENDED', now() - 150)).resolves.toEqual({ recorded: false });
+        await expect(change('SUSPENDED', now() - 150)).resolves.toEqual({ recorded: false, reason: 'older_than_recorded' });
         // The same change again (a retry whose answer was lost) counts as recorded.
         await expect(change('ACTIVE', now() - 100)).resolves.toEqual({ recorded: true, installationStatus: 'active' });
         await expect(change('SUSPENDED', now() - 100)).resolves.toEqual({ recorded: true, previousStatus: 'ACTIVE', installationStatus: 'active' });
-        await expect(change('ACTIVE', now() - 101)).resolves.toEqual({ recorded: false });
+        await expect(change('ACTIVE', now() - 101)).resolves.toEqual({ recorded: false, reason: 'older_than_recorded' });
         await expect(store.getInstallation(2006)).resolves.toMatchObject({
           subscriptionStatus: 'SUSPENDED',
           subscriptionChangedAtEpochSeconds: now() - 100,
@@ -482,18 +591,13 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         });
       });
 
-      it('keeps a subscription that arrives before the install, and the install keeps it without its TTL', async () => {
+      it('records no subscription for a store without an installation: nothing is written', async () => {
         await expect(
-          store.recordSubscription({ storeId: 2007, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 60 }),
-        ).resolves.toEqual({ recorded: true, installationStatus: null });
-        await expect(store.getInstallation(2007)).resolves.toBeUndefined();
-        expect((await store.listInstallations()).map((item) => item.storeId)).not.toContain(2007);
-        const before = (await store.describeStore(2007))!;
-        expect(before).toMatchObject({ storeId: 2007, subscriptionStatus: 'TRIAL', deleteAfterEpochSeconds: now() + 60 });
-        expect(before).not.toHaveProperty('status');
+          store.recordSubscription({ storeId: 2007, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now() }),
+        ).resolves.toEqual({ recorded: false, reason: 'no_installation' });
+        await expect(store.describeStore(2007)).resolves.toBeUndefined();
         const saved = await store.saveInstallation(installation(2007));
-        expect(saved).toMatchObject({ status: 'active', version: 1, subscriptionStatus: 'TRIAL' });
-        expect(await store.describeStore(2007)).not.toHaveProperty('deleteAfterEpochSeconds');
+        expect(saved).not.toHaveProperty('subscriptionStatus');
       });
 
       it('lists every installation item, tombstones included, by status, page by page, each once', async () => {
@@ -517,6 +621,17 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         const uninstalled = await store.listStores({ limit: 100, status: 'uninstalled' });
         expect(uninstalled.stores.map((view) => view.storeId).sort((a, b) => a - b)).toEqual([3003, 3006, 3009, 3012]);
         expect(JSON.stringify(uninstalled)).not.toMatch(/secret_|wrapped-key/);
+      });
+      it('treats an item whose TTL has passed as absent in the listing, whether or not DynamoDB has deleted it', async () => {
+        const kept = (await store.saveInstallation(installation(3101)))!;
+        const gone = (await store.saveInstallation(installation(3102)))!;
+        await store.purgeInstallation({ storeId: 3101, version: kept.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone(3600) });
+        await store.purgeInstallation({ storeId: 3102, version: gone.version, reason: 'INVALID_API_TOKEN', nowEpochSeconds: now(), tombstone: tombstone(60) });
+        clock.advanceSeconds(60);
+        await expect(store.describeStore(3102)).resolves.toBeUndefined();
+        await expect(store.describeStore(3101)).resolves.toMatchObject({ status: 'uninstalled' });
+        const listed = await store.listStores({ limit: 100, status: 'uninstalled' });
+        expect(listed.stores.map((view) => view.storeId)).toEqual([3101]);
       });
     });
 
@@ -704,7 +819,7 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(jobLease(22, 'run-2')).resolves.toBeUndefined();
       });
 
-      it('never leases what is not there, nor a tombstone, nor a subscription recorded before any install', async () => {
+      it('never leases what is not there, nor a tombstone', async () => {
         await expect(readerLease(998)).resolves.toBeUndefined();
         const saved = (await store.saveInstallation(installation(996)))!;
         await store.purgeInstallation({
@@ -715,8 +830,6 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
           tombstone: { uninstalledAtEpochSeconds: now() - 5, deleteAfterEpochSeconds: now() + 86_400 },
         });
         await expect(readerLease(996)).resolves.toBeUndefined();
-        await store.recordSubscription({ storeId: 997, subscriptionStatus: 'TRIAL', changedAtEpochSeconds: now(), nowEpochSeconds: now(), keepUntilEpochSeconds: now() + 86_400 });
-        await expect(readerLease(997)).resolves.toBeUndefined();
       });
 
       it('records the missing scopes of the version it compared, without moving the version', async () => {

@@ -2,6 +2,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { localTableDefinition } from '../../functions/adapters/dynamodb/schema';
+import type { Clock } from '../../functions/core/ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../local/dynalite-server';
 import { dynamoDbStores, type AllStores } from './dynamodb-stores';
 
@@ -83,12 +84,12 @@ export async function startDynamoDbLocalServer(): Promise<DynamoDbServer> {
 
 let tableCounter = 0;
 
-/** A store over a fresh, empty table on the server. */
-export async function storeOnFreshTable(server: DynamoDbServer): Promise<AllStores> {
+/** A store over a fresh, empty table on the server; `clock` is the time its adapters read (system time by default). */
+export async function storeOnFreshTable(server: DynamoDbServer, clock?: Pick<Clock, 'nowEpochMs'>): Promise<AllStores> {
   tableCounter += 1;
   const tableName = `contract-${process.pid}-${tableCounter}`;
   await server.client.send(new CreateTableCommand(localTableDefinition(tableName)));
-  return dynamoDbStores(server.client, tableName);
+  return dynamoDbStores(server.client, tableName, clock);
 }
 
 export function localClient(endpoint: string): DynamoDBClient {

@@ -8,7 +8,9 @@ import { DynamoDbLifecycleStore } from '../../functions/adapters/dynamodb/lifecy
 import { DynamoDbWebhookEventStore } from '../../functions/adapters/dynamodb/webhook-event-store';
 import { DynamoDbStateStore } from '../../functions/adapters/dynamodb/state-store';
 import { DynamoTable } from '../../functions/adapters/dynamodb/table';
+import { systemClock } from '../../functions/runtime/system';
 import type {
+  Clock,
   CodeClaimStore,
   CredentialsStore,
   DueInstallationStore,
@@ -29,8 +31,11 @@ export type AllStores = StateStore &
   InstallationDirectory &
   CredentialsStore;
 
-/** The DynamoDB adapters over one table, behind one object, for tests that use them together. */
-export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllStores {
+/**
+ * The DynamoDB adapters over one table, behind one object, for tests that use them together. `clock`
+ * is what the adapters that read the time themselves (the directory, for TTLs) read.
+ */
+export function dynamoDbStores(client: DynamoDBClient, tableName: string, clock: Pick<Clock, 'nowEpochMs'> = systemClock): AllStores {
   const table = new DynamoTable(client, tableName);
   const states = new DynamoDbStateStore(table);
   const claims = new DynamoDbCodeClaimStore(table);
@@ -38,7 +43,7 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
   const due = new DynamoDbDueInstallationStore(table);
   const webhookEvents = new DynamoDbWebhookEventStore(table);
   const lifecycle = new DynamoDbLifecycleStore(table);
-  const directory = new DynamoDbInstallationDirectory(table);
+  const directory = new DynamoDbInstallationDirectory(table, clock);
   const credentials = new DynamoDbCredentialsStore(table);
   return {
     saveState: (record) => states.saveState(record),
@@ -56,11 +61,12 @@ export function dynamoDbStores(client: DynamoDBClient, tableName: string): AllSt
     markRefreshInFlight: (request) => due.markRefreshInFlight(request),
     completeCheck: (request) => due.completeCheck(request),
     claimWebhookEvent: (request) => webhookEvents.claimWebhookEvent(request),
-    completeWebhookEvent: (eventId, owner, outcome) => webhookEvents.completeWebhookEvent(eventId, owner, outcome),
-    releaseWebhookEvent: (eventId, owner) => webhookEvents.releaseWebhookEvent(eventId, owner),
+    completeWebhookEvent: (key, owner, outcome) => webhookEvents.completeWebhookEvent(key, owner, outcome),
+    releaseWebhookEvent: (key, owner) => webhookEvents.releaseWebhookEvent(key, owner),
     purgeInstallation: (request) => lifecycle.purgeInstallation(request),
     requestUninstallCheck: (request) => lifecycle.requestUninstallCheck(request),
     recordSubscription: (change) => lifecycle.recordSubscription(change),
+    findTombstone: (storeId, nowEpochSeconds) => lifecycle.findTombstone(storeId, nowEpochSeconds),
     listStores: (request) => directory.listStores(request),
     describeStore: (storeId) => directory.describeStore(storeId),
     leaseInstallation: (request) => credentials.leaseInstallation(request),

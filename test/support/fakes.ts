@@ -10,6 +10,8 @@ import type {
   Logger,
   RandomSource,
   TokenEndpoint,
+  WebhookCount,
+  WebhookCounter,
 } from '../../functions/core/ports';
 import { JsonLogger } from '../../functions/runtime/logger';
 
@@ -87,14 +89,31 @@ export class FixedClientSecret implements ClientSecretSource, ClientSecretVersio
   }
 }
 
-/** A publisher that keeps every event it is given (or refuses, like an EventBridge outage, when `failing`). */
+/** A counter that keeps what it counted, in order. */
+export class RecordingCounter implements WebhookCounter {
+  readonly counted: WebhookCount[] = [];
+
+  count(what: WebhookCount): void {
+    this.counted.push(what);
+  }
+}
+
+/**
+ * A publisher that keeps every event it is given as a subscriber would receive it (written as JSON and
+ * read back, as EventBridge carries it), or gives them up (`givingUp`), or throws (`failing`).
+ */
 export class RecordingPublisher implements LifecycleEventPublisher {
   readonly events: LifecycleEvent[] = [];
+  /** Throws, as a publisher breaking its contract would. */
   failing = false;
+  /** Gives every event up, as the real publisher does after its retries (an EventBridge outage). */
+  givingUp = false;
 
-  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+  async publish(events: readonly LifecycleEvent[]): Promise<{ unpublished: number }> {
     if (this.failing) throw new Error('EventBridge is unreachable');
-    this.events.push(...events);
+    if (this.givingUp) return { unpublished: events.length };
+    this.events.push(...events.map((event) => JSON.parse(JSON.stringify(event)) as LifecycleEvent));
+    return { unpublished: 0 };
   }
 
   /** The detail types published, in order. */

@@ -10,7 +10,9 @@ import type {
   StateConsumption,
   StateRecord,
 } from '../../functions/core/model';
+import { systemClock } from '../../functions/runtime/system';
 import type {
+  Clock,
   ClaimWebhookRequest,
   AcquireLeaseRequest,
   CodeClaimStore,
@@ -32,6 +34,7 @@ import type {
   SubscriptionRecording,
   UninstallCheckRequest,
   WebhookClaim,
+  WebhookClaimKey,
   WebhookEventStore,
 } from '../../functions/core/ports';
 
@@ -41,12 +44,18 @@ import type {
  */
 type StoredInstallation = Installation & { uninstalledAtEpochSeconds?: number; deleteAfterEpochSeconds?: number };
 
-interface StoredWebhookEvent {
+interface StoredWebhookClaim {
   status: 'processing' | 'done';
   owner: string;
   leaseUntilEpochMs?: number;
-  keepUntilEpochSeconds: number;
   outcome?: string;
+}
+
+/** One `eventId`: the bodies seen under it, each body's claim, and when the record may go. */
+interface StoredWebhookEvent {
+  digests: Set<string>;
+  claims: Map<string, StoredWebhookClaim>;
+  keepUntilEpochSeconds: number;
 }
 
 /** What a purge removes, as the DynamoDB adapter's `PURGED_ATTRIBUTES`. */
@@ -64,6 +73,7 @@ const PURGED_FIELDS = [
   'firstFailureAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
   'missingScopes',
+  'subscriptionStatus',
 ] as const;
 
 function holdsGrant(item: StoredInstallation | undefined): boolean {
@@ -97,7 +107,11 @@ export class MemoryStore
   /** Installations the due-index queries returned, for tests of the job's reads. */
   dueRead = 0;
 
-  constructor(private readonly dueShardCount = 4) {}
+  /** @param clock what the directory reads to leave out items whose TTL has passed (the system clock by default) */
+  constructor(
+    private readonly dueShardCount = 4,
+    private readonly clock: Pick<Clock, 'nowEpochMs'> = systemClock,
+  ) {}
 
   async saveState(record: StateRecord): Promise<void> {
     if (this.states.has(record.stateHash)) throw new Error('state exists');
@@ -280,28 +294,35 @@ export class MemoryStore
   // --- webhook events -----------------------------------------------------------------------
 
   async claimWebhookEvent(request: ClaimWebhookRequest): Promise<WebhookClaim> {
-    const existing = this.webhookEvents.get(request.eventId);
-    const expired = existing !== undefined && existing.keepUntilEpochSeconds <= Math.floor(request.nowEpochMs / 1000);
+    const stored = this.webhookEvents.get(request.eventId);
+    const expired = stored !== undefined && stored.keepUntilEpochSeconds <= Math.floor(request.nowEpochMs / 1000);
+    const event = stored === undefined || expired ? { digests: new Set<string>(), claims: new Map(), keepUntilEpochSeconds: request.keepUntilEpochSeconds } : stored;
+    const existing = event.claims.get(request.digest);
     const abandoned = existing?.status === 'processing' && (existing.leaseUntilEpochMs ?? 0) <= request.nowEpochMs;
-    if (existing !== undefined && !expired && !abandoned) return { claimed: false, state: existing.status === 'done' ? 'done' : 'in_progress' };
-    this.webhookEvents.set(request.eventId, {
-      status: 'processing',
-      owner: request.owner,
-      leaseUntilEpochMs: request.leaseUntilEpochMs,
-      keepUntilEpochSeconds: request.keepUntilEpochSeconds,
-    });
-    return { claimed: true };
+    if (existing !== undefined && !abandoned) return { claimed: false, state: existing.status === 'done' ? 'done' : 'in_progress' };
+    if (!event.digests.has(request.digest) && event.digests.size >= request.maxBodies) return { claimed: false, state: 'too_many_variants' };
+    const variant = [...event.digests].some((digest) => digest !== request.digest);
+    event.digests.add(request.digest);
+    event.claims.set(request.digest, { status: 'processing', owner: request.owner, leaseUntilEpochMs: request.leaseUntilEpochMs });
+    this.webhookEvents.set(request.eventId, event);
+    return { claimed: true, variant };
   }
 
-  async completeWebhookEvent(eventId: string, owner: string, outcome: string): Promise<void> {
-    const claim = this.webhookEvents.get(eventId);
+  async completeWebhookEvent(key: WebhookClaimKey, owner: string, outcome: string): Promise<void> {
+    const claim = this.webhookEvents.get(key.eventId)?.claims.get(key.digest);
     if (claim?.owner !== owner || claim.status !== 'processing') return;
-    this.webhookEvents.set(eventId, { status: 'done', owner, keepUntilEpochSeconds: claim.keepUntilEpochSeconds, outcome });
+    this.webhookEvents.get(key.eventId)!.claims.set(key.digest, { status: 'done', owner, outcome });
   }
 
-  async releaseWebhookEvent(eventId: string, owner: string): Promise<void> {
-    const claim = this.webhookEvents.get(eventId);
-    if (claim?.owner === owner && claim.status === 'processing') this.webhookEvents.delete(eventId);
+  async releaseWebhookEvent(key: WebhookClaimKey, owner: string): Promise<void> {
+    const event = this.webhookEvents.get(key.eventId);
+    const claim = event?.claims.get(key.digest);
+    if (claim?.owner === owner && claim.status === 'processing') event!.claims.delete(key.digest);
+  }
+
+  /** Every body's claim, of every eventId: for tests that look at what was recorded. */
+  webhookClaims(): StoredWebhookClaim[] {
+    return [...this.webhookEvents.values()].flatMap((event) => [...event.claims.values()]);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -323,6 +344,7 @@ export class MemoryStore
     if (installation === undefined || !holdsGrant(installation) || installation.version !== request.version) return false;
     const lease = this.leases.get(request.storeId);
     if (lease !== undefined && lease.expiresAtEpochSeconds > request.nowEpochSeconds) return false;
+    this.leases.delete(request.storeId);
     installation.uninstallRequestedAtEpochSeconds = request.requestedAtEpochSeconds;
     installation.nextCheckAtEpochSeconds = request.nowEpochSeconds;
     return true;
@@ -330,31 +352,26 @@ export class MemoryStore
 
   async recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording> {
     const item = this.installations.get(change.storeId);
-    if (item === undefined) {
-      this.installations.set(change.storeId, {
-        storeId: change.storeId,
-        subscriptionStatus: change.subscriptionStatus,
-        subscriptionChangedAtEpochSeconds: change.changedAtEpochSeconds,
-        updatedAtEpochSeconds: change.nowEpochSeconds,
-        deleteAfterEpochSeconds: change.keepUntilEpochSeconds,
-      } as StoredInstallation);
-      return { recorded: true, installationStatus: null };
-    }
+    if (item === undefined || !holdsGrant(item)) return { recorded: false, reason: 'no_installation' };
     const recordedAt = item.subscriptionChangedAtEpochSeconds;
-    const newer =
-      recordedAt === undefined ||
-      recordedAt < change.changedAtEpochSeconds ||
-      (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus !== change.subscriptionStatus);
-    const installationStatusNow = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
     if (recordedAt === change.changedAtEpochSeconds && item.subscriptionStatus === change.subscriptionStatus) {
-      return { recorded: true, installationStatus: installationStatusNow };
+      return { recorded: true, installationStatus: item.status };
     }
-    if (!newer) return { recorded: false };
+    const newer = recordedAt === undefined || recordedAt <= change.changedAtEpochSeconds;
+    if (!newer) return { recorded: false, reason: 'older_than_recorded' };
     const previousStatus = item.subscriptionStatus;
     item.subscriptionStatus = change.subscriptionStatus;
     item.subscriptionChangedAtEpochSeconds = change.changedAtEpochSeconds;
-    const installationStatus = holdsGrant(item) || item.status === 'uninstalled' ? item.status : null;
-    return previousStatus === undefined ? { recorded: true, installationStatus } : { recorded: true, previousStatus, installationStatus };
+    return previousStatus === undefined ? { recorded: true, installationStatus: item.status } : { recorded: true, previousStatus, installationStatus: item.status };
+  }
+
+  async findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined> {
+    const item = this.installations.get(storeId);
+    if (item?.status !== 'uninstalled' || item.uninstalledAtEpochSeconds === undefined) return undefined;
+    if (item.deleteAfterEpochSeconds !== undefined && item.deleteAfterEpochSeconds <= nowEpochSeconds) return undefined;
+    return item.statusReason === undefined
+      ? { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds }
+      : { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds, statusReason: item.statusReason };
   }
 
   // --- directory ------------------------------------------------------------------------------
@@ -362,7 +379,7 @@ export class MemoryStore
   async listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }> {
     const after = request.cursor === undefined ? 0 : Number(request.cursor);
     const matching = [...this.installations.values()]
-      .filter((item) => item.storeId > after && (request.status === undefined || item.status === request.status))
+      .filter((item) => item.storeId > after && (request.status === undefined || item.status === request.status) && !this.expired(item))
       .sort((a, b) => a.storeId - b.storeId);
     const page = matching.slice(0, request.limit);
     return {
@@ -373,7 +390,12 @@ export class MemoryStore
 
   async describeStore(storeId: number): Promise<InstallationView | undefined> {
     const item = this.installations.get(storeId);
-    return item === undefined ? undefined : toView(item);
+    return item === undefined || this.expired(item) ? undefined : toView(item);
+  }
+
+  /** Past its TTL: absent to the directory, as DynamoDB may not have deleted it yet. */
+  private expired(item: StoredInstallation): boolean {
+    return item.deleteAfterEpochSeconds !== undefined && item.deleteAfterEpochSeconds <= Math.floor(this.clock.nowEpochMs() / 1000);
   }
 
   // --- credentials ----------------------------------------------------------------------------
@@ -427,7 +449,7 @@ function tombstoneOf(installation: StoredInstallation, tombstone: { uninstalledA
     ...(purged as unknown as StoredInstallation),
     status: 'uninstalled',
     uninstalledAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
+    subscriptionChangedAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
     deleteAfterEpochSeconds: tombstone.deleteAfterEpochSeconds,
   };
-
 }

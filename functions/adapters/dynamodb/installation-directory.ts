@@ -1,11 +1,11 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InstallationView } from '../../core/model';
-import type { InstallationDirectory, ListStoresRequest } from '../../core/ports';
+import type { Clock, InstallationDirectory, ListStoresRequest } from '../../core/ports';
 import { toInstallationView } from './installation-item';
 import { TABLE_SCHEMA } from './schema';
 import { itemKeys, type DynamoTable, type Item } from './table';
 
-const { partitionKey: PK, keyPrefixes } = TABLE_SCHEMA;
+const { partitionKey: PK, keyPrefixes, timeToLiveAttribute: TTL } = TABLE_SCHEMA;
 
 /** Items one scan request reads. */
 const SCAN_PAGE_ITEMS = 200;
@@ -14,10 +14,14 @@ const MAX_SCAN_PAGES = 25;
 
 /**
  * Installations for operators (the ops CLI, the local stack): a scan of installation items, bounded
- * and paginated. Never on a request path.
+ * and paginated. Never on a request path. An item whose TTL has passed is absent, whether or not
+ * DynamoDB has deleted it yet (it does so lazily, up to days later).
  */
 export class DynamoDbInstallationDirectory implements InstallationDirectory {
-  constructor(private readonly table: DynamoTable) {}
+  constructor(
+    private readonly table: DynamoTable,
+    private readonly clock: Pick<Clock, 'nowEpochMs'>,
+  ) {}
 
   async listStores(request: ListStoresRequest): Promise<{ stores: InstallationView[]; cursor?: string }> {
     const stores: InstallationView[] = [];
@@ -28,10 +32,12 @@ export class DynamoDbInstallationDirectory implements InstallationDirectory {
           new ScanCommand({
             TableName: this.table.tableName,
             Limit: SCAN_PAGE_ITEMS,
-            FilterExpression: 'begins_with(#pk, :prefix)' + (request.status === undefined ? '' : ' AND #status = :status'),
-            ExpressionAttributeNames: { '#pk': PK, ...(request.status === undefined ? {} : { '#status': 'status' }) },
+            FilterExpression:
+              'begins_with(#pk, :prefix) AND (attribute_not_exists(#ttl) OR #ttl > :now)' + (request.status === undefined ? '' : ' AND #status = :status'),
+            ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL, ...(request.status === undefined ? {} : { '#status': 'status' }) },
             ExpressionAttributeValues: {
               ':prefix': keyPrefixes.installation,
+              ':now': this.nowEpochSeconds(),
               ...(request.status === undefined ? {} : { ':status': request.status }),
             },
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
@@ -51,7 +57,13 @@ export class DynamoDbInstallationDirectory implements InstallationDirectory {
 
   async describeStore(storeId: number): Promise<InstallationView | undefined> {
     const item = await this.table.getItem(itemKeys.installation(storeId));
-    return item === undefined ? undefined : toInstallationView(item);
+    const ttl = item?.[TTL];
+    if (item === undefined || (typeof ttl === 'number' && ttl <= this.nowEpochSeconds())) return undefined;
+    return toInstallationView(item);
+  }
+
+  private nowEpochSeconds(): number {
+    return Math.floor(this.clock.nowEpochMs() / 1000);
   }
 }
 

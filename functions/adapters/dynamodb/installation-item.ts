@@ -65,9 +65,10 @@ export function holdsGrant(item: Item): boolean {
 }
 
 /**
- * What a purge removes: every token, the wrapped data key, the owner's email, the code hash, and
+ * What a purge removes: every token, the wrapped data key, the owner's email, the code hash,
  * everything that would put the item back in the scheduled job's hands (the due index, a lease, the
- * failure streak, a pending uninstall).
+ * failure streak, a pending uninstall), and the subscription status (Ecwid ends the app's
+ * subscription with the uninstall: a reinstall must not inherit it).
  */
 export const PURGED_ATTRIBUTES = [
   'tokenKey',
@@ -87,13 +88,19 @@ export const PURGED_ATTRIBUTES = [
   'firstFailureAtEpochSeconds',
   'uninstallRequestedAtEpochSeconds',
   'missingScopes',
+  'subscriptionStatus',
 ] as const;
 
-/** What a purge sets: the tombstone's status, when the uninstall happened, and the TTL that deletes it. */
+/**
+ * What a purge sets: the tombstone's status, when the uninstall happened, and the TTL that deletes it.
+ * The subscription counts as changed at the uninstall: a subscription webhook from before it, arriving
+ * late, cannot bring the old status back; the next install's, newer, are recorded.
+ */
 export function tombstoneAttributes(tombstone: Tombstone): Record<string, unknown> {
   return {
     status: 'uninstalled' satisfies InstallationStatus,
     uninstalledAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
+    subscriptionChangedAtEpochSeconds: tombstone.uninstalledAtEpochSeconds,
     [TABLE_SCHEMA.timeToLiveAttribute]: tombstone.deleteAfterEpochSeconds,
   };
 }

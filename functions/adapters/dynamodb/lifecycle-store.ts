@@ -1,4 +1,4 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { InstallationStatus } from '../../core/model';
 import type {
   LifecycleStore,
@@ -48,7 +48,11 @@ export class DynamoDbLifecycleStore implements LifecycleStore {
           TableName: this.table.tableName,
           Key: { [PK]: itemKeys.installation(request.storeId) },
           // Due now, in the index the job reads. The version stays: this is not a change of the grant.
-          UpdateExpression: 'SET uninstallRequestedAtEpochSeconds = :at, nextCheckAtEpochSeconds = :now, #shard = :shard, #due = :now',
+          // The expired lease goes: a check that took it and is still finishing has a copy without the
+          // request, and its result (written only while it holds the lease) must not erase it.
+          UpdateExpression:
+            'SET uninstallRequestedAtEpochSeconds = :at, nextCheckAtEpochSeconds = :now, #shard = :shard, #due = :now ' +
+            'REMOVE leaseOwner, leaseExpiresAtEpochSeconds',
           // Not while a check holds the lease: its result would not know of the request. Ecwid's next
           // delivery comes after the lease has run out.
           ConditionExpression:
@@ -68,65 +72,48 @@ export class DynamoDbLifecycleStore implements LifecycleStore {
   }
 
   async recordSubscription(change: SubscriptionChange): Promise<SubscriptionRecording> {
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      const updated = await this.table.conditionally('UpdateItem', () =>
-        this.table.documents.send(
-          new UpdateCommand({
-            TableName: this.table.tableName,
-            Key: { [PK]: itemKeys.installation(change.storeId) },
-            // Neither the version nor the status moves: a check or an install in flight is not disturbed.
-            UpdateExpression: 'SET subscriptionStatus = :status, subscriptionChangedAtEpochSeconds = :at',
-            // Webhooks arrive in any order: only a change at least as recent as the recorded one is
-            // written (at the same instant, a different status: the later delivery wins).
-            ConditionExpression:
-              'attribute_exists(#pk) AND (attribute_not_exists(subscriptionChangedAtEpochSeconds) OR ' +
-              'subscriptionChangedAtEpochSeconds < :at OR (subscriptionChangedAtEpochSeconds = :at AND subscriptionStatus <> :status))',
-            ExpressionAttributeNames: { '#pk': PK },
-            ExpressionAttributeValues: { ':status': change.subscriptionStatus, ':at': change.changedAtEpochSeconds },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ),
-      );
-      if (updated !== undefined) return recorded(updated.Attributes as Item);
-      const existing = await this.table.getItem(itemKeys.installation(change.storeId));
-      if (existing !== undefined) {
-        // Exactly this change is recorded already: a retry whose first answer was lost, or Ecwid
-        // announcing it twice. Idempotent: recorded.
-        const same = existing.subscriptionChangedAtEpochSeconds === change.changedAtEpochSeconds && existing.subscriptionStatus === change.subscriptionStatus;
-        return same ? { recorded: true, installationStatus: installationStatusOf(existing) } : { recorded: false };
-      }
-      // No install yet (webhooks may come before the callback stores it): a record of its own,
-      // which the install keeps and whose TTL it removes.
-      const created = await this.table.conditionally('PutItem', () =>
-        this.table.documents.send(
-          new PutCommand({
-            TableName: this.table.tableName,
-            Item: {
-              [PK]: itemKeys.installation(change.storeId),
-              kind: 'installation',
-              storeId: change.storeId,
-              subscriptionStatus: change.subscriptionStatus,
-              subscriptionChangedAtEpochSeconds: change.changedAtEpochSeconds,
-              updatedAtEpochSeconds: change.nowEpochSeconds,
-              [TABLE_SCHEMA.timeToLiveAttribute]: change.keepUntilEpochSeconds,
-            },
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': PK },
-          }),
-        ),
-      );
-      if (created !== undefined) return { recorded: true, installationStatus: null };
+    const updated = await this.table.conditionally('UpdateItem', () =>
+      this.table.documents.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { [PK]: itemKeys.installation(change.storeId) },
+          // Neither the version nor the status moves: a check or an install in flight is not disturbed.
+          UpdateExpression: 'SET subscriptionStatus = :status, subscriptionChangedAtEpochSeconds = :at',
+          // Only on an installation holding a grant (a tombstone has none, and its subscription ended
+          // with the uninstall). Webhooks arrive in any order: only a change at least as recent as the
+          // recorded one is written (at the same instant, a different status: the later delivery wins).
+          ConditionExpression:
+            'attribute_exists(accessToken) AND (attribute_not_exists(subscriptionChangedAtEpochSeconds) OR ' +
+            'subscriptionChangedAtEpochSeconds < :at OR (subscriptionChangedAtEpochSeconds = :at AND subscriptionStatus <> :status))',
+          ExpressionAttributeValues: { ':status': change.subscriptionStatus, ':at': change.changedAtEpochSeconds },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (updated !== undefined) return recorded(updated.Attributes as Item);
+    const existing = await this.table.getItem(itemKeys.installation(change.storeId));
+    if (existing === undefined || !holdsGrant(existing)) return { recorded: false, reason: 'no_installation' };
+    // Exactly this change is recorded already: a retry whose first answer was lost, or Ecwid
+    // announcing it twice. Idempotent: recorded.
+    const same = existing.subscriptionChangedAtEpochSeconds === change.changedAtEpochSeconds && existing.subscriptionStatus === change.subscriptionStatus;
+    return same ? { recorded: true, installationStatus: existing.status as InstallationStatus } : { recorded: false, reason: 'older_than_recorded' };
+  }
+
+  async findTombstone(storeId: number, nowEpochSeconds: number): Promise<{ uninstalledAtEpochSeconds: number; statusReason?: string } | undefined> {
+    const item = await this.table.getItem(itemKeys.installation(storeId));
+    const ttl = item?.[TABLE_SCHEMA.timeToLiveAttribute];
+    // Past its TTL the tombstone is gone, whether or not DynamoDB has deleted it yet.
+    if (item?.status !== 'uninstalled' || typeof item.uninstalledAtEpochSeconds !== 'number' || (typeof ttl === 'number' && ttl <= nowEpochSeconds)) {
+      return undefined;
     }
-    return { recorded: false };
+    return typeof item.statusReason === 'string'
+      ? { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds, statusReason: item.statusReason }
+      : { uninstalledAtEpochSeconds: item.uninstalledAtEpochSeconds };
   }
 }
 
-function installationStatusOf(item: Item): InstallationStatus | null {
-  return holdsGrant(item) || item.status === 'uninstalled' ? (item.status as InstallationStatus) : null;
-}
-
 function recorded(old: Item): SubscriptionRecording {
-  const installationStatus = installationStatusOf(old);
+  const installationStatus = old.status as InstallationStatus;
   return typeof old.subscriptionStatus === 'string'
     ? { recorded: true, previousStatus: old.subscriptionStatus, installationStatus }
     : { recorded: true, installationStatus };

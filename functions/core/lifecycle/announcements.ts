@@ -2,7 +2,7 @@
  * The lifecycle events each change is announced with: pure builders, one per kind of change, so the
  * callback, the refresh job and the webhooks say the same thing the same way. No token ever goes in.
  */
-import type { CheckResult, Installation, InstallationStatus, LifecycleEvent, WebhookEvent } from '../model';
+import type { CheckResult, ClaimedWebhookEvent, Installation, InstallationStatus, LifecycleEvent } from '../model';
 import { errorName } from '../errors';
 import type { LifecycleEventPublisher, Logger } from '../ports';
 
@@ -52,15 +52,15 @@ export function checkAnnouncement(previous: InstallationStatus, result: CheckRes
 }
 
 /** An uninstall a webhook confirmed and purged. */
-export function uninstallAnnouncement(event: WebhookEvent, reason: string): LifecycleEvent {
+export function uninstallAnnouncement(event: ClaimedWebhookEvent, reason: string): LifecycleEvent {
   return {
     detailType: 'Store Uninstalled',
-    detail: { storeId: event.storeId, status: 'uninstalled', reason, time: iso(event.eventCreated), webhookEventId: event.eventId },
+    detail: { storeId: event.storeId, status: 'uninstalled', reason, time: iso(event.eventCreated), ...webhookOf(event) },
   };
 }
 
 export function subscriptionAnnouncement(
-  event: WebhookEvent,
+  event: ClaimedWebhookEvent,
   change: { newStatus: string; previousStatus?: string | undefined },
   installationStatus: InstallationStatus | null,
 ): LifecycleEvent {
@@ -71,7 +71,7 @@ export function subscriptionAnnouncement(
       status: installationStatus,
       reason: event.eventType,
       time: iso(event.eventCreated),
-      webhookEventId: event.eventId,
+      ...webhookOf(event),
       subscriptionStatus: change.newStatus,
       ...(change.previousStatus === undefined ? {} : { previousSubscriptionStatus: change.previousStatus }),
     },
@@ -79,7 +79,7 @@ export function subscriptionAnnouncement(
 }
 
 /** A privacy request (`customer.personalDataRemovalRequest`, ...), handed on for the app to act on. */
-export function privacyAnnouncement(event: WebhookEvent, installationStatus: InstallationStatus | null): LifecycleEvent {
+export function privacyAnnouncement(event: ClaimedWebhookEvent, installationStatus: InstallationStatus | null): LifecycleEvent {
   const [subject, action] = event.eventType.split('.') as [string, string];
   return {
     detailType: 'Personal Data Request',
@@ -88,7 +88,7 @@ export function privacyAnnouncement(event: WebhookEvent, installationStatus: Ins
       status: installationStatus,
       reason: event.eventType,
       time: iso(event.eventCreated),
-      webhookEventId: event.eventId,
+      ...webhookOf(event),
       request: action.includes('Export') ? 'export' : 'removal',
       subject: subject === 'profile' ? 'profile' : 'customer',
       ...(event.entityId === undefined ? {} : { entityId: event.entityId }),
@@ -97,21 +97,57 @@ export function privacyAnnouncement(event: WebhookEvent, installationStatus: Ins
   };
 }
 
+/** The webhook an event announces the work of: consumers deduplicate by both. */
+function webhookOf(event: ClaimedWebhookEvent): { webhookEventId: string; webhookDigest: string } {
+  return { webhookEventId: event.eventId, webhookDigest: event.digest };
+}
+
 /**
  * Publishes, and never lets publishing fail the change it announces: the publisher already retries
  * and logs what it could not publish; anything it throws all the same is swallowed here.
+ *
+ * @returns whether every event was published: a caller whose change is nothing but the event (a
+ *   privacy request) can then ask for it again instead of acknowledging it.
  */
 export async function announce(
   publisher: LifecycleEventPublisher,
   log: Logger,
   events: ReadonlyArray<LifecycleEvent | undefined>,
-): Promise<void> {
+): Promise<boolean> {
   const defined = events.filter((event): event is LifecycleEvent => event !== undefined);
-  if (defined.length === 0) return;
+  if (defined.length === 0) return true;
   try {
-    await publisher.publish(defined);
+    return (await publisher.publish(defined)).unpublished === 0;
   } catch (error) {
     // The publisher's contract is never to throw; a bug there must not undo a stored change.
-    log.error('lifecycle events could not be published', { errorName: errorName(error), events: defined });
+    try {
+      log.error('lifecycle events could not be published', { errorName: errorName(error), events: loggableEvents(defined) });
+    } catch {
+      // Not even the line could be written: nothing more to do, and the change stays.
+    }
+    return false;
+  }
+}
+
+/**
+ * Events as a log line can hold them: whole when they can be written as JSON (an operator replays
+ * them from the line), else what identifies each (a `data` that cannot be written is left out).
+ */
+export function loggableEvents(events: readonly LifecycleEvent[]): unknown[] {
+  try {
+    JSON.stringify(events);
+    return [...events];
+  } catch {
+    return events.map(({ detailType, detail }) => ({
+      detailType,
+      detail: {
+        storeId: detail.storeId,
+        status: detail.status,
+        reason: detail.reason,
+        time: detail.time,
+        ...(detail.webhookEventId === undefined ? {} : { webhookEventId: detail.webhookEventId }),
+      },
+      omitted: 'the rest of the detail could not be written as JSON',
+    }));
   }
 }

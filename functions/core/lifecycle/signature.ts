@@ -6,6 +6,17 @@ import type { SignedFields } from './webhook-body';
 const MAX_SIGNATURE_LENGTH = 128;
 
 /**
+ * How long after a rotation (the current secret version's creation) webhooks signed with the previous
+ * client secret are still genuine: Ecwid retries a delivery for about 24 hours, so a webhook it signed
+ * just before the rotation may arrive that late; 48 hours covers that with room. Past it, the previous
+ * secret (often rotated away because it leaked) signs nothing.
+ */
+export const PREVIOUS_CLIENT_SECRET_GRACE_SECONDS = 48 * 60 * 60;
+
+/** Which secret a signature was made with. */
+export type SignedWith = 'current' | 'previous';
+
+/**
  * The `X-Ecwid-Webhook-Signature` Ecwid sends: base64 of HMAC-SHA256 over `"{eventCreated}.{eventId}"`,
  * keyed with the app's client secret.
  *
@@ -17,23 +28,32 @@ export function webhookSignature(clientSecret: string, signed: SignedFields): st
 
 /**
  * Checks a signature against every secret that may have signed it (the current client secret, and the
- * previous one while a rotation rolls out), each in constant time.
+ * previous one within {@link PREVIOUS_CLIENT_SECRET_GRACE_SECONDS} of a rotation), each in constant time.
  *
+ * @returns which secret made it: `previous` only when the current one did not.
  * @throws EcwidAppAuthError `WEBHOOK_SIGNATURE_INVALID` when the header is missing or matches no secret.
  */
-export function verifyWebhookSignature(signature: string | undefined, signed: SignedFields, secrets: readonly string[]): void {
+export function verifyWebhookSignature(
+  signature: string | undefined,
+  signed: SignedFields,
+  secrets: { current: string; previous?: string },
+): SignedWith {
   const presented = decode(signature);
-  let matches = false;
-  for (const secret of secrets) {
+  const matches = (secret: string | undefined): boolean => {
+    if (secret === undefined) return false;
     const expected = Buffer.from(webhookSignature(secret, signed), 'base64');
-    // Every secret is compared, whatever an earlier one gave: the time taken says nothing about which matched.
-    if (presented !== undefined && presented.length === expected.length && timingSafeEqual(presented, expected)) matches = true;
-  }
-  if (!matches) {
+    return presented !== undefined && presented.length === expected.length && timingSafeEqual(presented, expected);
+  };
+  // Both are compared, whatever the first gave: the time taken says nothing about which matched.
+  const byCurrent = matches(secrets.current);
+  const byPrevious = matches(secrets.previous);
+  if (byCurrent) return 'current';
+  if (!byPrevious) {
     throw new EcwidAppAuthError('WEBHOOK_SIGNATURE_INVALID', signature === undefined ? 'the webhook carries no signature' : 'the webhook signature does not match', {
       detail: { signaturePresent: signature !== undefined },
     });
   }
+  return 'previous';
 }
 
 function decode(signature: string | undefined): Buffer | undefined {

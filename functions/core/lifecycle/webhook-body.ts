@@ -10,6 +10,13 @@ import type { AppEventType, PrivacyEventType, WebhookEvent } from '../model';
 /** Ecwid's webhooks are a few hundred bytes; anything this large is not one of them. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
 
+/**
+ * Ecwid's webhooks nest two or three levels deep; JSON nested deeper than this is refused before it
+ * is parsed: a body of 64 KB can nest thousands of levels, which `JSON.stringify` (the logger, the
+ * event publisher) cannot write back, and every delivery of it would fail.
+ */
+export const MAX_WEBHOOK_JSON_DEPTH = 32;
+
 /** What the signature covers, as it was sent: the text of `eventCreated` and of `eventId`. */
 export interface SignedFields {
   eventCreated: number;
@@ -37,12 +44,15 @@ const PRIVACY_EVENTS: readonly PrivacyEventType[] = [
  * The body as JSON and its two signed fields, before the signature is checked: nothing else is
  * trusted, or even looked at, until then.
  *
- * @throws EcwidAppAuthError `INVALID_WEBHOOK` when the body is too large, not a JSON object, or
- *   lacks a well-formed `eventId` or `eventCreated`.
+ * @throws EcwidAppAuthError `INVALID_WEBHOOK` when the body is too large, nested deeper than
+ *   {@link MAX_WEBHOOK_JSON_DEPTH}, not a JSON object, or lacks a well-formed `eventId` or `eventCreated`.
  */
 export function readSignedFields(bodyText: string): { body: Record<string, unknown>; signed: SignedFields } {
   if (Buffer.byteLength(bodyText, 'utf8') > MAX_WEBHOOK_BODY_BYTES) {
     throw invalid('the body is larger than any webhook', { limitBytes: MAX_WEBHOOK_BODY_BYTES });
+  }
+  if (nestsDeeperThan(bodyText, MAX_WEBHOOK_JSON_DEPTH)) {
+    throw invalid('the body nests deeper than any webhook', { limitDepth: MAX_WEBHOOK_JSON_DEPTH });
   }
   let body: unknown;
   try {
@@ -114,6 +124,27 @@ export function readSubscriptionChange(event: WebhookEvent): { newStatus: string
   }
   const oldStatus = event.data?.oldSubscriptionStatus;
   return typeof oldStatus === 'string' && SUBSCRIPTION_STATUS_PATTERN.test(oldStatus) ? { newStatus, oldStatus } : { newStatus };
+}
+
+/**
+ * Whether JSON text opens more than `limit` objects or arrays inside one another: one pass over the
+ * text, brackets inside strings ignored, no parsing (text that is not JSON is left to the parser).
+ */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c /* backslash: skips the escaped character */) index += 1;
+      else if (char === 0x22 /* " */) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x7b /* { */ || char === 0x5b /* [ */) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (char === 0x7d /* } */ || char === 0x5d /* ] */) depth -= 1;
+  }
+  return false;
 }
 
 function eventId(value: unknown): string {
