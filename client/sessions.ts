@@ -196,6 +196,8 @@ function reasonOf(error: unknown): string {
       return 'algorithm';
     case 'ERR_JWKS_TIMEOUT':
     case 'ERR_JWKS_INVALID':
+    // What the remote key set throws when the JWKS answers other than 200 (the backend's 503).
+    case 'ERR_JOSE_GENERIC':
       return 'keys_unavailable';
     default:
       // Anything but jose's own refusals is the key set's fetch failing (the network, the backend).

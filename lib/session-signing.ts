@@ -14,8 +14,9 @@ const SIGNING_CONDITIONS = { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_
  *
  * Like the token key, the account administers it but cannot use it through IAM: only the roles
  * granted here are named in its policy. Not retained: it signs tokens that live minutes, and nothing
- * stored depends on it. Asymmetric keys do not rotate automatically; rotate by deploying a new key
- * (the JWKS then serves the new one, and sessions signed with the old one expire within 15 minutes).
+ * stored depends on it. Asymmetric keys do not rotate automatically; rotate by deploying a new key:
+ * the JWKS then serves the new one only, so sessions and receipts of the old key (minutes long) are
+ * refused by verifiers as soon as they fetch the new set; merchants open the app again.
  */
 export class SessionSigning extends Construct {
   readonly key: kms.Key;

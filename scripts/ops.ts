@@ -125,6 +125,7 @@ function printTable(io: OpsIo, stores: InstallationReport[]): void {
     ['status', (store) => store.status],
     ['reason', (store) => store.statusReason ?? '-'],
     ['subscription', (store) => store.subscriptionStatus ?? '-'],
+    ['missing scopes', (store) => (store.missingScopes.length === 0 ? '-' : store.missingScopes.join(' '))],
     ['installed', (store) => store.installedAt ?? '-'],
     ['last verified', (store) => store.lastVerifiedAt ?? store.lastRefreshedAt ?? '-'],
     ['next check', (store) => store.nextCheckAt ?? '-'],

@@ -96,6 +96,12 @@ export interface Installation {
   accessToken: SealedToken;
   /** Always `Bearer`: the only type accepted from the token endpoint. */
   tokenType: 'Bearer';
+  /**
+   * The access token's fingerprint (`accessTokenFingerprint`): binds the control panel's payload to
+   * the store (its encryption has no integrity, so its `store_id` alone proves nothing). Absent on
+   * installations stored before it existed.
+   */
+  accessTokenFingerprint?: string;
   scope: string;
   publicToken?: SealedToken;
   refreshToken?: SealedToken;
@@ -171,7 +177,8 @@ type GrantFields =
   | 'installedAtEpochSeconds'
   | 'grantCodeHash'
   | 'grantLane'
-  | 'missingScopes';
+  | 'missingScopes'
+  | 'accessTokenFingerprint';
 
 /**
  * What an install writes: a fresh grant, where it came from, and when to check it first. The rest
@@ -205,6 +212,8 @@ export interface CheckResult {
   /** A refreshed grant: written together with everything else, so a rotated refresh token is never lost. */
   refreshedGrant?: {
     accessToken: SealedToken;
+    /** The new access token's fingerprint. */
+    accessTokenFingerprint?: string;
     refreshToken?: SealedToken;
     expiresAtEpochSeconds: number;
     scope?: string;

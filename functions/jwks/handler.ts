@@ -3,8 +3,9 @@ import type { AppLogger } from '../runtime/logger';
 import type { JwksDependencies } from './dependencies';
 
 /**
- * How long verifiers may keep the key set: a new key is published before it signs anything (see the
- * README on rotating the signing key), and a verifier that meets an unknown `kid` fetches again.
+ * How long verifiers may keep the key set. The set holds the one key that signs now; after a key
+ * change (a new signing key deployed), a verifier that meets the new `kid` fetches the set again, and
+ * tokens of the old key, which live minutes, are refused once it has.
  */
 const MAX_AGE_SECONDS = 300;
 

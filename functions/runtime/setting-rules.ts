@@ -80,7 +80,27 @@ export function retentionDaysProblem(value: number): string | undefined {
 /** Ecwid's control panel: where the app's iframe is shown, so the only default framer of `/app`. */
 export const ECWID_CONTROL_PANEL_ORIGIN = 'https://my.ecwid.com';
 
-const FRAME_ANCESTOR_PATTERN = /^(https:\/\/(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
+const FRAME_ANCESTOR_PATTERN = /^(?:https:\/\/(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|http:\/\/(?:localhost|127\.0\.0\.1|\[::1\]))(?::(\d{1,5}))?$/;
+
+/**
+ * Whether a wildcard origin covers a domain of someone's own: at least two labels after `*.`, and not
+ * a country's second level (`*.co.uk`, `*.com.br`), which would let every site there frame the app.
+ */
+function wildcardCoversOwnDomain(origin: string): boolean {
+  const host = /^https:\/\/\*\.([^:]+)/.exec(origin)?.[1];
+  if (host === undefined) return true;
+  const labels = host.split('.');
+  if (labels.length < 2) return false;
+  const [second, top] = labels.slice(-2) as [string, string];
+  return !(labels.length === 2 && top.length === 2 && second.length <= 3);
+}
+
+function frameAncestorProblem(origin: string): boolean {
+  const match = FRAME_ANCESTOR_PATTERN.exec(origin);
+  if (match === null) return true;
+  const port = match[1];
+  return (port !== undefined && Number(port) > 65535) || !wildcardCoversOwnDomain(origin);
+}
 
 /** The origins of a space-separated list. */
 export function splitOrigins(text: string): string[] {
@@ -89,13 +109,13 @@ export function splitOrigins(text: string): string[] {
 
 /**
  * Origins that may frame the app's pages (CSP `frame-ancestors`): each `https://host[:port]` (a
- * leading `*.` allowed), no path; `http` only for loopback (the local stack).
+ * leading `*.` over a domain of someone's own), no path; `http` only for loopback (the local stack).
  */
 export function frameAncestorsProblem(origins: readonly string[]): string | undefined {
   if (origins.length === 0) return 'must name at least one origin';
-  return origins.every((origin) => FRAME_ANCESTOR_PATTERN.test(origin))
+  return origins.every((origin) => !frameAncestorProblem(origin))
     ? undefined
-    : 'must be space-separated origins such as https://my.ecwid.com (https, no path; http only for localhost)';
+    : 'must be space-separated origins such as https://my.ecwid.com (https, no path; http only for localhost; a wildcard only over a domain of your own)';
 }
 
 /** Where `/app` sends the merchant with the session in the fragment: an https URL without a fragment of its own. */

@@ -29,7 +29,9 @@ function setup() {
   const logs = capturingLogger();
   const secrets = new FixedClientSecret(SECRET);
   const verifications: Array<{ storeId: number; accessToken: string }> = [];
-  let answer: TokenVerification = { outcome: 'valid' };
+  // Like Ecwid: a token works for the store it was issued for (`..._{storeId}` or `..._{storeId}_...` here), no other.
+  const ownToken = (request: { storeId: number; accessToken: string }) => new RegExp(`_${request.storeId}(_|$)`).test(request.accessToken);
+  let answer: TokenVerification | undefined;
   const deps: OpenAppDependencies = {
     clientSecrets: secrets,
     installations: store,
@@ -37,7 +39,7 @@ function setup() {
     verifier: {
       verifyToken: async (request) => {
         verifications.push(request);
-        return answer;
+        return answer ?? (ownToken(request) ? { outcome: 'valid' } : { outcome: 'revoked', errorCode: 'INVALID_API_TOKEN' });
       },
     },
     sessions: { signer, issuer: 'https://auth.example.com', audience: 'app-client-id', clock, random },
@@ -66,7 +68,8 @@ function setup() {
 async function installed(t: ReturnType<typeof setup>, storeId: number, scope = 'read_store_profile read_catalog') {
   const install = installHarness({ configuredScopes: SETTINGS.configuredScopes });
   Object.assign(install.deps, { installations: t.store, claims: t.store, states: t.store, vault: t.vault });
-  install.tokenEndpoint.answer(grantFor(storeId, { scope }));
+  // The token Ecwid puts into the store's payloads is the one its install stored.
+  install.tokenEndpoint.answer(grantFor(storeId, { scope, accessToken: `secret_panel_${storeId}` }));
   await install.callback(`code=code-${storeId}&store_id=${storeId}`);
   return (await t.store.getInstallation(storeId))!;
 }
@@ -171,11 +174,45 @@ describe('openApp', () => {
     await expect(t.open(payloadFor(1004))).rejects.toMatchObject({ code: 'APP_PAYLOAD_INVALID' });
   });
 
+  it('refuses a payload whose store id was rewritten through its IV (CBC has no integrity): its token is not that store\'s', async () => {
+    const t = setup();
+    await installed(t, 1006);
+    await installed(t, 2006);
+    const mine = Buffer.from(payloadFor(1006), 'base64url');
+    // The attacker knows the first block of their own plaintext: {"store_id":1006 → {"store_id":2006.
+    const known = Buffer.from('{"store_id":1006', 'utf8');
+    const wanted = Buffer.from('{"store_id":2006', 'utf8');
+    for (let index = 0; index < 16; index += 1) mine[index] = mine[index]! ^ known[index]! ^ wanted[index]!;
+    const forged = mine.toString('base64url');
+    await expect(t.open(forged)).rejects.toMatchObject({ code: 'APP_PAYLOAD_INVALID' });
+    expect(t.verifications).toEqual([{ storeId: 2006, accessToken: 'secret_panel_1006' }]);
+    expect(t.signer.signed).toHaveLength(0);
+    // A store the backend has no installation of: the repair's profile check refuses it the same way.
+    const other = Buffer.from(payloadFor(1006), 'base64url');
+    const absent = Buffer.from('{"store_id":3006', 'utf8');
+    for (let index = 0; index < 16; index += 1) other[index] = other[index]! ^ known[index]! ^ absent[index]!;
+    await expect(t.open(other.toString('base64url'))).resolves.toMatchObject({ outcome: 'reinstall_required', storeId: 3006 });
+    await expect(t.store.getInstallation(3006)).resolves.toBeUndefined();
+    expect(t.signer.signed).toHaveLength(0);
+  });
+
+  it('checks with Ecwid, once per open, the token of an installation stored before token fingerprints existed', async () => {
+    const t = setup();
+    const stored = await installed(t, 1007);
+    const { accessTokenFingerprint: _none, ...legacy } = stored;
+    t.store.installations.set(1007, legacy);
+    // The control panel's token for the store (Ecwid's own) passes; the session is issued.
+    await expect(t.open(payloadFor(1007))).resolves.toMatchObject({ outcome: 'session', repaired: false });
+    expect(t.verifications).toEqual([{ storeId: 1007, accessToken: 'secret_panel_1007' }]);
+  });
+
   it('refuses a missing, tampered or foreign payload the same way, touching nothing', async () => {
     const t = setup();
     await installed(t, 1005);
     const good = payloadFor(1005);
-    const tampered = `${good.slice(0, 20)}${good[20] === 'A' ? 'B' : 'A'}${good.slice(21)}`;
+    // A byte of the first ciphertext block: the block it decrypts to turns to noise (the IV's bytes are
+    // covered by the forged-store test above).
+    const tampered = `${good.slice(0, 30)}${good[30] === 'A' ? 'B' : 'A'}${good.slice(31)}`;
     for (const payload of [undefined, '', tampered, payloadFor(1005, {}, 'another-apps-secret-value'), good.slice(0, -8), payloadFor(1005, { store_id: '1005' })]) {
       await expect(t.open(payload)).rejects.toMatchObject({ code: 'APP_PAYLOAD_INVALID' });
     }

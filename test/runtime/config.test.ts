@@ -78,7 +78,7 @@ describe('the functions\' configuration', () => {
     });
     expect(problemsOf({ ...base, APP_UI_URL: 'https://app.example.com/ui#there' }, FUNCTION_VARIABLES.app)).toMatch(/^APP_UI_URL must not have a fragment/);
     expect(problemsOf({ ...base, APP_UI_URL: 'http://app.example.com/ui' }, FUNCTION_VARIABLES.app)).toMatch(/^APP_UI_URL must be an absolute https URL/);
-    for (const value of ['https://my.ecwid.com/app', "'self'", 'http://evil.example', '*', 'https://my.ecwid.com;script-src *']) {
+    for (const value of ['https://my.ecwid.com/app', "'self'", 'http://evil.example', '*', 'https://my.ecwid.com;script-src *', 'https://*.com', 'https://*.co.uk', 'https://my.ecwid.com:99999']) {
       expect(problemsOf({ ...base, FRAME_ANCESTORS: value }, FUNCTION_VARIABLES.app)).toMatch(/^FRAME_ANCESTORS must be space-separated origins/);
     }
   });

@@ -113,7 +113,7 @@ describe('the ops CLI', () => {
     const { lines, io: ops } = deployed();
     await runOps(['stores'], ops);
     expect(lines[0]).toBe('3 installation(s) from stack EcwidAppAuth, table ecwid-app-auth-local');
-    expect(lines[1]).toMatch(/^store\s+status\s+reason\s+subscription/);
+    expect(lines[1]).toMatch(/^store\s+status\s+reason\s+subscription\s+missing scopes/);
     expect(lines.find((line) => line.startsWith('603'))).toMatch(/^603\s+uninstalled\s+INVALID_API_TOKEN/);
     lines.length = 0;
     await expect(runOps(['store', '999'], ops)).resolves.toBe(1);

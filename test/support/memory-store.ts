@@ -62,6 +62,7 @@ interface StoredWebhookEvent {
 const PURGED_FIELDS = [
   'tokenKey',
   'accessToken',
+  'accessTokenFingerprint',
   'refreshToken',
   'publicToken',
   'tokenType',
@@ -81,7 +82,7 @@ function holdsGrant(item: StoredInstallation | undefined): boolean {
 }
 
 function toView(item: StoredInstallation): InstallationView {
-  const { tokenKey: _k, accessToken: _a, publicToken: _p, refreshToken: _r, tokenType: _t, grantCodeHash: _g, ...view } = item;
+  const { tokenKey: _k, accessToken: _a, accessTokenFingerprint: _f, publicToken: _p, refreshToken: _r, tokenType: _t, grantCodeHash: _g, ...view } = item;
   return structuredClone(view) as InstallationView;
 }
 
@@ -281,6 +282,7 @@ export class MemoryStore
       next.expiresAtEpochSeconds = result.refreshedGrant.expiresAtEpochSeconds;
       if (result.refreshedGrant.refreshToken !== undefined) next.refreshToken = result.refreshedGrant.refreshToken;
       if (result.refreshedGrant.scope !== undefined) next.scope = result.refreshedGrant.scope;
+      if (result.refreshedGrant.accessTokenFingerprint !== undefined) next.accessTokenFingerprint = result.refreshedGrant.accessTokenFingerprint;
     }
     if (result.dismissUninstallRequest === true) delete next.uninstallRequestedAtEpochSeconds;
     if (result.missingScopes !== undefined) {

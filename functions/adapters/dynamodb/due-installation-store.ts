@@ -108,6 +108,7 @@ export class DynamoDbDueInstallationStore implements DueInstallationStore {
       lastRefreshedAtEpochSeconds: result.lastRefreshedAtEpochSeconds,
       lastVerifiedAtEpochSeconds: result.lastVerifiedAtEpochSeconds,
       accessToken: result.refreshedGrant?.accessToken,
+      accessTokenFingerprint: result.refreshedGrant?.accessTokenFingerprint,
       refreshToken: result.refreshedGrant?.refreshToken,
       expiresAtEpochSeconds: result.refreshedGrant?.expiresAtEpochSeconds,
       scope: result.refreshedGrant?.scope,

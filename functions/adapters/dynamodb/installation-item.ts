@@ -4,6 +4,7 @@ import type { Item } from './table';
 
 /** The attributes an installation item may lack; all others are always present. */
 const OPTIONAL_INSTALLATION_FIELDS = [
+  'accessTokenFingerprint',
   'publicToken',
   'refreshToken',
   'expiresAtEpochSeconds',
@@ -73,6 +74,7 @@ export function holdsGrant(item: Item): boolean {
 export const PURGED_ATTRIBUTES = [
   'tokenKey',
   'accessToken',
+  'accessTokenFingerprint',
   'refreshToken',
   'publicToken',
   'tokenType',

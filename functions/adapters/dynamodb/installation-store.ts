@@ -33,6 +33,7 @@ const CLEARED_BY_REINSTALL = [
   // What the new grant says of itself, when it says nothing.
   'grantCodeHash',
   'missingScopes',
+  'accessTokenFingerprint',
 ] as const;
 
 /** Installations (`STORE#{storeId}` items): written whole by an install, read by id. */
@@ -45,6 +46,7 @@ export class DynamoDbInstallationStore implements InstallationStore {
       storeId: installation.storeId,
       tokenKey: installation.tokenKey,
       accessToken: installation.accessToken,
+      accessTokenFingerprint: installation.accessTokenFingerprint,
       tokenType: 'Bearer',
       scope: installation.scope,
       publicToken: installation.publicToken,

@@ -10,6 +10,7 @@ import {
   withRefreshMark,
   type Decision,
 } from '../refresh/policy';
+import { accessTokenFingerprint } from '../secure-values';
 import { TokenRenewalPendingError } from './credentials-errors';
 import { isUsable, lastsLongEnough, planHandOut, toStoreCredentials, type UsableInstallation } from './hand-out';
 import { openCredentials } from './open-credentials';
@@ -131,6 +132,7 @@ export class TokenRenewal {
       status: 'active',
       refreshedGrant: {
         accessToken: sealer.seal(grant.accessToken, 'access_token'),
+        accessTokenFingerprint: accessTokenFingerprint(grant.accessToken),
         // Rotation: the new refresh token goes with the new access token; the old one only when none came.
         refreshToken: grant.refreshToken === undefined ? leased.refreshToken! : sealer.seal(grant.refreshToken, 'refresh_token'),
         expiresAtEpochSeconds: plan.expiresAtEpochSeconds,

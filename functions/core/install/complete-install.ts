@@ -22,7 +22,7 @@ import type {
 import { announce, installAnnouncement, scopesAnnouncement } from '../lifecycle/announcements';
 import { missingScopes } from '../scopes';
 import { nextCheckAt, type CheckSchedulePolicy } from '../refresh/schedule';
-import { fingerprint, isWellFormedNonce } from '../secure-values';
+import { accessTokenFingerprint, fingerprint, isWellFormedNonce } from '../secure-values';
 import type { CallbackRequest } from './callback-request';
 
 export interface CompleteInstallSettings {
@@ -235,6 +235,7 @@ class InstallAttempt {
         storeId: grant.storeId,
         tokenKey: sealer.tokenKey,
         accessToken: sealer.seal(grant.accessToken, 'access_token'),
+        accessTokenFingerprint: accessTokenFingerprint(grant.accessToken),
         scope: grant.scope,
         ...(grant.publicToken === undefined ? {} : { publicToken: sealer.seal(grant.publicToken, 'public_token') }),
         ...(grant.refreshToken === undefined ? {} : { refreshToken: sealer.seal(grant.refreshToken, 'refresh_token') }),

@@ -10,6 +10,7 @@ import type { ClientSecretVersions, InstallationStore, LifecycleEventPublisher, 
 import { announce, installAnnouncement, scopesAnnouncement } from '../lifecycle/announcements';
 import { nextCheckAt, type CheckSchedulePolicy } from '../refresh/schedule';
 import { ALWAYS_GRANTED_SCOPE, missingScopes } from '../scopes';
+import { accessTokenFingerprint, sameFingerprint } from '../secure-values';
 import { openControlPanelPayload, type ControlPanelPayload } from './control-panel-payload';
 import { issueSession, type SessionClaims, type TokenIssuer } from './signed-tokens';
 
@@ -70,6 +71,8 @@ export async function openApp(deps: OpenAppDependencies, settings: OpenAppSettin
     const repair = await repairFromControlPanel(deps, settings, payload, stored);
     if (repair.outcome === 'reinstall_required') return repair;
     ({ installation, repaired } = repair);
+  } else {
+    await requireTokenOfTheStore(deps, payload, installation);
   }
   const missing = missingScopes(settings.configuredScopes, installation.scope);
   const { token, claims } = await issueSession(
@@ -91,6 +94,34 @@ export async function openApp(deps: OpenAppDependencies, settings: OpenAppSettin
       ...(installation.grantLane === undefined ? {} : { grantLane: installation.grantLane }),
     },
   };
+}
+
+/**
+ * The payload's encryption (AES-CBC) has no integrity: whoever holds one store's payload can rewrite
+ * its first 16 bytes (`{"store_id":1003`) by changing the IV, without the key. So its `store_id` is
+ * believed only together with its token: the store's stored token (by fingerprint, no KMS), or a
+ * token Ecwid's profile endpoint accepts for that very store.
+ *
+ * @throws EcwidAppAuthError `APP_PAYLOAD_INVALID` when Ecwid refuses the token for the store;
+ *   `ECWID_RATE_LIMITED` / `ECWID_UNAVAILABLE` when it cannot say now.
+ */
+async function requireTokenOfTheStore(deps: OpenAppDependencies, payload: ControlPanelPayload, installation: Installation): Promise<void> {
+  if (sameFingerprint(installation.accessTokenFingerprint, accessTokenFingerprint(payload.accessToken))) return;
+  const verification = await deps.verifier.verifyToken({ storeId: payload.storeId, accessToken: payload.accessToken });
+  switch (verification.outcome) {
+    case 'valid':
+      return;
+    case 'revoked':
+    case 'store_gone':
+    case 'suspended':
+      // Not the store's token: a forged store id, or a payload of an earlier install replayed.
+      deps.log.warn('a control panel payload whose token is not the store\'s was refused', { storeId: payload.storeId, ecwidOutcome: verification.outcome });
+      throw new EcwidAppAuthError('APP_PAYLOAD_INVALID', 'the payload\'s token does not belong to its store');
+    case 'rate_limited':
+      throw new RateLimitedError('Ecwid rate-limited the check of the control panel token', { retryAfterSeconds: verification.retryAfterSeconds });
+    case 'failed':
+      throw new EcwidAppAuthError('ECWID_UNAVAILABLE', 'the control panel token could not be checked with Ecwid', { detail: { reason: verification.reason } });
+  }
 }
 
 async function decryptPayload(secrets: ClientSecretVersions, payload: string | undefined): Promise<ControlPanelPayload> {
@@ -130,11 +161,14 @@ async function repairFromControlPanel(
       storeId,
       tokenKey: sealer.tokenKey,
       accessToken: sealer.seal(payload.accessToken, 'access_token'),
+      accessTokenFingerprint: accessTokenFingerprint(payload.accessToken),
       ...(payload.publicToken === undefined ? {} : { publicToken: sealer.seal(payload.publicToken, 'public_token') }),
       scope: ALWAYS_GRANTED_SCOPE,
       installedAtEpochSeconds: nowEpochSeconds,
       grantLane: 'control_panel',
-      grantObtainedAtEpochMs: nowEpochMs,
+      // When Ecwid issued this token is unknown, and an OAuth grant obtained meanwhile must win over
+      // it: a repair ranks below every install (its own write is guarded by `replacing`).
+      grantObtainedAtEpochMs: 0,
       nextCheckAtEpochSeconds: nextCheckAt({ expiresAtEpochSeconds: undefined }, nowEpochSeconds, settings.checkSchedule, deps.random),
       missingScopes: missingScopes(settings.configuredScopes, ALWAYS_GRANTED_SCOPE),
     },

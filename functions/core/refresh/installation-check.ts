@@ -16,6 +16,7 @@ import {
 } from './policy';
 import { announce, checkAnnouncement, scopesAnnouncement } from '../lifecycle/announcements';
 import { missingScopes, sameScopes } from '../scopes';
+import { accessTokenFingerprint } from '../secure-values';
 import { settlePendingUninstall } from '../lifecycle/uninstall-policy';
 
 /** Waits between attempts to store a rotated grant: from the first, doubling up to the last. */
@@ -176,6 +177,7 @@ export class InstallationCheck {
         status: 'active',
         refreshedGrant: {
           accessToken: sealer.seal(grant.accessToken, 'access_token'),
+          accessTokenFingerprint: accessTokenFingerprint(grant.accessToken),
           // Rotation: store the new refresh token with the new access token; keep the old one only
           // when the server sent none.
           refreshToken: grant.refreshToken === undefined ? installation.refreshToken! : sealer.seal(grant.refreshToken, 'refresh_token'),
