@@ -672,6 +672,48 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(lease(12, 'run-2')).resolves.toBeUndefined();
       });
 
+      it("marks a refresh in flight under the job's lease: only the holder, only at the leased version, and the version stays", async () => {
+        await store.saveInstallation(installation(14, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_14'), expiresAtEpochSeconds: now() + 600 }));
+        const leased = (await lease(14))!;
+        const mark = (owner: string, version = leased.version) => store.markRefreshInFlight({ storeId: 14, owner, version, nowEpochSeconds: now() });
+        await expect(mark('run-2')).resolves.toBe(false);
+        await expect(mark('run-1', leased.version + 1)).resolves.toBe(false);
+        expect(await store.getInstallation(14)).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+        await expect(mark('run-1')).resolves.toBe(true);
+        await expect(store.getInstallation(14)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now(), version: leased.version });
+      });
+
+      it('keeps the earliest mark: marking again later does not move it', async () => {
+        await store.saveInstallation(installation(15, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_15'), expiresAtEpochSeconds: now() + 600 }));
+        const leased = (await lease(15))!;
+        const markedAt = now();
+        await store.markRefreshInFlight({ storeId: 15, owner: 'run-1', version: leased.version, nowEpochSeconds: markedAt });
+        clock.advanceSeconds(20);
+        await expect(store.markRefreshInFlight({ storeId: 15, owner: 'run-1', version: leased.version, nowEpochSeconds: now() })).resolves.toBe(true);
+        await expect(store.getInstallation(15)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: markedAt });
+      });
+
+      it('clears the mark with a check result that has none, and keeps it with one that carries it', async () => {
+        await store.saveInstallation(installation(16, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_16'), expiresAtEpochSeconds: now() + 600 }));
+        const checkWith = async (refreshInFlightSinceEpochSeconds: number | undefined) => {
+          const leased = (await lease(16))!;
+          await store.markRefreshInFlight({ storeId: 16, owner: 'run-1', version: leased.version, nowEpochSeconds: now() - 5 });
+          await expect(
+            store.completeCheck({
+              storeId: 16,
+              owner: 'run-1',
+              version: leased.version,
+              nowEpochSeconds: now(),
+              result: { status: 'active', nextCheckAtEpochSeconds: now(), ...(refreshInFlightSinceEpochSeconds === undefined ? {} : { refreshInFlightSinceEpochSeconds }) },
+            }),
+          ).resolves.toBe(true);
+          return store.getInstallation(16);
+        };
+        expect(await checkWith(undefined)).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+        await expect(checkWith(now() - 5)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now() - 5 });
+        await expect(lease(16)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now() - 5 });
+      });
+
       it('lets a reinstall clear a live lease and the failure streak', async () => {
         await store.saveInstallation(installation(13, { nextCheckAtEpochSeconds: now() }));
         await lease(13);
