@@ -130,8 +130,18 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.claimCode(newClaim(codeHash, 42))).resolves.toEqual({ claimed: true });
         await expect(store.claimCode(newClaim(codeHash, 42, 'attempt-2'))).resolves.toEqual({
           claimed: false,
-          existing: { codeHash, storeId: 42, claimedAtEpochSeconds: now(), status: 'pending' },
+          existing: { codeHash, attemptId: 'attempt-1', storeId: 42, claimedAtEpochSeconds: now(), status: 'pending' },
         });
+      });
+
+      it('recognises its own pending claim when the same attempt claims again (a retried put whose answer was lost)', async () => {
+        const codeHash = hash();
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-1'))).resolves.toEqual({ claimed: true });
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-1'))).resolves.toEqual({ claimed: true });
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-2'))).resolves.toMatchObject({ claimed: false, existing: { attemptId: 'attempt-1' } });
+        await store.recordCodeOutcome(outcome(codeHash, { status: 'failed', errorCode: 'ECWID_TIMEOUT' }));
+        // Settled, it is nobody's to claim again, not even its own attempt's.
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-1'))).resolves.toMatchObject({ claimed: false, existing: { status: 'failed' } });
       });
 
       it('lets exactly one of many concurrent claims win', async () => {
