@@ -81,9 +81,9 @@ class ScriptedEcwid {
   }
 }
 
-function setup(settings: Partial<RefreshJobSettings> = {}) {
+function setup(settings: Partial<RefreshJobSettings> = {}, options: { dueShards?: number } = {}) {
   const clock = new ManualClock();
-  const store = new MemoryStore();
+  const store = new MemoryStore(options.dueShards);
   const ecwid = new ScriptedEcwid();
   const vault = new MemoryTokenVault();
   const publisher = new RecordingPublisher();
@@ -567,6 +567,28 @@ describe('refreshDueInstallations', () => {
       expect(ecwid.refreshes).toHaveLength(40);
       const next = (await store.getInstallation(200))!;
       expect(next.nextCheckAtEpochSeconds! - next.lastRefreshedAtEpochSeconds!).toBe(300);
+    });
+
+    it('refreshes each store at most once per run, even when its token lives less than half the run', async () => {
+      // One shard read a page at a time: a store refreshed early is due again, in the index, before the run ends.
+      const { run, expiring, ecwid, clock } = setup({ pageSize: 1, concurrency: 1 }, { dueShards: 1 });
+      const storeIds = Array.from({ length: 10 }, (_, index) => 300 + index);
+      for (const storeId of storeIds) await expiring(storeId, 120);
+      let issued = 0;
+      for (const storeId of storeIds) {
+        ecwid.onRefresh(storeId, ...Array.from({ length: 5 }, () => async (request: TokenRefreshRequest) => {
+          // Each refresh takes 25 s: ten of them fill most of a 280 s run.
+          clock.advanceSeconds(25);
+          issued += 1;
+          return { accessToken: `a_${issued}`, refreshToken: `r_${issued}`, expiresInSeconds: 120, scope: '', storeId: request.storeId };
+        }));
+      }
+      const startedAtEpochMs = clock.nowEpochMs();
+      const summary = await run(280_000);
+      expect(clock.nowEpochMs() - startedAtEpochMs).toBeGreaterThan(120_000);
+      expect(summary.outcomes.refreshed).toBe(10);
+      const refreshesPerStore = storeIds.map((storeId) => ecwid.refreshes.filter((request) => request.storeId === storeId).length);
+      expect(refreshesPerStore).toEqual(storeIds.map(() => 1));
     });
 
     it('honours Retry-After when the token endpoint rate-limits a refresh', async () => {
