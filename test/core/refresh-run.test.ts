@@ -591,6 +591,27 @@ describe('refreshDueInstallations', () => {
       expect(refreshesPerStore).toEqual(storeIds.map(() => 1));
     });
 
+    it('stops retrying the write of a rotated grant before its lease ends, however far the deadline', async () => {
+      const { run, expiring, store, clock } = setup();
+      await expiring(49);
+      clock.advanceSeconds(2700);
+      let leaseEndsAtEpochMs = 0;
+      const realLease = store.acquireLease.bind(store);
+      store.acquireLease = async (request) => {
+        leaseEndsAtEpochMs = request.leaseExpiresAtEpochSeconds * 1000;
+        return realLease(request);
+      };
+      const writesAtEpochMs: number[] = [];
+      store.completeCheck = async () => {
+        writesAtEpochMs.push(clock.nowEpochMs());
+        throw new Error('storage down');
+      };
+      // A 20 s lease, an hour to the deadline.
+      expect((await run(60 * 60 * 1000, { leaseDurationSeconds: 20 })).outcomes.error).toBe(1);
+      expect(writesAtEpochMs.length).toBeGreaterThan(1);
+      expect(Math.max(...writesAtEpochMs)).toBeLessThan(leaseEndsAtEpochMs);
+    });
+
     it('honours Retry-After when the token endpoint rate-limits a refresh', async () => {
       const { run, expiring, store, ecwid, clock, now } = setup();
       await expiring(48);
