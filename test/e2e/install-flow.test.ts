@@ -71,6 +71,8 @@ describe('install flow over HTTP', () => {
       status: 'active',
       statusReason: null,
       scope: 'read_store_profile read_catalog',
+      missingScopes: [],
+      grantLane: 'app_initiated',
       installedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       expiresAt: null,
       lastRefreshedAt: null,
