@@ -21,8 +21,9 @@ type ItemKind = keyof typeof TABLE_SCHEMA.keyPrefixes;
 /**
  * What the account may do with the token key through IAM: administer it, never use it. No
  * `kms:Encrypt`, `kms:Decrypt`, `kms:GenerateDataKey*`, `kms:ReEncrypt*` and no `kms:CreateGrant`
- * (a grant would hand those out): a principal with `kms:*` in its IAM policy still cannot open a
- * token. Only the roles the storage grants to, named in the key policy, can.
+ * (a grant would hand those out): only the roles the storage grants to, named in the key policy,
+ * can open a token. `kms:PutKeyPolicy` stays, so a failed deploy never locks the key for good; a
+ * principal allowed it through IAM could rewrite the policy, so it is to be fenced (README, Security).
  */
 const KEY_ADMINISTRATION_ACTIONS = [
   'kms:DescribeKey',

@@ -10,7 +10,8 @@ import { sendHtml, sendJson } from './http-util';
  * - `connection_reset`: the connection is destroyed before anything is processed;
  * - `reset_after_read`: the whole request is read, then the connection is reset (a TCP RST: the
  *   client sees `ECONNRESET`), nothing processed: the client cannot tell whether the code arrived;
- * - `no_access_token`: 200 with a JSON answer that has everything but `access_token`;
+ * - `no_access_token`: 200 with a JSON answer that has everything but `access_token` (its `store_id` is
+ *   the one of the request's path, so nothing but the missing token is wrong with it);
  * - `missing_store_id` / `wrong_store_id`: 200 with an unregistered token and no / another `store_id`;
  * - `rate_limited`: 429 `RATE_LIMITED` with `Retry-After: {retryAfterSeconds}`;
  * - `lost_response`: the request is processed (a code is spent, a refresh token rotated) and then the
@@ -31,6 +32,8 @@ export type TokenEndpointFault =
 
 export interface FaultContext {
   retryAfterSeconds: number;
+  /** The store id of the request's path (`/api/oauth/token/{store_id}`); absent on the legacy path. */
+  pathStoreId: number | undefined;
   /** Keeps a response unanswered until the fake releases held requests. */
   hold(response: ServerResponse): void;
 }
@@ -57,7 +60,7 @@ export function answerWithFault(response: ServerResponse, fault: TokenEndpointFa
       response.socket?.resetAndDestroy();
       return true;
     case 'no_access_token':
-      sendJson(response, 200, { token_type: 'Bearer', scope: 'read_store_profile', store_id: 1003 });
+      sendJson(response, 200, { token_type: 'Bearer', scope: 'read_store_profile', store_id: context.pathStoreId ?? 1003 });
       return true;
     case 'rate_limited':
       sendRestError(response, 'rate_limited', context.retryAfterSeconds);

@@ -182,7 +182,7 @@ export class FakeOAuthServer {
   private codeGrant(form: URLSearchParams, pathStoreId: number | undefined, response: ServerResponse): void {
     const code = form.get('code') ?? '';
     const record = (outcome: TokenExchangeRecord['outcome']) => this.fake.exchanges.push({ code, pathStoreId, outcome });
-    if (this.misbehave(response)) {
+    if (this.misbehave(response, pathStoreId)) {
       record('fault');
       return;
     }
@@ -193,7 +193,7 @@ export class FakeOAuthServer {
     const refreshToken = form.get('refresh_token') ?? '';
     const storeId = this.fake.grants.storeOfRefreshToken(refreshToken);
     const record = (outcome: TokenRefreshRecord['outcome']) => this.fake.refreshes.push({ refreshToken, storeId, pathStoreId, outcome });
-    if (this.misbehave(response)) {
+    if (this.misbehave(response, pathStoreId)) {
       record('fault');
       return;
     }
@@ -259,9 +259,10 @@ export class FakeOAuthServer {
   }
 
   /** Applies the switched-on fault if it replaces processing; false when there is none (or it is `lost_response`). */
-  private misbehave(response: ServerResponse): boolean {
+  private misbehave(response: ServerResponse, pathStoreId: number | undefined): boolean {
     return answerWithFault(response, this.fake.settings().tokenEndpointFault, {
       retryAfterSeconds: this.fake.settings().retryAfterSeconds,
+      pathStoreId,
       hold: (held) => this.fake.hold(held),
     });
   }

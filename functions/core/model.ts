@@ -34,6 +34,8 @@ export type CodeClaimOutcome =
 
 export type CodeClaim = {
   codeHash: string;
+  /** The nonce of the attempt holding the claim (absent on claims written before attempts had one). */
+  attemptId?: string;
   /** The store the callback named, when it named one. */
   storeId?: number;
   claimedAtEpochSeconds: number;

@@ -83,7 +83,10 @@ export interface RecordCodeOutcomeRequest {
 }
 
 export interface CodeClaimStore {
-  /** Records that this code is being exchanged, unless a claim for it already exists. */
+  /**
+   * Records that this code is being exchanged, unless a claim for it already exists. A pending claim
+   * of the same `attemptId` is this attempt's own (a retried put whose first answer was lost): claimed.
+   */
   claimCode(claim: NewCodeClaim): Promise<ClaimResult>;
   getCodeClaim(codeHash: string): Promise<CodeClaim | undefined>;
   /** Records a pending claim's outcome, once, and only for the attempt that holds it. */

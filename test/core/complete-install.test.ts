@@ -385,6 +385,43 @@ describe('completeInstall', () => {
         errorCode: 'STORAGE_UNAVAILABLE',
       });
     });
+
+    it('keeps the claim of a code that produced a token the long lifetime, even when the token could not be stored', async () => {
+      const harness = installHarness();
+      const now = Math.floor(harness.clock.nowEpochMs() / 1000);
+      harness.store.saveInstallation = async () => {
+        throw new StorageError('down', { operation: 'UpdateItem' });
+      };
+      await expect(errorCodeOf(harness.callback('code=spent&store_id=79'))).resolves.toBe('STORAGE_UNAVAILABLE');
+      expect(harness.store.claims.get(fingerprint('spent'))).toMatchObject({ status: 'failed', expiresAtEpochSeconds: now + 86_400 });
+    });
+
+    it('writes the installed outcome a second time when the first write fails', async () => {
+      const harness = installHarness();
+      const now = Math.floor(harness.clock.nowEpochMs() / 1000);
+      const record = harness.store.recordCodeOutcome.bind(harness.store);
+      let writes = 0;
+      harness.store.recordCodeOutcome = async (request) => {
+        writes += 1;
+        if (writes === 1) throw new StorageError('throttled', { operation: 'UpdateItem' });
+        return record(request);
+      };
+      await expect(harness.callback('code=installed&store_id=80')).resolves.toMatchObject({ outcome: 'installed', replayed: false });
+      expect(writes).toBe(2);
+      expect(harness.store.claims.get(fingerprint('installed'))).toMatchObject({ status: 'installed', expiresAtEpochSeconds: now + 86_400 });
+    });
+
+    it('still shows the install when both writes of its outcome fail, and writes no third time', async () => {
+      const harness = installHarness();
+      let writes = 0;
+      harness.store.recordCodeOutcome = async () => {
+        writes += 1;
+        throw new StorageError('down', { operation: 'UpdateItem' });
+      };
+      await expect(harness.callback('code=unrecorded&store_id=81')).resolves.toMatchObject({ outcome: 'installed' });
+      expect(writes).toBe(2);
+      expect(harness.store.claims.get(fingerprint('unrecorded'))).toMatchObject({ status: 'pending' });
+    });
   });
 
   describe('scopes', () => {

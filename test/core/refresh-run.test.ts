@@ -81,9 +81,9 @@ class ScriptedEcwid {
   }
 }
 
-function setup(settings: Partial<RefreshJobSettings> = {}) {
+function setup(settings: Partial<RefreshJobSettings> = {}, options: { dueShards?: number } = {}) {
   const clock = new ManualClock();
-  const store = new MemoryStore(4, clock);
+  const store = new MemoryStore(options.dueShards ?? 4, clock);
   const ecwid = new ScriptedEcwid();
   const vault = new MemoryTokenVault();
   const publisher = new RecordingPublisher();
@@ -567,6 +567,49 @@ describe('refreshDueInstallations', () => {
       expect(ecwid.refreshes).toHaveLength(40);
       const next = (await store.getInstallation(200))!;
       expect(next.nextCheckAtEpochSeconds! - next.lastRefreshedAtEpochSeconds!).toBe(300);
+    });
+
+    it('refreshes each store at most once per run, even when its token lives less than half the run', async () => {
+      // One shard read a page at a time: a store refreshed early is due again, in the index, before the run ends.
+      const { run, expiring, ecwid, clock } = setup({ pageSize: 1, concurrency: 1 }, { dueShards: 1 });
+      const storeIds = Array.from({ length: 10 }, (_, index) => 300 + index);
+      for (const storeId of storeIds) await expiring(storeId, 120);
+      let issued = 0;
+      for (const storeId of storeIds) {
+        ecwid.onRefresh(storeId, ...Array.from({ length: 5 }, () => async (request: TokenRefreshRequest) => {
+          // Each refresh takes 25 s: ten of them fill most of a 280 s run.
+          clock.advanceSeconds(25);
+          issued += 1;
+          return { accessToken: `a_${issued}`, refreshToken: `r_${issued}`, expiresInSeconds: 120, scope: '', storeId: request.storeId };
+        }));
+      }
+      const startedAtEpochMs = clock.nowEpochMs();
+      const summary = await run(280_000);
+      expect(clock.nowEpochMs() - startedAtEpochMs).toBeGreaterThan(120_000);
+      expect(summary.outcomes.refreshed).toBe(10);
+      const refreshesPerStore = storeIds.map((storeId) => ecwid.refreshes.filter((request) => request.storeId === storeId).length);
+      expect(refreshesPerStore).toEqual(storeIds.map(() => 1));
+    });
+
+    it('stops retrying the write of a rotated grant before its lease ends, however far the deadline', async () => {
+      const { run, expiring, store, clock } = setup();
+      await expiring(49);
+      clock.advanceSeconds(2700);
+      let leaseEndsAtEpochMs = 0;
+      const realLease = store.acquireLease.bind(store);
+      store.acquireLease = async (request) => {
+        leaseEndsAtEpochMs = request.leaseExpiresAtEpochSeconds * 1000;
+        return realLease(request);
+      };
+      const writesAtEpochMs: number[] = [];
+      store.completeCheck = async () => {
+        writesAtEpochMs.push(clock.nowEpochMs());
+        throw new Error('storage down');
+      };
+      // A 20 s lease, an hour to the deadline.
+      expect((await run(60 * 60 * 1000, { leaseDurationSeconds: 20 })).outcomes.error).toBe(1);
+      expect(writesAtEpochMs.length).toBeGreaterThan(1);
+      expect(Math.max(...writesAtEpochMs)).toBeLessThan(leaseEndsAtEpochMs);
     });
 
     it('honours Retry-After when the token endpoint rate-limits a refresh', async () => {

@@ -42,7 +42,10 @@ describe('the deployed bundles, run from cdk.out', () => {
   let eventBridge: EventBridgeStub;
   let fake: FakeEcwid;
   let fakeServer: Server;
-  let baseEnvironment: Record<string, string>;
+  /** What every process gets, whatever its function: what Lambda gives, and the SDK's endpoint overrides. */
+  let runtimeEnvironment: Record<string, string>;
+  /** The values of the templates' deploy-time references, resolved as CloudFormation would resolve them here. */
+  let deployedValues: Record<string, string>;
   let table: DynamoTable;
 
   beforeAll(async () => {
@@ -65,7 +68,7 @@ describe('the deployed bundles, run from cdk.out', () => {
     await new Promise<void>((resolve) => fakeServer.listen(0, '127.0.0.1', resolve));
     const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
     table = new DynamoTable(localClient(dynamoDb.endpoint), TABLE);
-    baseEnvironment = {
+    runtimeEnvironment = {
       // What Lambda gives every function: its region and its role's credentials in the environment.
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -78,7 +81,8 @@ describe('the deployed bundles, run from cdk.out', () => {
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeEndpoint,
       HOME: outdir,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // Deploy-time references of the template, resolved as CloudFormation would resolve them here.
+    };
+    deployedValues = {
       TABLE_NAME: TABLE,
       CLIENT_SECRET_ID: SECRET_NAME,
       TOKEN_KEY_ID: kms.keyArn,
@@ -101,16 +105,30 @@ describe('the deployed bundles, run from cdk.out', () => {
     fs.rmSync(outdir, { recursive: true, force: true });
   });
 
-  /** Calls a bundle's handler in a fresh process with the function's own environment. */
-  async function invoke(functionName: string, event: unknown, remainingMs = 25_000): Promise<Record<string, any>> {
+  function bundleOf(functionName: string): SynthesizedBundle {
     const bundle = bundles.get(functionName);
     if (bundle === undefined) throw new Error(`no bundle for ${functionName}: ${[...bundles.keys()].join(', ')}`);
-    const environment: Record<string, string> = {};
-    for (const [name, value] of Object.entries(bundle.environment)) {
-      // A variable the template sets, with its value, unless it is a deploy-time reference resolved above.
-      environment[name] = name in baseEnvironment ? baseEnvironment[name]! : (value as string);
+    return bundle;
+  }
+
+  /**
+   * A function's process environment: the runtime's, plus exactly the variables its template sets,
+   * each with the template's value or, for a deploy-time reference (and Ecwid), the value resolved
+   * here. A variable the template lacks stays unset, as it would in Lambda.
+   */
+  function environmentOf(functionName: string): Record<string, string> {
+    const environment = { ...runtimeEnvironment };
+    for (const [name, value] of Object.entries(bundleOf(functionName).environment)) {
+      const resolved = deployedValues[name] ?? (typeof value === 'string' ? value : undefined);
+      if (resolved === undefined) throw new Error(`${functionName}: nothing resolves the deploy-time reference of ${name}`);
+      environment[name] = resolved;
     }
-    const { stdout } = await run(bundle, { ...baseEnvironment, ...environment }, JSON.stringify({ event, remainingMs }));
+    return environment;
+  }
+
+  /** Calls a bundle's handler in a fresh process with the function's own environment. */
+  async function invoke(functionName: string, event: unknown, remainingMs = 25_000): Promise<Record<string, any>> {
+    const { stdout } = await run(bundleOf(functionName), environmentOf(functionName), JSON.stringify({ event, remainingMs }));
     const line = stdout.split('\n').find((text) => text.startsWith(RESULT_MARKER));
     if (line === undefined) throw new Error(`no result from ${functionName}:\n${stdout}`);
     return JSON.parse(line.slice(RESULT_MARKER.length)) as Record<string, any>;
@@ -121,6 +139,9 @@ describe('the deployed bundles, run from cdk.out', () => {
     for (const bundle of bundles.values()) {
       expect(fs.existsSync(bundle.file)).toBe(true);
       expect(bundle.file.startsWith(outdir)).toBe(true);
+      expect(Object.keys(environmentOf(bundle.functionName)).sort()).toEqual(
+        [...Object.keys(runtimeEnvironment), ...Object.keys(bundle.environment)].sort(),
+      );
     }
   });
 
@@ -215,7 +236,11 @@ describe('the deployed bundles, run from cdk.out', () => {
   it('answers a broken configuration with the "not set up" page, not a crash', async () => {
     const broken = { ...getEvent('/authorize') };
     const bundle = bundles.get('authorize')!;
-    const { stdout } = await run(bundle, { ...baseEnvironment, TABLE_NAME: '', PUBLIC_URL: 'http://example.com' }, JSON.stringify({ event: broken, remainingMs: 10_000 }));
+    const { stdout } = await run(
+      bundle,
+      { ...environmentOf('authorize'), TABLE_NAME: '', PUBLIC_URL: 'http://example.com' },
+      JSON.stringify({ event: broken, remainingMs: 10_000 }),
+    );
     const result = JSON.parse(stdout.split('\n').find((text) => text.startsWith(RESULT_MARKER))!.slice(RESULT_MARKER.length)) as Record<string, any>;
     expect(result.result.statusCode).toBe(503);
     expect(result.result.body).toContain('not set up yet');

@@ -106,9 +106,14 @@ describe('install flow over HTTP', () => {
   it('sends no code twice when the callback is reloaded from another browser after its state expired', async () => {
     const browser = new TestBrowser();
     const callbackUrl = await approvedCallback(browser, 2104);
-    expect((await browser.get(callbackUrl)).status).toBe(200);
+    const first = await browser.get(callbackUrl);
+    expect(first.status).toBe(200);
+    expect(first.body).toContain('Your store is connected');
     clock.offsetMs = 15 * 60 * 1000;
     const elsewhere = await new TestBrowser().get(callbackUrl);
+    // The first outcome's page: the install succeeded, whoever reloads it.
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.body).toContain('Your store is connected');
     expect(elsewhere.body).not.toMatch(/Error:|at .+\.(ts|js):\d+/);
     expect(fake().exchangesOf(codeOf(callbackUrl))).toHaveLength(1);
     const stored = await stack.store.getInstallation(2104);

@@ -173,6 +173,16 @@ describe('FakeEcwid over HTTP', () => {
       expect((await answer(profile(7004, refreshed.body.access_token as string))).status).toBe(403);
       expect(await answer(refresh(refreshed.body.refresh_token as string, 7004))).toEqual({ status: 400, body: INVALID_GRANT });
     });
+
+    it('answers no_access_token for the store of the path, so only the token is missing', async () => {
+      fake.tokenEndpointFault = 'no_access_token';
+      const code = fake.issueCode({ storeId: 7005 });
+      expect(await answer(exchangeCode(7005, code))).toEqual({
+        status: 200,
+        body: { token_type: 'Bearer', scope: 'read_store_profile', store_id: 7005 },
+      });
+      expect(fake.exchangesOf(code)).toEqual([{ code, pathStoreId: 7005, outcome: 'fault' }]);
+    });
   });
 
   describe('refresh grant', () => {

@@ -130,8 +130,18 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         await expect(store.claimCode(newClaim(codeHash, 42))).resolves.toEqual({ claimed: true });
         await expect(store.claimCode(newClaim(codeHash, 42, 'attempt-2'))).resolves.toEqual({
           claimed: false,
-          existing: { codeHash, storeId: 42, claimedAtEpochSeconds: now(), status: 'pending' },
+          existing: { codeHash, attemptId: 'attempt-1', storeId: 42, claimedAtEpochSeconds: now(), status: 'pending' },
         });
+      });
+
+      it('recognises its own pending claim when the same attempt claims again (a retried put whose answer was lost)', async () => {
+        const codeHash = hash();
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-1'))).resolves.toEqual({ claimed: true });
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-1'))).resolves.toEqual({ claimed: true });
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-2'))).resolves.toMatchObject({ claimed: false, existing: { attemptId: 'attempt-1' } });
+        await store.recordCodeOutcome(outcome(codeHash, { status: 'failed', errorCode: 'ECWID_TIMEOUT' }));
+        // Settled, it is nobody's to claim again, not even its own attempt's.
+        await expect(store.claimCode(newClaim(codeHash, 43, 'attempt-1'))).resolves.toMatchObject({ claimed: false, existing: { status: 'failed' } });
       });
 
       it('lets exactly one of many concurrent claims win', async () => {
@@ -785,6 +795,48 @@ export function runStoreContract(name: string, makeSubject: () => Promise<Contra
         expect(stored).not.toHaveProperty('failureCount');
         expect((await allDue()).map((item) => item.storeId)).not.toContain(12);
         await expect(lease(12, 'run-2')).resolves.toBeUndefined();
+      });
+
+      it("marks a refresh in flight under the job's lease: only the holder, only at the leased version, and the version stays", async () => {
+        await store.saveInstallation(installation(14, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_14'), expiresAtEpochSeconds: now() + 600 }));
+        const leased = (await lease(14))!;
+        const mark = (owner: string, version = leased.version) => store.markRefreshInFlight({ storeId: 14, owner, version, nowEpochSeconds: now() });
+        await expect(mark('run-2')).resolves.toBe(false);
+        await expect(mark('run-1', leased.version + 1)).resolves.toBe(false);
+        expect(await store.getInstallation(14)).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+        await expect(mark('run-1')).resolves.toBe(true);
+        await expect(store.getInstallation(14)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now(), version: leased.version });
+      });
+
+      it('keeps the earliest mark: marking again later does not move it', async () => {
+        await store.saveInstallation(installation(15, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_15'), expiresAtEpochSeconds: now() + 600 }));
+        const leased = (await lease(15))!;
+        const markedAt = now();
+        await store.markRefreshInFlight({ storeId: 15, owner: 'run-1', version: leased.version, nowEpochSeconds: markedAt });
+        clock.advanceSeconds(20);
+        await expect(store.markRefreshInFlight({ storeId: 15, owner: 'run-1', version: leased.version, nowEpochSeconds: now() })).resolves.toBe(true);
+        await expect(store.getInstallation(15)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: markedAt });
+      });
+
+      it('clears the mark with a check result that has none, and keeps it with one that carries it', async () => {
+        await store.saveInstallation(installation(16, { nextCheckAtEpochSeconds: now(), refreshToken: sealed('refresh_16'), expiresAtEpochSeconds: now() + 600 }));
+        const checkWith = async (refreshInFlightSinceEpochSeconds: number | undefined) => {
+          const leased = (await lease(16))!;
+          await store.markRefreshInFlight({ storeId: 16, owner: 'run-1', version: leased.version, nowEpochSeconds: now() - 5 });
+          await expect(
+            store.completeCheck({
+              storeId: 16,
+              owner: 'run-1',
+              version: leased.version,
+              nowEpochSeconds: now(),
+              result: { status: 'active', nextCheckAtEpochSeconds: now(), ...(refreshInFlightSinceEpochSeconds === undefined ? {} : { refreshInFlightSinceEpochSeconds }) },
+            }),
+          ).resolves.toBe(true);
+          return store.getInstallation(16);
+        };
+        expect(await checkWith(undefined)).not.toHaveProperty('refreshInFlightSinceEpochSeconds');
+        await expect(checkWith(now() - 5)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now() - 5 });
+        await expect(lease(16)).resolves.toMatchObject({ refreshInFlightSinceEpochSeconds: now() - 5 });
       });
 
       it('lets a reinstall clear a live lease and the failure streak', async () => {

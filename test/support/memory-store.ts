@@ -136,6 +136,7 @@ export class MemoryStore
   async claimCode(claim: NewCodeClaim): Promise<ClaimResult> {
     // Checked and written without an await in between, as DynamoDB's conditional put is atomic.
     const existing = this.visibleClaim(claim.codeHash);
+    if (existing?.status === 'pending' && existing.attemptId === claim.attemptId) return { claimed: true };
     if (existing !== undefined) return { claimed: false, existing };
     this.claims.set(claim.codeHash, {
       codeHash: claim.codeHash,
@@ -155,7 +156,7 @@ export class MemoryStore
   private visibleClaim(codeHash: string): CodeClaim | undefined {
     const claim = this.claims.get(codeHash);
     if (claim === undefined) return undefined;
-    const { expiresAtEpochSeconds: _expires, attemptId: _attempt, ...visible } = claim;
+    const { expiresAtEpochSeconds: _expires, ...visible } = claim;
     return structuredClone(visible);
   }
 

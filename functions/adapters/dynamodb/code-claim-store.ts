@@ -34,6 +34,8 @@ export class DynamoDbCodeClaimStore implements CodeClaimStore {
       );
       if (claimed !== undefined) return { claimed: true };
       const existing = await this.getCodeClaim(claim.codeHash);
+      // The SDK retries a put whose answer was lost: the claim it then finds is this attempt's own.
+      if (existing?.status === 'pending' && existing.attemptId === claim.attemptId) return { claimed: true };
       if (existing !== undefined) return { claimed: false, existing };
       // Released between the two calls: try once more; only one request can win the new claim.
       if (attempt > 0) throw new StorageError('the code claim kept changing', { operation: 'PutItem' });
@@ -97,6 +99,7 @@ export class DynamoDbCodeClaimStore implements CodeClaimStore {
 function toCodeClaim(codeHash: string, item: Item): CodeClaim {
   const base = {
     codeHash,
+    ...(typeof item.attemptId === 'string' ? { attemptId: item.attemptId } : {}),
     claimedAtEpochSeconds: item.claimedAtEpochSeconds as number,
     ...(typeof item.storeId === 'number' ? { storeId: item.storeId } : {}),
   };

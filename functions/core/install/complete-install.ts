@@ -215,7 +215,7 @@ class InstallAttempt {
         // The code never left this process: it is still good, so a reload may try it again.
         await this.bestEffort('release the code claim', () => this.deps.claims.releaseCodeClaim(this.codeHash, this.attemptId));
       } else {
-        await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });
+        await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) }, 'no_token');
       }
       throw error;
     }
@@ -259,10 +259,10 @@ class InstallAttempt {
         await announce(this.deps.publisher, this.deps.log, [installAnnouncement(saved, this.callback.lane), scopesAnnouncement(saved, this.callback.lane)]);
       }
     } catch (error) {
-      await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) });
+      await this.recordOutcome({ status: 'failed', errorCode: errorCodeOf(error) }, 'token_obtained');
       throw error;
     }
-    await this.recordOutcome({ status: 'installed', storeId: grant.storeId });
+    await this.recordOutcome({ status: 'installed', storeId: grant.storeId }, 'token_obtained');
     return this.installed(grant.storeId, false);
   }
 
@@ -328,17 +328,29 @@ class InstallAttempt {
     return installation?.grantCodeHash === this.codeHash;
   }
 
-  private recordOutcome(outcome: CodeClaimOutcome): Promise<void> {
-    const lifetimeSeconds =
-      outcome.status === 'installed' ? this.settings.codeClaimLifetimeSeconds : this.settings.failedClaimLifetimeSeconds;
-    return this.bestEffort('record the outcome of the code claim', () =>
+  /**
+   * Once the exchange returned a token the code is spent for good, whatever happened after: its
+   * claim is kept the long lifetime, so no reload within it sends the code again.
+   */
+  private recordOutcome(outcome: CodeClaimOutcome, exchange: 'token_obtained' | 'no_token'): Promise<void> {
+    const lifetimeSeconds = exchange === 'token_obtained' ? this.settings.codeClaimLifetimeSeconds : this.settings.failedClaimLifetimeSeconds;
+    const write = () =>
       this.deps.claims.recordCodeOutcome({
         codeHash: this.codeHash,
         attemptId: this.attemptId,
         outcome,
         expiresAtEpochSeconds: this.nowEpochSeconds() + lifetimeSeconds,
-      }),
-    );
+      });
+    return this.bestEffort('record the outcome of the code claim', async () => {
+      try {
+        await write();
+      } catch (error) {
+        // Without it the claim stays pending with the short lifetime, and reloads see "outcome
+        // unknown". A second write is safe: it applies only while the claim is pending and this attempt's.
+        if (outcome.status !== 'installed') throw error;
+        await write();
+      }
+    });
   }
 
   /** Bookkeeping that must not mask the real result (the install, or the error that ended it). */

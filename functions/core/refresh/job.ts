@@ -64,4 +64,6 @@ export interface RunContext {
   ecwidSlots: Semaphore;
   /** Set when the token endpoint refused the app's credentials: the run stops sending tokens. */
   credentialsRejected: boolean;
+  /** The stores this run has taken up: each at most once, whatever the due index shows again. */
+  handledStoreIds: Set<number>;
 }

@@ -20,7 +20,7 @@ export const CHECK_OUTCOMES = [
   'uninstalled',
   /** A reinstall (or another runner after this lease expired) changed the installation first. */
   'superseded',
-  /** Another run holds the lease, or the installation stopped being due. */
+  /** Another run holds the lease, the installation stopped being due, or this run already handled it. */
   'skipped',
   /** Too little time was left to send a request and store its answer; a later run takes it. */
   'deferred',

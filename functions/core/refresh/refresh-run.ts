@@ -35,7 +35,8 @@ export interface RefreshRunSummary {
  *   shards: nothing that is not due is read and no shard starves.
  * - Takes a lease on each before touching it (and works on the copy the lease returned), so
  *   overlapping or duplicated runs never refresh one token twice: a server that rotates refresh
- *   tokens may revoke the whole grant when an old one is reused.
+ *   tokens may revoke the whole grant when an old one is reused. Takes up each store at most once
+ *   per run, even one whose short-lived token is due again before the run ends.
  * - Writes each result conditionally on the version it leased, so a reinstall that raced the
  *   refresh keeps its newer token.
  * - Stops taking work `deadlineMarginMs` before the deadline, and sends a request only when its answer
@@ -59,6 +60,7 @@ export async function refreshDueInstallations(
     deadlineEpochMs: request.deadlineEpochMs,
     ecwidSlots: new Semaphore(settings.concurrency),
     credentialsRejected: false,
+    handledStoreIds: new Set(),
   };
   let stoppedAtDeadline = false;
   let feedFailure: { error: unknown } | undefined;
@@ -79,6 +81,13 @@ export async function refreshDueInstallations(
         return;
       }
       if (due === undefined) return;
+      // A token living less than twice the run's length is due again before the run ends: it waits
+      // for the next run, so no store is refreshed twice in one run.
+      if (run.handledStoreIds.has(due.storeId)) {
+        outcomes.skipped += 1;
+        continue;
+      }
+      run.handledStoreIds.add(due.storeId);
       outcomes[await new InstallationCheck(deps, settings, run, due.storeId).perform()] += 1;
     }
   };
