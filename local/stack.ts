@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -37,6 +37,7 @@ import { FakeEcwid } from './fake-ecwid';
 import { sendJson } from './http-util';
 import { KmsStub } from './kms-stub';
 import { keepKmsKeys, persistedKmsKeys } from './persisted-kms-keys';
+import { closeServers, listen } from './servers';
 import { FAKE_ECWID_PATH, serveLocalRoute, type LocalRouteContext } from './local-routes';
 import { matchRoute } from './route-templates';
 import { SecretsManagerStub } from './secrets-manager-stub';
@@ -314,32 +315,4 @@ async function route(
 /** A clock running at real speed, offset from another. */
 function shiftedClock(base: Clock, offsetMs: number): Clock {
   return { nowEpochMs: () => base.nowEpochMs() + offsetMs, sleep: (durationMs) => base.sleep(durationMs) };
-}
-
-async function listen(port: number): Promise<Server[]> {
-  const primary = createServer();
-  await new Promise<void>((resolve, reject) => {
-    primary.once('error', reject);
-    primary.listen(port, '127.0.0.1', () => resolve());
-  });
-  if (port === 0) return [primary];
-  // Browsers may resolve localhost to ::1 first; answer there too when the machine has IPv6.
-  const secondary = createServer();
-  const ipv6 = await new Promise<boolean>((resolve) => {
-    secondary.once('error', () => resolve(false));
-    secondary.listen(port, '::1', () => resolve(true));
-  });
-  return ipv6 ? [primary, secondary] : [primary];
-}
-
-async function closeServers(servers: Server[]): Promise<void> {
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
 }

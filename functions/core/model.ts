@@ -1,6 +1,8 @@
 /**
  * The domain model: what is stored and what the flows decide. Plain data, no behaviour; the ports
- * (`ports.ts`) move it in and out.
+ * (`ports.ts`) move it in and out. One file on purpose, past the usual size: the installation item is
+ * shared by every flow (install, refresh, webhooks, credentials, the app), and its fields, read in one
+ * place, show what each of them writes; the sections below keep the kinds apart.
  */
 import type { ErrorCode } from './errors';
 

@@ -1,7 +1,9 @@
 /**
  * The ports the core depends on, and nothing else: interfaces that adapters implement (DynamoDB,
  * KMS, Secrets Manager, fetch) and tests implement in memory. The data they carry is the domain
- * model (`model.ts`). Nothing here knows about AWS, HTTP servers or the environment.
+ * model (`model.ts`). Nothing here knows about AWS, HTTP servers or the environment. One file on
+ * purpose, past the usual size: the store ports split one table's items by intent, and their
+ * conditions (versions, leases, tombstones) only read as a whole.
  */
 import type {
   AppSubscriptionAnswer,
