@@ -3,13 +3,9 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  FUNCTION_VARIABLES,
-  type FunctionName,
-  type VARIABLE_DEFAULTS,
-  type VariableName,
-} from '../functions/runtime/variables';
+import { FUNCTION_VARIABLES, VARIABLE_DEFAULTS, type FunctionName, type VariableName } from '../functions/runtime/variables';
 import { functionCode } from './function-code';
+import type { Settings } from './settings';
 
 /**
  * The value of every variable the functions read, for one deployment: a variable forgotten here is a
@@ -19,6 +15,46 @@ import { functionCode } from './function-code';
 export type DeploymentVariables = {
   readonly [N in VariableName]: (typeof VARIABLE_DEFAULTS)[N] extends '' ? string | undefined : string;
 };
+
+/** What the construct deployed that the functions are told about (ARNs and names resolve at deploy). */
+export interface DeployedResources {
+  publicUrl: string;
+  tableName: string;
+  clientSecretArn: string;
+  tokenKeyArn: string;
+  signingKeyArn: string;
+  eventBusName: string;
+  edgeOriginSecret: string | undefined;
+}
+
+/** Every function's variables, from the settings and the resources; each function is given only its own. */
+export function deploymentVariables(settings: Settings, resources: DeployedResources): DeploymentVariables {
+  return {
+    TABLE_NAME: resources.tableName,
+    CLIENT_SECRET_ID: resources.clientSecretArn,
+    TOKEN_KEY_ID: resources.tokenKeyArn,
+    ECWID_CLIENT_ID: settings.clientId,
+    PUBLIC_URL: resources.publicUrl,
+    ECWID_OAUTH_URL: settings.ecwidOAuthUrl,
+    ECWID_API_URL: settings.ecwidApiUrl,
+    ECWID_SCOPES: settings.scopes,
+    SUCCESS_URL: settings.successUrl,
+    APP_MARKET_INSTALLS: String(settings.appMarketInstalls),
+    STATE_TTL_SECONDS: VARIABLE_DEFAULTS.STATE_TTL_SECONDS,
+    TOKEN_REQUEST_TIMEOUT_MS: String(settings.tokenRequestTimeoutMs),
+    SECRET_CACHE_TTL_SECONDS: VARIABLE_DEFAULTS.SECRET_CACHE_TTL_SECONDS,
+    REFRESH_CONCURRENCY: String(settings.refreshConcurrency),
+    REFRESH_MARGIN_SECONDS: VARIABLE_DEFAULTS.REFRESH_MARGIN_SECONDS,
+    VERIFY_INTERVAL_SECONDS: VARIABLE_DEFAULTS.VERIFY_INTERVAL_SECONDS,
+    FAILURE_BUDGET_SECONDS: VARIABLE_DEFAULTS.FAILURE_BUDGET_SECONDS,
+    EDGE_ORIGIN_SECRET: resources.edgeOriginSecret,
+    EVENT_BUS_NAME: resources.eventBusName,
+    UNINSTALL_RETENTION_DAYS: String(settings.uninstallRetentionDays),
+    SIGNING_KEY_ID: resources.signingKeyArn,
+    APP_UI_URL: settings.appUiUrl,
+    FRAME_ANCESTORS: settings.frameAncestors,
+  };
+}
 
 export interface AppFunctionProps {
   /** The directory under `functions/` whose `lambda.ts` exports `handler`. */

@@ -9,10 +9,9 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_PLACEHOLDER } from '../functions/adapters/client-secret-value';
 import { CODES_REJECTED_METRIC, WEBHOOK_FAILURES_METRIC, WEBHOOK_VARIANTS_METRIC } from '../functions/runtime/metric-names';
-import { VARIABLE_DEFAULTS } from '../functions/runtime/variables';
 import { APP_TIMEOUT_SECONDS, CALLBACK_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS } from '../functions/runtime/time-budgets';
 import { alarmOn, appMetric } from './alarms';
-import { AppFunction, type DeploymentVariables } from './app-function';
+import { AppFunction, deploymentVariables } from './app-function';
 import { AuthStorage } from './auth-storage';
 import { EdgeProtection } from './edge-protection';
 import { CredentialsApi } from './credentials-api';
@@ -21,7 +20,7 @@ import { LifecycleEvents } from './lifecycle-events';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 import { RefreshJob } from './refresh-job';
 import { SessionSigning } from './session-signing';
-import { resolveSettings, type EcwidAppAuthProps, type Settings } from './settings';
+import { resolveSettings, type EcwidAppAuthProps } from './settings';
 
 /** Where Ecwid posts the app's webhooks. */
 const WEBHOOK_PATH = '/webhooks';
@@ -136,7 +135,15 @@ export class EcwidAppAuth extends Construct {
     this.apiEndpoint = api.url;
     if (api.customDomain !== undefined) this.customDomainTarget = api.customDomain.regionalDomainName;
 
-    const variables = this.deploymentVariables(settings, publicUrl, lifecycleEvents.bus.eventBusName, signing.key.keyArn);
+    const variables = deploymentVariables(settings, {
+      publicUrl,
+      tableName: this.table.tableName,
+      clientSecretArn: this.clientSecret.secretArn,
+      tokenKeyArn: this.tokenKey.keyArn,
+      signingKeyArn: signing.key.keyArn,
+      eventBusName: lifecycleEvents.bus.eventBusName,
+      edgeOriginSecret: this.edge?.originSecretValue,
+    });
     const authorize = new AppFunction(this, 'Authorize', {
       name: 'authorize',
       description: 'Starts an install: stores a state and redirects the merchant to Ecwid',
@@ -278,35 +285,6 @@ export class EcwidAppAuth extends Construct {
    */
   grantCredentialsRead(grantee: IGrantable): Grant {
     return this.storage.grantCredentialsRead(grantee).combine(this.credentialsApi.grantInvoke(grantee));
-  }
-
-  /** Every function's variables, from the settings; each function is given only its own. */
-  private deploymentVariables(settings: Settings, publicUrl: string, eventBusName: string, signingKeyArn: string): DeploymentVariables {
-    return {
-      TABLE_NAME: this.table.tableName,
-      CLIENT_SECRET_ID: this.clientSecret.secretArn,
-      TOKEN_KEY_ID: this.tokenKey.keyArn,
-      ECWID_CLIENT_ID: settings.clientId,
-      PUBLIC_URL: publicUrl,
-      ECWID_OAUTH_URL: settings.ecwidOAuthUrl,
-      ECWID_API_URL: settings.ecwidApiUrl,
-      ECWID_SCOPES: settings.scopes,
-      SUCCESS_URL: settings.successUrl,
-      APP_MARKET_INSTALLS: String(settings.appMarketInstalls),
-      STATE_TTL_SECONDS: VARIABLE_DEFAULTS.STATE_TTL_SECONDS,
-      TOKEN_REQUEST_TIMEOUT_MS: String(settings.tokenRequestTimeoutMs),
-      SECRET_CACHE_TTL_SECONDS: VARIABLE_DEFAULTS.SECRET_CACHE_TTL_SECONDS,
-      REFRESH_CONCURRENCY: String(settings.refreshConcurrency),
-      REFRESH_MARGIN_SECONDS: VARIABLE_DEFAULTS.REFRESH_MARGIN_SECONDS,
-      VERIFY_INTERVAL_SECONDS: VARIABLE_DEFAULTS.VERIFY_INTERVAL_SECONDS,
-      FAILURE_BUDGET_SECONDS: VARIABLE_DEFAULTS.FAILURE_BUDGET_SECONDS,
-      EDGE_ORIGIN_SECRET: this.edge?.originSecretValue,
-      EVENT_BUS_NAME: eventBusName,
-      UNINSTALL_RETENTION_DAYS: String(settings.uninstallRetentionDays),
-      SIGNING_KEY_ID: signingKeyArn,
-      APP_UI_URL: settings.appUiUrl,
-      FRAME_ANCESTORS: settings.frameAncestors,
-    };
   }
 
   private createOrImportClientSecret(existingArn: string | undefined): ISecret {

@@ -2,6 +2,8 @@
  * The construct's props, and the one place they are validated and given their defaults. The rules a
  * value shares with the functions' own configuration (URLs, scopes, the client id, positive integers)
  * come from `functions/runtime/setting-rules.ts`, so a value synth accepts is one a cold start accepts.
+ * One file on purpose, past the usual size: most of it is the props' documentation, which is the
+ * package's public reference, next to the check of each prop.
  */
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {

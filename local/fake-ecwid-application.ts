@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ProfileContext, type ScriptedProfileAnswer, sendRestError } from './fake-ecwid-rest-api';
+import { answerScripted, storeBearer, type ProfileContext, type ScriptedProfileAnswer } from './fake-ecwid-rest-api';
 import { sendJson } from './http-util';
 
 /**
@@ -34,19 +34,9 @@ export function answerApplication(
   storeId: number,
   context: ProfileContext & { subscriptionStatus: string | undefined; nowEpochMs: number },
 ): ApplicationRequestRecord['outcome'] {
-  if (context.scripted === 'timeout') {
-    context.hold(response);
-    return 'timeout';
-  }
-  if (context.scripted !== undefined) {
-    sendRestError(response, context.scripted, context.retryAfterSeconds);
-    return context.scripted;
-  }
-  const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  if (bearer === undefined || !context.grants.isAccessTokenValid(bearer, storeId)) {
-    sendJson(response, 403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
-    return 'invalid_token';
-  }
+  const scripted = answerScripted(response, context);
+  if (scripted !== undefined) return scripted;
+  if (storeBearer(request, response, storeId, context.grants) === undefined) return 'invalid_token';
   const status = context.subscriptionStatus ?? DEFAULT_SUBSCRIPTION_STATUS;
   const day = 86_400_000;
   sendJson(response, 200, {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { storeBearer } from './fake-ecwid-rest-api';
 import type { GrantBook } from './fake-ecwid-grants';
 import { sendJson } from './http-util';
 
@@ -54,11 +55,8 @@ export function answerProducts(
   query: URLSearchParams,
   grants: GrantBook,
 ): ProductRequestRecord['outcome'] {
-  const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  if (bearer === undefined || !grants.isAccessTokenValid(bearer, storeId)) {
-    sendJson(response, 403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
-    return 'invalid_token';
-  }
+  const bearer = storeBearer(request, response, storeId, grants);
+  if (bearer === undefined) return 'invalid_token';
   if (!(grants.scopeOf(bearer) ?? '').split(' ').includes('read_catalog')) {
     sendJson(response, 403, { errorMessage: 'The app is not allowed to read the catalog', errorCode: 'INSUFFICIENT_APP_SCOPE' });
     return 'insufficient_scope';

@@ -45,10 +45,15 @@ const MAX_APP_STATE_LENGTH = 1024;
  * @throws Error when the secret is shorter than 16 characters or `iv` is not 16 bytes.
  */
 export function encryptControlPanelPayload(fields: ControlPanelPayloadFields, clientSecret: string, iv: Uint8Array = randomBytes(IV_BYTES)): string {
+  return encryptControlPanelPlaintext(Buffer.from(JSON.stringify(fields), 'utf8'), clientSecret, iv);
+}
+
+/** Any plaintext sealed the way Ecwid seals a payload (tests send what Ecwid never would). */
+export function encryptControlPanelPlaintext(plaintext: Uint8Array, clientSecret: string, iv: Uint8Array = randomBytes(IV_BYTES)): string {
   if (clientSecret.length < KEY_CHARACTERS) throw new Error(`the client secret must have at least ${KEY_CHARACTERS} characters`);
   if (iv.byteLength !== IV_BYTES) throw new Error(`the IV must be ${IV_BYTES} bytes`);
   const cipher = createCipheriv('aes-128-cbc', Buffer.from(clientSecret.slice(0, KEY_CHARACTERS), 'utf8'), iv);
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(fields), 'utf8'), cipher.final()]);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([iv, ciphertext]).toString('base64url');
 }
 

@@ -58,21 +58,35 @@ export function answerProfile(
   storeId: number,
   context: ProfileContext,
 ): ProfileRequestRecord['outcome'] {
+  const scripted = answerScripted(response, context);
+  if (scripted !== undefined) return scripted;
+  if (storeBearer(request, response, storeId, context.grants) === undefined) return 'invalid_token';
+  sendJson(response, 200, { generalInfo: { storeId } });
+  return 'ok';
+}
+
+/**
+ * The store's scripted answer, given instead of processing the request (`timeout`: held, no answer);
+ * undefined when none is scripted.
+ */
+export function answerScripted(response: ServerResponse, context: ProfileContext): ScriptedProfileAnswer | undefined {
   if (context.scripted === 'timeout') {
     context.hold(response);
     return 'timeout';
   }
-  if (context.scripted !== undefined) {
-    sendRestError(response, context.scripted, context.retryAfterSeconds);
-    return context.scripted;
-  }
+  if (context.scripted !== undefined) sendRestError(response, context.scripted, context.retryAfterSeconds);
+  return context.scripted;
+}
+
+/**
+ * The caller's token when it is one of the store's: `Authorization: Bearer` (never `?token=`),
+ * alive and unexpired. Otherwise 403 `INVALID_API_TOKEN` is answered and the result is undefined.
+ */
+export function storeBearer(request: IncomingMessage, response: ServerResponse, storeId: number, grants: GrantBook): string | undefined {
   const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  if (bearer === undefined || !context.grants.isAccessTokenValid(bearer, storeId)) {
-    sendJson(response, 403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
-    return 'invalid_token';
-  }
-  sendJson(response, 200, { generalInfo: { storeId } });
-  return 'ok';
+  if (bearer !== undefined && grants.isAccessTokenValid(bearer, storeId)) return bearer;
+  sendJson(response, 403, { errorMessage: 'Invalid token', errorCode: 'INVALID_API_TOKEN' });
+  return undefined;
 }
 
 /** Ecwid's REST error for a scripted answer; `rate_limited` also gets `Retry-After` in seconds. */

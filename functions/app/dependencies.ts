@@ -7,11 +7,10 @@ import { KmsTokenSigner } from '../adapters/kms-token-signer';
 import { KmsTokenVault } from '../adapters/kms-token-vault';
 import type { OpenAppDependencies, OpenAppSettings } from '../core/native-app/open-app';
 import { MAX_SESSION_LIFETIME_SECONDS } from '../core/native-app/signed-tokens';
-import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
 import { basics, rememberEdgeOriginSecret, type CompositionOverrides } from '../runtime/composition';
-import { deploymentUrls, readVariables } from '../runtime/config';
+import { checkScheduleOf, deploymentUrls, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import { lifecycleEventPublisher } from '../runtime/event-publisher';
 import type { PageContext } from '../runtime/http';
@@ -39,11 +38,7 @@ export function readAppConfig(environment?: Environment) {
     edgeOriginSecret: variables.EDGE_ORIGIN_SECRET,
     openApp: {
       configuredScopes: variables.ECWID_SCOPES,
-      checkSchedule: {
-        ...DEFAULT_CHECK_SCHEDULE,
-        refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
-        verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
-      },
+      checkSchedule: checkScheduleOf(variables),
       sessionLifetimeSeconds: MAX_SESSION_LIFETIME_SECONDS,
     } satisfies OpenAppSettings,
   };

@@ -9,12 +9,11 @@ import { KmsTokenSigner } from '../adapters/kms-token-signer';
 import { KmsTokenVault } from '../adapters/kms-token-vault';
 import type { CompleteInstallDependencies, CompleteInstallSettings } from '../core/install/complete-install';
 import type { TokenIssuer } from '../core/native-app/signed-tokens';
-import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
 import { basics, rememberEdgeOriginSecret, type CompositionOverrides } from '../runtime/composition';
 import { lifecycleEventPublisher } from '../runtime/event-publisher';
-import { deploymentUrls, readVariables } from '../runtime/config';
+import { checkScheduleOf, deploymentUrls, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import type { PageContext } from '../runtime/http';
 import { CALLBACK_TIMEOUT_SECONDS } from '../runtime/time-budgets';
@@ -58,11 +57,7 @@ export function readCallbackConfig(environment?: Environment) {
       pendingClaimPollMs: 200,
       // An attempt older than the callback's own timeout is not coming back.
       staleClaimAfterSeconds: CALLBACK_TIMEOUT_SECONDS + 5,
-      checkSchedule: {
-        ...DEFAULT_CHECK_SCHEDULE,
-        refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
-        verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
-      },
+      checkSchedule: checkScheduleOf(variables),
       configuredScopes: variables.ECWID_SCOPES,
     } satisfies CompleteInstallSettings,
   };

@@ -9,12 +9,11 @@ import { CredentialsDesk } from '../core/credentials/credentials-desk';
 import { DEFAULT_HAND_OUT_RULES } from '../core/credentials/hand-out';
 import type { CredentialsSettings } from '../core/credentials/settings';
 import type { Clock, LifecycleEventPublisher, Logger } from '../core/ports';
-import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { REFRESH_JOB_POLICY } from '../refresh/dependencies';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
 import { basics, type CompositionOverrides } from '../runtime/composition';
-import { readVariables } from '../runtime/config';
+import { checkScheduleOf, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import { lifecycleEventPublisher } from '../runtime/event-publisher';
 import { FUNCTION_VARIABLES } from '../runtime/variables';
@@ -54,11 +53,7 @@ export function readCredentialsConfig(environment?: Environment) {
       // One request to Ecwid and the write of its answer.
       requestReserveMs: tokenRequestTimeoutMs + 2_000,
       acceptedTokenMemoMs: ACCEPTED_TOKEN_MEMO_MS,
-      schedule: {
-        ...DEFAULT_CHECK_SCHEDULE,
-        refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
-        verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
-      },
+      schedule: checkScheduleOf(variables),
       failureBudgetSeconds: variables.FAILURE_BUDGET_SECONDS,
     } satisfies CredentialsSettings,
   };

@@ -6,12 +6,11 @@ import { EcwidOAuthClient } from '../adapters/ecwid/oauth-client';
 import { EcwidProfileVerifier } from '../adapters/ecwid/profile-verifier';
 import { KmsTokenVault } from '../adapters/kms-token-vault';
 import type { RefreshJobDependencies, RefreshJobSettings } from '../core/refresh/job';
-import { DEFAULT_CHECK_SCHEDULE } from '../core/refresh/schedule';
 import { clientConfig } from '../runtime/aws-clients';
 import { clientSecretSource } from '../runtime/client-secret';
 import { basics, type CompositionOverrides } from '../runtime/composition';
 import { lifecycleEventPublisher } from '../runtime/event-publisher';
-import { readVariables } from '../runtime/config';
+import { checkScheduleOf, readVariables } from '../runtime/config';
 import type { Environment } from '../runtime/environment';
 import { FUNCTION_VARIABLES } from '../runtime/variables';
 
@@ -48,11 +47,7 @@ export function readRefreshConfig(environment?: Environment) {
       deadlineMarginMs: tokenRequestTimeoutMs + 5_000,
       // One request to Ecwid and the write of its answer, with time to spare.
       requestReserveMs: tokenRequestTimeoutMs + 10_000,
-      schedule: {
-        ...DEFAULT_CHECK_SCHEDULE,
-        refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
-        verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
-      },
+      schedule: checkScheduleOf(variables),
       failureBudgetSeconds: variables.FAILURE_BUDGET_SECONDS,
       uninstallRetentionSeconds: variables.UNINSTALL_RETENTION_DAYS * 24 * 60 * 60,
       configuredScopes: variables.ECWID_SCOPES,

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors';
+import { DEFAULT_CHECK_SCHEDULE, type CheckSchedulePolicy } from '../core/refresh/schedule';
 import {
   clientIdProblem,
   normalizeBaseUrl,
@@ -123,5 +124,14 @@ export function deploymentUrls(publicUrl: string) {
     redirectUri: `${publicUrl}/callback`,
     /** `{publicUrl}/authorize`: where "start again" links point. */
     startUrl: `${publicUrl}/authorize`,
+  };
+}
+
+/** When installations are checked in a deployment: the defaults, with its refresh margin and verify interval. */
+export function checkScheduleOf(variables: Pick<VariableValues, 'REFRESH_MARGIN_SECONDS' | 'VERIFY_INTERVAL_SECONDS'>): CheckSchedulePolicy {
+  return {
+    ...DEFAULT_CHECK_SCHEDULE,
+    refreshMarginSeconds: variables.REFRESH_MARGIN_SECONDS,
+    verifyIntervalSeconds: variables.VERIFY_INTERVAL_SECONDS,
   };
 }

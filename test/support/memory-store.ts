@@ -1,3 +1,4 @@
+import { PURGED_ATTRIBUTES } from '../../functions/adapters/dynamodb/installation-item';
 import type {
   CheckResult,
   ClaimResult,
@@ -58,24 +59,6 @@ interface StoredWebhookEvent {
   keepUntilEpochSeconds: number;
 }
 
-/** What a purge removes, as the DynamoDB adapter's `PURGED_ATTRIBUTES`. */
-const PURGED_FIELDS = [
-  'tokenKey',
-  'accessToken',
-  'accessTokenFingerprint',
-  'refreshToken',
-  'publicToken',
-  'tokenType',
-  'ownerEmail',
-  'grantCodeHash',
-  'expiresAtEpochSeconds',
-  'nextCheckAtEpochSeconds',
-  'failureCount',
-  'firstFailureAtEpochSeconds',
-  'uninstallRequestedAtEpochSeconds',
-  'missingScopes',
-  'subscriptionStatus',
-] as const;
 
 function holdsGrant(item: StoredInstallation | undefined): boolean {
   return item !== undefined && typeof item.accessToken === 'string' && item.status !== 'uninstalled';
@@ -447,7 +430,9 @@ export class MemoryStore
 
 function tombstoneOf(installation: StoredInstallation, tombstone: { uninstalledAtEpochSeconds: number; deleteAfterEpochSeconds: number }): StoredInstallation {
   const purged: Record<string, unknown> = { ...installation };
-  for (const field of PURGED_FIELDS) delete purged[field];
+  // The adapter's own list: the two stores cannot drift apart (the index and lease attributes it also
+  // names are not on this store's items; its leases live in a map of their own).
+  for (const field of PURGED_ATTRIBUTES) delete purged[field];
   return {
     ...(purged as unknown as StoredInstallation),
     status: 'uninstalled',

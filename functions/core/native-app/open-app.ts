@@ -118,9 +118,8 @@ async function requireTokenOfTheStore(deps: OpenAppDependencies, payload: Contro
       deps.log.warn('a control panel payload whose token is not the store\'s was refused', { storeId: payload.storeId, ecwidOutcome: verification.outcome });
       throw new EcwidAppAuthError('APP_PAYLOAD_INVALID', 'the payload\'s token does not belong to its store');
     case 'rate_limited':
-      throw new RateLimitedError('Ecwid rate-limited the check of the control panel token', { retryAfterSeconds: verification.retryAfterSeconds });
     case 'failed':
-      throw new EcwidAppAuthError('ECWID_UNAVAILABLE', 'the control panel token could not be checked with Ecwid', { detail: { reason: verification.reason } });
+      throw inconclusive(verification);
   }
 }
 
@@ -192,8 +191,14 @@ function refusedRepair(storeId: number, verification: Exclude<TokenVerification,
     case 'suspended':
       return { outcome: 'reinstall_required', storeId, reason: stored?.statusReason ?? verification.errorCode };
     case 'rate_limited':
-      throw new RateLimitedError('Ecwid rate-limited the check of the control panel token', { retryAfterSeconds: verification.retryAfterSeconds });
     case 'failed':
-      throw new EcwidAppAuthError('ECWID_UNAVAILABLE', 'the control panel token could not be checked with Ecwid', { detail: { reason: verification.reason } });
+      throw inconclusive(verification);
   }
+}
+
+/** A profile check of the control panel token that could not conclude: the merchant tries again. */
+function inconclusive(verification: Extract<TokenVerification, { outcome: 'rate_limited' | 'failed' }>): EcwidAppAuthError {
+  return verification.outcome === 'rate_limited'
+    ? new RateLimitedError('Ecwid rate-limited the check of the control panel token', { retryAfterSeconds: verification.retryAfterSeconds })
+    : new EcwidAppAuthError('ECWID_UNAVAILABLE', 'the control panel token could not be checked with Ecwid', { detail: { reason: verification.reason } });
 }
